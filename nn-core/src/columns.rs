@@ -1,0 +1,142 @@
+//! Batches as matrices with one sample per column, viewed over plain slices without copying.
+
+use nalgebra::{Const, DMatrixView, DMatrixViewMut, Dyn, MatrixView, MatrixViewMut, SVector};
+
+use crate::Scalar;
+
+/// A read-only batch of samples of width `R`: an `R x batch` column-major matrix view.
+pub type Columns<'a, T, const R: usize> = MatrixView<'a, T, Const<R>, Dyn>;
+
+/// A writable batch of samples of width `R`.
+pub type ColumnsMut<'a, T, const R: usize> = MatrixViewMut<'a, T, Const<R>, Dyn>;
+
+/// Views `data` as `R x (data.len() / R)` columns. A trailing partial column is left out.
+#[inline]
+#[must_use]
+pub fn columns<T: Scalar, const R: usize>(data: &[T]) -> Columns<'_, T, R> {
+    let batch = data.len().checked_div(R).unwrap_or(0);
+    Columns::from_slice_generic(&data[..R * batch], Const::<R>, Dyn(batch))
+}
+
+/// Views `data` mutably as `R x (data.len() / R)` columns. A trailing partial column is left out.
+#[inline]
+#[must_use]
+pub fn columns_mut<T: Scalar, const R: usize>(data: &mut [T]) -> ColumnsMut<'_, T, R> {
+    let batch = data.len().checked_div(R).unwrap_or(0);
+    ColumnsMut::from_slice_generic(&mut data[..R * batch], Const::<R>, Dyn(batch))
+}
+
+/// A batch of samples as one flat slice, column after column.
+#[inline]
+#[must_use]
+pub fn flatten<T: Scalar, const R: usize>(samples: &[SVector<T, R>]) -> &[T] {
+    bytemuck::cast_slice(samples)
+}
+
+/// The same memory as a fully dynamic matrix: nalgebra multiplies those with matrixmultiply,
+/// which is several times faster than its loops for static shapes.
+#[inline]
+pub(crate) fn dynamic<'a, T: Scalar, const R: usize>(
+    view: &'a Columns<'_, T, R>,
+) -> DMatrixView<'a, T> {
+    DMatrixView::from_slice(view.as_slice(), R, view.ncols())
+}
+
+/// A column-major `rows x cols` slice as a dynamic matrix.
+#[inline]
+pub(crate) fn matrix<T: Scalar>(data: &[T], rows: usize, cols: usize) -> DMatrixView<'_, T> {
+    DMatrixView::from_slice(data, rows, cols)
+}
+
+/// The transpose of a column-major `rows x cols` slice as a strided view: no copy.
+#[inline]
+pub(crate) fn transposed<T: Scalar>(
+    data: &[T],
+    rows: usize,
+    cols: usize,
+) -> DMatrixView<'_, T, Dyn, Dyn> {
+    DMatrixView::from_slice_with_strides_generic(data, Dyn(cols), Dyn(rows), Dyn(rows), Dyn(1))
+}
+
+/// A mutable dynamic view of a column-major `rows x cols` slice.
+#[inline]
+pub(crate) fn dynamic_mut<T: Scalar>(
+    data: &mut [T],
+    rows: usize,
+    cols: usize,
+) -> DMatrixViewMut<'_, T> {
+    DMatrixViewMut::from_slice(data, rows, cols)
+}
+
+/// Scratch memory for batched forward and backward passes, grown on demand and then reused, so
+/// that a training step allocates nothing once the workspace has seen the largest batch.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace<T> {
+    buffer: Vec<T>,
+}
+
+impl<T: Scalar> Workspace<T> {
+    /// An empty workspace; the first pass sizes it.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { buffer: Vec::new() }
+    }
+
+    /// At least `len` scalars of scratch, handed out piece by piece.
+    #[must_use]
+    pub fn take(&mut self, len: usize) -> Scratch<'_, T> {
+        if self.buffer.len() < len {
+            self.buffer.resize(len, T::zero());
+        }
+        Scratch {
+            rest: &mut self.buffer[..len],
+        }
+    }
+}
+
+/// A cursor over workspace memory that hands out disjoint batches.
+#[derive(Debug)]
+pub struct Scratch<'a, T> {
+    rest: &'a mut [T],
+}
+
+impl<'a, T: Scalar> Scratch<'a, T> {
+    /// The next `len` scalars. Hands out fewer when the scratch runs short, which the batch
+    /// views then see as fewer columns.
+    #[must_use]
+    pub fn slice(&mut self, len: usize) -> &'a mut [T] {
+        let rest = core::mem::take(&mut self.rest);
+        let (head, tail) = rest.split_at_mut(len.min(rest.len()));
+        self.rest = tail;
+        head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_are_column_major() {
+        let data = [1.0_f64, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+        let view = columns::<f64, 2>(&data);
+        assert_eq!(view.ncols(), 3);
+        assert_eq!(view[(1, 0)], 2.0);
+        assert_eq!(view[(0, 2)], 5.0);
+        let t = transposed(&data[..6], 2, 3);
+        assert_eq!(t.shape(), (3, 2));
+        assert_eq!(t[(2, 1)], 6.0);
+        assert_eq!(t[(1, 0)], 3.0);
+    }
+
+    #[test]
+    fn scratch_hands_out_disjoint_pieces() {
+        let mut workspace = Workspace::<f32>::new();
+        let mut scratch = workspace.take(5);
+        let a = scratch.slice(2);
+        let b = scratch.slice(4);
+        a.fill(1.0);
+        b.fill(2.0);
+        assert_eq!((a.len(), b.len()), (2, 3));
+    }
+}

@@ -1,0 +1,158 @@
+//! Errors a user can cause at run time, each saying what was expected and what was found.
+
+use core::fmt;
+
+use crate::History;
+
+/// Which half of a sample a data error is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// The input features.
+    Input,
+    /// The targets.
+    Target,
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Input => "input",
+            Self::Target => "target",
+        })
+    }
+}
+
+/// Data that cannot make a [`Dataset`](crate::Dataset).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataError {
+    /// There are no samples.
+    Empty,
+    /// The inputs and the targets count different numbers of samples.
+    LengthMismatch {
+        /// Number of input samples.
+        inputs: usize,
+        /// Number of target samples.
+        targets: usize,
+    },
+    /// A flat list of values does not split into whole samples.
+    PartialSample {
+        /// Inputs or targets.
+        part: Part,
+        /// Values given.
+        values: usize,
+        /// Values per sample.
+        width: usize,
+    },
+    /// A value is NaN or infinite.
+    NonFinite {
+        /// Inputs or targets.
+        part: Part,
+        /// The sample, counting from 0.
+        row: usize,
+        /// The value's position in the sample, counting from 0.
+        column: usize,
+        /// The value found.
+        value: f64,
+    },
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("the dataset is empty: expected at least one sample"),
+            Self::LengthMismatch { inputs, targets } => write!(
+                f,
+                "expected one target per input sample, but found {inputs} input samples and {targets} targets"
+            ),
+            Self::PartialSample {
+                part,
+                values,
+                width,
+            } => write!(
+                f,
+                "expected the {part} values to split into samples of {width}, but found {values} values \
+                 ({} whole samples and {} left over)",
+                values / width,
+                values % width
+            ),
+            Self::NonFinite {
+                part,
+                row,
+                column,
+                value,
+            } => {
+                write!(
+                    f,
+                    "expected finite numbers, but {part} row {row}, column {column} is {value}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// Why training could not go on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainError {
+    /// A setting is out of range.
+    InvalidOption {
+        /// The setting.
+        option: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What it was.
+        found: f64,
+    },
+    /// A training step was given no samples.
+    EmptyBatch,
+    /// A training step was given different numbers of inputs and targets.
+    BatchMismatch {
+        /// Number of input samples.
+        inputs: usize,
+        /// Number of target samples.
+        targets: usize,
+    },
+    /// The loss became NaN or infinite. The step that produced it was not applied, so the network
+    /// keeps the weights of the last step with a finite loss.
+    NonFiniteLoss {
+        /// The epoch, counting from 1.
+        epoch: usize,
+        /// The step within the epoch, counting from 1.
+        step: usize,
+        /// The loss found.
+        loss: f64,
+        /// The figures of the epochs completed before this one.
+        history: History,
+    },
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidOption {
+                option,
+                expected,
+                found,
+            } => {
+                write!(f, "{option} must be {expected}, but is {found}")
+            }
+            Self::EmptyBatch => {
+                f.write_str("a training step needs at least one sample, but the batch is empty")
+            }
+            Self::BatchMismatch { inputs, targets } => write!(
+                f,
+                "a training step needs one target per input, but found {inputs} inputs and {targets} targets"
+            ),
+            Self::NonFiniteLoss {
+                epoch, step, loss, ..
+            } => write!(
+                f,
+                "the loss became {loss} at epoch {epoch}, step {step}; training stopped and the network keeps \
+                 the weights of the last finite step (try a smaller learning rate or scaled inputs)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}

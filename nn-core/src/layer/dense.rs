@@ -1,0 +1,244 @@
+use core::marker::PhantomData;
+
+use nalgebra::{SMatrix, SVector};
+use rand::Rng;
+
+use super::Layer;
+use crate::activation::{Activation, Identity};
+use crate::columns::{dynamic, dynamic_mut, matrix, transposed};
+use crate::init::uniform;
+use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
+
+/// A fully connected layer: `a = f(W x + b)`.
+///
+/// `IN` and `OUT` are the widths, `A` the [`Activation`] `f` (identity by default) and `T` the
+/// scalar type (`f32` by default), so `Dense<32, 10, Relu>` reads as "32 inputs, 10 ReLU units".
+///
+/// # Shapes
+///
+/// | value | type | layout |
+/// | --- | --- | --- |
+/// | input `x` | `SVector<T, IN>` | one sample |
+/// | `weights` | `SMatrix<T, OUT, IN>` | row `i` holds unit `i`'s input weights (PyTorch's `weight`) |
+/// | `bias` | `SVector<T, OUT>` | one per unit |
+/// | output `a` | `SVector<T, OUT>` | one sample |
+///
+/// # Example
+///
+/// ```
+/// use nalgebra::{SMatrix, SVector};
+/// use nn_core::{Dense, Layer, Relu};
+///
+/// let layer = Dense::<2, 1, Relu>::from_parts(
+///     SMatrix::<f32, 1, 2>::new(1.0, -1.0),
+///     SVector::<f32, 1>::new(0.5),
+/// );
+/// assert_eq!(layer.forward(&SVector::from([3.0, 1.0])), SVector::from([2.5]));
+/// assert_eq!(layer.forward(&SVector::from([0.0, 1.0])), SVector::from([0.0]));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
+    /// `OUT x IN`: row `i` holds the input weights of unit `i`.
+    pub weights: SMatrix<T, OUT, IN>,
+    /// One bias per unit.
+    pub bias: SVector<T, OUT>,
+    activation: PhantomData<A>,
+}
+
+/// The gradient of a loss with respect to a [`Dense`] layer's parameters, in the same shapes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseGradients<const IN: usize, const OUT: usize, T = f32> {
+    /// `d loss / d weights`.
+    pub weights: SMatrix<T, OUT, IN>,
+    /// `d loss / d bias`.
+    pub bias: SVector<T, OUT>,
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT, A, T> {
+    /// Refuses zero widths when the layer is first used, for widths given by const items that
+    /// the `network!` macro cannot see.
+    const NONZERO_WIDTHS: () = assert!(
+        IN > 0 && OUT > 0,
+        "a Dense layer needs at least one input and one output"
+    );
+
+    /// A layer with the given weights and biases.
+    #[must_use]
+    pub fn from_parts(weights: SMatrix<T, OUT, IN>, bias: SVector<T, OUT>) -> Self {
+        let () = Self::NONZERO_WIDTHS;
+        Self {
+            weights,
+            bias,
+            activation: PhantomData,
+        }
+    }
+}
+
+impl<const IN: usize, const OUT: usize, T: Scalar> Parameters<T> for DenseGradients<IN, OUT, T> {
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = OUT * IN + OUT;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weights: SMatrix::zeros(),
+            bias: SVector::zeros(),
+        }
+    }
+
+    #[inline]
+    fn tensor(&self, index: usize) -> &[T] {
+        match index {
+            0 => self.weights.as_slice(),
+            1 => self.bias.as_slice(),
+            _ => &[],
+        }
+    }
+
+    #[inline]
+    fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+        match index {
+            0 => self.weights.as_mut_slice(),
+            1 => self.bias.as_mut_slice(),
+            _ => &mut [],
+        }
+    }
+
+    #[inline]
+    fn tensor_info(index: usize) -> Option<TensorInfo> {
+        dense_tensor_info(IN, OUT, index)
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Parameters<T>
+    for Dense<IN, OUT, A, T>
+{
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = OUT * IN + OUT;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self::from_parts(SMatrix::zeros(), SVector::zeros())
+    }
+
+    #[inline]
+    fn tensor(&self, index: usize) -> &[T] {
+        match index {
+            0 => self.weights.as_slice(),
+            1 => self.bias.as_slice(),
+            _ => &[],
+        }
+    }
+
+    #[inline]
+    fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+        match index {
+            0 => self.weights.as_mut_slice(),
+            1 => self.bias.as_mut_slice(),
+            _ => &mut [],
+        }
+    }
+
+    #[inline]
+    fn tensor_info(index: usize) -> Option<TensorInfo> {
+        dense_tensor_info(IN, OUT, index)
+    }
+}
+
+fn dense_tensor_info(inputs: usize, outputs: usize, index: usize) -> Option<TensorInfo> {
+    match index {
+        0 => Some(TensorInfo {
+            layer: "",
+            name: "weight",
+            shape: [outputs, inputs],
+        }),
+        1 => Some(TensorInfo {
+            layer: "",
+            name: "bias",
+            shape: [outputs, 1],
+        }),
+        _ => None,
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, OUT>
+    for Dense<IN, OUT, A, T>
+{
+    type Gradients = DenseGradients<IN, OUT, T>;
+
+    fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
+        let limit = init.limit(IN, OUT);
+        // Row by row, as PyTorch and Keras lay out their weights.
+        for row in 0..OUT {
+            for col in 0..IN {
+                self.weights[(row, col)] = T::cast_from(uniform(rng, limit));
+            }
+        }
+        self.bias.fill(T::zero());
+    }
+
+    #[inline]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        let mut z = self.bias;
+        z.gemv(T::one(), &self.weights, input, T::one());
+        z.apply(|v| *v = A::apply(*v));
+        z
+    }
+
+    fn forward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        mut z: ColumnsMut<'_, T, OUT>,
+        mut a: ColumnsMut<'_, T, OUT>,
+    ) {
+        let batch = input.ncols();
+        for mut column in z.column_iter_mut() {
+            column.copy_from(&self.bias);
+        }
+        let weights = matrix(self.weights.as_slice(), OUT, IN);
+        let mut z_dynamic = dynamic_mut(z.as_mut_slice(), OUT, batch);
+        z_dynamic.gemm(T::one(), &weights, &dynamic(&input), T::one());
+        for (out, &pre) in a.iter_mut().zip(z.iter()) {
+            *out = A::apply(pre);
+        }
+    }
+
+    fn backward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        z: Columns<'_, T, OUT>,
+        a: Columns<'_, T, OUT>,
+        mut delta: ColumnsMut<'_, T, OUT>,
+        gradients: &mut Self::Gradients,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        let batch = input.ncols();
+        for ((d, &pre), &out) in delta.iter_mut().zip(z.iter()).zip(a.iter()) {
+            *d *= A::derivative(pre, out);
+        }
+        // db = delta summed over the batch.
+        gradients.bias.fill(T::zero());
+        for column in delta.column_iter() {
+            gradients.bias += column;
+        }
+        let delta_dynamic = matrix(delta.as_slice(), OUT, batch);
+        // dW = delta x^T, with x^T a strided view of the input.
+        let mut weights_gradient = dynamic_mut(gradients.weights.as_mut_slice(), OUT, IN);
+        weights_gradient.gemm(
+            T::one(),
+            &delta_dynamic,
+            &transposed(input.as_slice(), IN, batch),
+            T::zero(),
+        );
+        // dx = W^T delta.
+        if let Some(mut input_gradient) = input_gradient {
+            let mut dx = dynamic_mut(input_gradient.as_mut_slice(), IN, batch);
+            dx.gemm(
+                T::one(),
+                &transposed(self.weights.as_slice(), OUT, IN),
+                &delta_dynamic,
+                T::zero(),
+            );
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! What every `network!` struct is: the trait generic code (training, evaluation) is written
+//! against.
+
+use core::fmt;
+
+use nalgebra::SVector;
+use rand::Rng;
+
+use crate::{
+    Columns, ColumnsMut, Dataset, Init, Loss, Optimizer, Parameters, Scalar, TrainError, Trainer,
+    Workspace, columns, columns_mut, flatten,
+};
+
+/// One row of a network's summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerSummary {
+    /// The field that holds the layer (`"0"`, `"hidden"`).
+    pub field: &'static str,
+    /// The layer's type as declared (`"Dense<32, 10, Relu>"`).
+    pub kind: &'static str,
+    /// Output width per sample.
+    pub outputs: usize,
+    /// Number of parameters.
+    pub parameters: usize,
+}
+
+/// A network of fixed shape taking `IN` numbers per sample and producing `OUT`.
+///
+/// Implemented by the `network!` macro; the provided methods (`fit`, `evaluate`, `predict`,
+/// `gradients`, `summary`) are written once here and monomorphized for each network.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a network from {IN} inputs to {OUT} outputs per sample",
+    label = "these values have {IN} inputs and {OUT} outputs per sample",
+    note = "a network's input and output widths are part of its type: compare the data's widths with the first layer's inputs and the last layer's outputs"
+)]
+pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> + Sized {
+    /// The gradients of all parameters, one field per layer.
+    type Gradients: Parameters<T> + Clone + fmt::Debug;
+
+    /// The struct's name.
+    const NAME: &'static str;
+
+    /// The layers in order.
+    const LAYERS: &'static [LayerSummary];
+
+    /// Widths at each layer boundary: the input width, then each layer's output width.
+    const WIDTHS: &'static [usize];
+
+    /// A network with Glorot-uniform weights and zero biases (Keras's default), drawn from `rng`.
+    #[must_use]
+    fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
+        Self::with_init(Init::GlorotUniform, rng)
+    }
+
+    /// A network with weights drawn from `rng` as `init` says, and zero biases.
+    #[must_use]
+    fn with_init<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Self {
+        let mut network = Self::zeros();
+        network.initialize(init, rng);
+        network
+    }
+
+    /// Draws fresh parameters for every layer.
+    fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R);
+
+    /// Output for one sample.
+    #[must_use]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT>;
+
+    /// Outputs for a batch (one sample per column) into `output`, which must have as many
+    /// columns as `input`.
+    fn forward_columns(
+        &self,
+        input: Columns<'_, T, IN>,
+        output: ColumnsMut<'_, T, OUT>,
+        workspace: &mut Workspace<T>,
+    );
+
+    /// Back-propagation: the loss of a batch, with the gradient of every parameter written to
+    /// `gradients`. `targets` must have as many columns as `input`.
+    fn loss_and_gradients<L: Loss<T>>(
+        &self,
+        input: Columns<'_, T, IN>,
+        targets: Columns<'_, T, OUT>,
+        loss: &L,
+        gradients: &mut Self::Gradients,
+        workspace: &mut Workspace<T>,
+    ) -> T;
+
+    /// The loss of a batch and the gradient of every parameter: one backward pass, for learning
+    /// and for checking gradients. Training uses a [`Trainer`], which reuses its buffers.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::EmptyBatch`] or [`TrainError::BatchMismatch`].
+    fn gradients<L: Loss<T>>(
+        &self,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+        loss: &L,
+    ) -> Result<(T, Self::Gradients), TrainError> {
+        check_batch(inputs.len(), targets.len())?;
+        let mut gradients = Self::Gradients::zeros();
+        let value = self.loss_and_gradients(
+            columns(flatten(inputs)),
+            columns(flatten(targets)),
+            loss,
+            &mut gradients,
+            &mut Workspace::new(),
+        );
+        Ok((value, gradients))
+    }
+
+    /// Outputs for many samples.
+    #[must_use]
+    fn predict(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
+        let mut outputs = vec![SVector::<T, OUT>::zeros(); inputs.len()];
+        let mut workspace = Workspace::new();
+        for (input, output) in inputs
+            .chunks(EVALUATION_BATCH)
+            .zip(outputs.chunks_mut(EVALUATION_BATCH))
+        {
+            let output: &mut [T] = bytemuck::cast_slice_mut(output);
+            self.forward_columns(columns(flatten(input)), columns_mut(output), &mut workspace);
+        }
+        outputs
+    }
+
+    /// The mean loss over a dataset.
+    #[must_use]
+    fn evaluate<L: Loss<T>>(&self, data: &Dataset<T, IN, OUT>, loss: &L) -> f64 {
+        let mut outputs = vec![T::zero(); OUT * EVALUATION_BATCH.min(data.len())];
+        let mut workspace = Workspace::new();
+        let mut total = 0.0;
+        for (inputs, targets) in data
+            .inputs()
+            .chunks(EVALUATION_BATCH)
+            .zip(data.targets().chunks(EVALUATION_BATCH))
+        {
+            let output = &mut outputs[..OUT * inputs.len()];
+            self.forward_columns(
+                columns(flatten(inputs)),
+                columns_mut(output),
+                &mut workspace,
+            );
+            let batch_loss = loss.loss(columns::<T, OUT>(output), columns(flatten(targets)));
+            total += batch_loss.as_f64() * inputs.len() as f64;
+        }
+        total / data.len() as f64
+    }
+
+    /// A trainer that remembers the optimizer's state between steps: for custom training loops.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::InvalidOption`] when the optimizer's settings are out of range.
+    fn trainer<L: Loss<T>, O: Optimizer<T>>(
+        &self,
+        loss: L,
+        optimizer: O,
+    ) -> Result<Trainer<T, Self::Gradients, L, O>, TrainError> {
+        Trainer::new(loss, optimizer)
+    }
+
+    /// Trains on `data` as Keras's `fit` does and returns the mean loss of each epoch.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::InvalidOption`] for bad settings (checked before any step), and
+    /// [`TrainError::NonFiniteLoss`] if the loss stops being a number, in which case the network
+    /// keeps the weights of the last finite step.
+    fn fit<L: Loss<T>, O: Optimizer<T>>(
+        &mut self,
+        data: &Dataset<T, IN, OUT>,
+        loss: L,
+        optimizer: O,
+        options: &crate::FitOptions,
+    ) -> Result<crate::History, TrainError> {
+        Trainer::new(loss, optimizer)?.fit(self, data, options)
+    }
+
+    /// A Keras-style table of the layers, their output widths and parameter counts.
+    #[must_use]
+    fn summary() -> Summary {
+        Summary {
+            name: Self::NAME,
+            layers: Self::LAYERS,
+        }
+    }
+}
+
+/// How many samples `predict` and `evaluate` push through at once.
+const EVALUATION_BATCH: usize = 256;
+
+pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainError> {
+    if inputs != targets {
+        return Err(TrainError::BatchMismatch { inputs, targets });
+    }
+    if inputs == 0 {
+        return Err(TrainError::EmptyBatch);
+    }
+    Ok(())
+}
+
+/// Scratch length for a training pass of `batch` samples through layers of `widths`: a
+/// pre-activation and an activation buffer per layer, and two gradient buffers as wide as the
+/// widest layer output.
+#[must_use]
+pub fn training_len(widths: &[usize], batch: usize) -> usize {
+    inference_len(widths, batch) + 2 * widest(widths) * batch
+}
+
+/// The widest layer output among `widths` (all but the first, the input width).
+#[must_use]
+pub fn widest(widths: &[usize]) -> usize {
+    widths
+        .get(1..)
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+}
+
+/// Scratch length for a forward pass of `batch` samples through layers of `widths`.
+#[must_use]
+pub fn inference_len(widths: &[usize], batch: usize) -> usize {
+    2 * widths.get(1..).unwrap_or(&[]).iter().sum::<usize>() * batch
+}
+
+/// A network's layers as a table, printed like Keras's `model.summary()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// The network's name.
+    pub name: &'static str,
+    /// Its layers in order.
+    pub layers: &'static [LayerSummary],
+}
+
+impl Summary {
+    /// The total number of parameters.
+    #[must_use]
+    pub fn parameters(&self) -> usize {
+        self.layers.iter().map(|layer| layer.parameters).sum()
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self
+            .layers
+            .iter()
+            .map(|l| format!("{} ({})", l.field, l.kind))
+            .collect();
+        let width = names.iter().map(String::len).chain([11]).max().unwrap_or(0);
+        let rule = "-".repeat(width + 26);
+        writeln!(f, "Model: \"{}\"", self.name)?;
+        writeln!(f, "{rule}")?;
+        writeln!(
+            f,
+            "{:<width$}  {:>12}  {:>10}",
+            "Layer (type)", "Output width", "Param #"
+        )?;
+        writeln!(f, "{rule}")?;
+        for (name, layer) in names.iter().zip(self.layers) {
+            writeln!(
+                f,
+                "{name:<width$}  {:>12}  {:>10}",
+                layer.outputs, layer.parameters
+            )?;
+        }
+        writeln!(f, "{rule}")?;
+        write!(f, "Total params: {}", self.parameters())
+    }
+}
+
+/// Proof that a layer boundary lines up: implemented only for `Fits<N, N>`, so a layer of `TO`
+/// inputs after a layer of `FROM` outputs is a compile error on the layer's width.
+#[diagnostic::on_unimplemented(
+    message = "this layer takes {TO} inputs, but the layer before it produces {FROM} outputs",
+    label = "expected {FROM} here, the previous layer's output width",
+    note = "each layer's input width must equal the output width of the layer before it"
+)]
+pub trait Fits<const FROM: usize, const TO: usize> {
+    /// The same sample, seen at the next layer's width.
+    fn vector<T: Scalar>(value: SVector<T, FROM>) -> SVector<T, TO>;
+    /// The same batch, seen at the next layer's width.
+    fn columns<T: Scalar>(value: Columns<'_, T, FROM>) -> Columns<'_, T, TO>;
+}
+
+/// The one type that implements [`Fits`].
+#[derive(Debug)]
+pub enum Boundary {}
+
+impl<const N: usize> Fits<N, N> for Boundary {
+    #[inline(always)]
+    fn vector<T: Scalar>(value: SVector<T, N>) -> SVector<T, N> {
+        value
+    }
+
+    #[inline(always)]
+    fn columns<T: Scalar>(value: Columns<'_, T, N>) -> Columns<'_, T, N> {
+        value
+    }
+}

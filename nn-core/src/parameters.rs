@@ -1,0 +1,48 @@
+//! Access to a model's parameter tensors as flat slices, for optimizers and persistence.
+
+use crate::Scalar;
+
+/// What a parameter tensor is, for summaries and weight files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    /// The field of the layer that holds the tensor (`"0"`, `"hidden"`); empty for a lone layer.
+    pub layer: &'static str,
+    /// The tensor's name inside its layer, as PyTorch names it: `"weight"` or `"bias"`.
+    pub name: &'static str,
+    /// The logical shape, PyTorch-style: `[out, in]` for a weight matrix, `[out, 1]` for a bias.
+    pub shape: [usize; 2],
+}
+
+/// A fixed list of parameter tensors, each seen as a flat slice.
+///
+/// Implemented by layers, by their gradients, and by every `network!` struct (which lists its
+/// layers' tensors in order). Optimizers walk tensor `0..TENSORS` of the parameters, the
+/// gradients and their own state side by side, so all three must list the same shapes.
+///
+/// A weight matrix is stored column-major (nalgebra's layout): its slice holds the `in` columns of
+/// `out` values one after the other.
+pub trait Parameters<T: Scalar> {
+    /// How many tensors there are.
+    const TENSORS: usize;
+
+    /// How many scalars there are in all tensors together.
+    const PARAMETERS: usize;
+
+    /// A value whose every tensor is zero.
+    #[must_use]
+    fn zeros() -> Self
+    where
+        Self: Sized;
+
+    /// Tensor `index`; empty when `index >= TENSORS`.
+    #[must_use]
+    fn tensor(&self, index: usize) -> &[T];
+
+    /// Tensor `index`, mutably; empty when `index >= TENSORS`.
+    #[must_use]
+    fn tensor_mut(&mut self, index: usize) -> &mut [T];
+
+    /// The name and shape of tensor `index`, or `None` when `index >= TENSORS`.
+    #[must_use]
+    fn tensor_info(index: usize) -> Option<TensorInfo>;
+}

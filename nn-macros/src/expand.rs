@@ -1,0 +1,453 @@
+//! Expansion: a valid model into the network's struct, its gradients' struct and their impls.
+//! Nothing here can fail.
+//!
+//! The generated code names the runtime by absolute path (`::typenn::__private`), calls traits
+//! fully qualified, and puts the code that depends on a user's width on that width's span, so a
+//! type error lands on the user's token.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::{Attribute, Ident};
+
+use crate::parse::{Declaration, Style};
+use crate::validate::{Activation, LayerModel, Model};
+
+/// The code for a valid declaration.
+pub fn expand(model: &Model<'_>) -> TokenStream {
+    let declaration = model.declaration;
+    let layers = &model.layers;
+    let rt = runtime();
+    let ident = &declaration.ident;
+    let gradients_ident = format_ident!("{}Gradients", ident);
+    let name = ident.to_string();
+
+    let layer_types: Vec<TokenStream> = layers.iter().map(layer_type).collect();
+    let gradient_types: Vec<TokenStream> = layers.iter().map(gradient_type).collect();
+    let members: Vec<&syn::Member> = layers.iter().map(|layer| &layer.member).collect();
+    let layer_traits: Vec<TokenStream> = layers.iter().map(layer_trait).collect();
+
+    let network_struct = struct_tokens(declaration, &declaration.attrs, ident, &layer_types, false);
+    let gradients_doc = format!(
+        " The gradients of [`{name}`]'s parameters, one field per layer, in the same shapes as the layers."
+    );
+    let gradients_attrs: Vec<Attribute> = vec![
+        syn::parse_quote!(#[doc = #gradients_doc]),
+        syn::parse_quote!(#[derive(Clone, Debug, PartialEq)]),
+    ];
+    let gradients_struct = struct_tokens(
+        declaration,
+        &gradients_attrs,
+        &gradients_ident,
+        &gradient_types,
+        true,
+    );
+
+    let first = &layers[0];
+    let last = &layers[layers.len() - 1];
+    let inputs = &first.inputs.tokens;
+    let outputs = &last.outputs.tokens;
+    let widths: Vec<&TokenStream> = std::iter::once(inputs)
+        .chain(layers.iter().map(|layer| &layer.outputs.tokens))
+        .collect();
+
+    let network_parameters = parameters_impl(declaration.style, ident, &layer_types, &members);
+    let gradients_parameters = parameters_impl(
+        declaration.style,
+        &gradients_ident,
+        &gradient_types,
+        &members,
+    );
+
+    let summaries = layers.iter().zip(&layer_types).map(|(layer, ty)| {
+        let field = &layer.label;
+        let text = &layer.text;
+        let out = &layer.outputs.tokens;
+        quote! {
+            #rt::LayerSummary {
+                field: #field,
+                kind: #text,
+                outputs: #out,
+                parameters: <#ty as #rt::Parameters<T>>::PARAMETERS,
+            }
+        }
+    });
+
+    // Single-sample forward: each layer's output, seen at the next layer's width.
+    let single = layers.iter().enumerate().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let input = match index {
+            0 => quote!(input),
+            _ => boundary(&layers[index - 1], layer, quote!(vector), quote!(x)),
+        };
+        quote!(let x = #layer_trait::forward(&self.#member, &#input);)
+    });
+
+    // Batched forward: a pre-activation and an activation buffer per layer.
+    let buffers: Vec<(Ident, Ident)> = (0..layers.len())
+        .map(|index| (format_ident!("z{}", index), format_ident!("a{}", index)))
+        .collect();
+    let take_buffers: Vec<TokenStream> = layers
+        .iter()
+        .zip(&buffers)
+        .map(|(layer, (z, a))| {
+            let out = &layer.outputs.tokens;
+            quote! {
+                let #z = scratch.slice(#out * batch);
+                let #a = scratch.slice(#out * batch);
+            }
+        })
+        .collect();
+    let forward_batches: Vec<TokenStream> = layers
+        .iter()
+        .enumerate()
+        .map(|(index, layer)| {
+            let member = &layer.member;
+            let layer_trait = &layer_traits[index];
+            let out = &layer.outputs.tokens;
+            let (z, a) = &buffers[index];
+            let input = match index {
+                0 => quote!(input),
+                _ => {
+                    let previous = &layers[index - 1];
+                    let previous_out = &previous.outputs.tokens;
+                    let (_, previous_a) = &buffers[index - 1];
+                    boundary(
+                        previous,
+                        layer,
+                        quote!(columns),
+                        quote!(#rt::columns::<T, #previous_out>(#previous_a)),
+                    )
+                }
+            };
+            quote! {
+                #layer_trait::forward_batch(
+                    &self.#member,
+                    #input,
+                    #rt::columns_mut::<T, #out>(#z),
+                    #rt::columns_mut::<T, #out>(#a),
+                );
+            }
+        })
+        .collect();
+    let (_, last_a) = &buffers[layers.len() - 1];
+
+    // Backward: from the last layer to the first, two gradient buffers taking turns.
+    let backward = layers.iter().enumerate().rev().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let layer_in = &layer.inputs.tokens;
+        let out = &layer.outputs.tokens;
+        let (z, a) = &buffers[index];
+        let input = match index {
+            0 => quote!(input),
+            _ => {
+                let previous = &layers[index - 1];
+                let previous_out = &previous.outputs.tokens;
+                let (_, previous_a) = &buffers[index - 1];
+                boundary(previous, layer, quote!(columns), quote!(#rt::columns::<T, #previous_out>(#previous_a)))
+            }
+        };
+        let input_gradient = match index {
+            0 => quote!(::core::option::Option::None),
+            _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
+        };
+        quote! {
+            #layer_trait::backward_batch(
+                &self.#member,
+                #input,
+                #rt::columns::<T, #out>(#z),
+                #rt::columns::<T, #out>(#a),
+                #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
+                &mut gradients.#member,
+                #input_gradient,
+            );
+            ::core::mem::swap(&mut current, &mut next);
+        }
+    });
+
+    let doc_parameters = format!(" The number of parameters of [`{name}`].");
+
+    quote! {
+        #network_struct
+        #gradients_struct
+
+        impl #ident {
+            #[doc = #doc_parameters]
+            pub const PARAMETERS: usize = <Self as #rt::Parameters<f32>>::PARAMETERS;
+
+            /// A network with Glorot-uniform weights and zero biases (Keras's default), drawn
+            /// from `rng`. For `f64`, call `new` on the `f64` type.
+            #[must_use]
+            pub fn new<R: #rt::Rng + ?Sized>(rng: &mut R) -> Self {
+                <Self as #rt::Network<f32, #inputs, #outputs>>::new(rng)
+            }
+
+            /// A network with weights drawn from `rng` as `init` says, and zero biases.
+            #[must_use]
+            pub fn with_init<R: #rt::Rng + ?Sized>(init: #rt::Init, rng: &mut R) -> Self {
+                <Self as #rt::Network<f32, #inputs, #outputs>>::with_init(init, rng)
+            }
+
+            /// A network whose parameters are all zero.
+            #[must_use]
+            pub fn zeros() -> Self {
+                <Self as #rt::Parameters<f32>>::zeros()
+            }
+        }
+
+        impl<T: #rt::Scalar> #ident<T> {
+            /// The output for one sample.
+            #[must_use]
+            #[inline]
+            pub fn forward(&self, input: &#rt::SVector<T, #inputs>) -> #rt::SVector<T, #outputs> {
+                <Self as #rt::Network<T, #inputs, #outputs>>::forward(self, input)
+            }
+
+            /// The outputs for a batch of `B` samples, one per column.
+            #[must_use]
+            pub fn forward_batch<const B: usize>(
+                &self,
+                inputs: &#rt::SMatrix<T, #inputs, B>,
+            ) -> #rt::SMatrix<T, #outputs, B> {
+                let mut outputs = #rt::SMatrix::<T, #outputs, B>::zeros();
+                for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
+                    output.copy_from(&self.forward(&input.into_owned()));
+                }
+                outputs
+            }
+
+            /// A Keras-style table of the layers, their output widths and parameter counts.
+            #[must_use]
+            pub fn summary(&self) -> #rt::Summary {
+                <Self as #rt::Network<T, #inputs, #outputs>>::summary()
+            }
+        }
+
+        #network_parameters
+        #gradients_parameters
+
+        impl<T: #rt::Scalar> #rt::Network<T, #inputs, #outputs> for #ident<T> {
+            type Gradients = #gradients_ident<T>;
+            const NAME: &'static str = #name;
+            const LAYERS: &'static [#rt::LayerSummary] = &[#(#summaries),*];
+            const WIDTHS: &'static [usize] = &[#(#widths),*];
+
+            fn initialize<R: #rt::Rng + ?Sized>(&mut self, init: #rt::Init, rng: &mut R) {
+                #(#layer_traits::initialize(&mut self.#members, init, rng);)*
+            }
+
+            #[inline]
+            fn forward(&self, input: &#rt::SVector<T, #inputs>) -> #rt::SVector<T, #outputs> {
+                #(#single)*
+                x
+            }
+
+            fn forward_columns(
+                &self,
+                input: #rt::Columns<'_, T, #inputs>,
+                mut output: #rt::ColumnsMut<'_, T, #outputs>,
+                workspace: &mut #rt::Workspace<T>,
+            ) {
+                let batch = input.ncols();
+                let mut scratch = workspace.take(#rt::inference_len(Self::WIDTHS, batch));
+                #(#take_buffers)*
+                #(#forward_batches)*
+                for (out, value) in output.iter_mut().zip(#last_a.iter()) {
+                    *out = *value;
+                }
+            }
+
+            fn loss_and_gradients<L: #rt::Loss<T>>(
+                &self,
+                input: #rt::Columns<'_, T, #inputs>,
+                targets: #rt::Columns<'_, T, #outputs>,
+                loss: &L,
+                gradients: &mut Self::Gradients,
+                workspace: &mut #rt::Workspace<T>,
+            ) -> T {
+                let batch = input.ncols();
+                let mut scratch = workspace.take(#rt::training_len(Self::WIDTHS, batch));
+                #(#take_buffers)*
+                let widest = #rt::widest(Self::WIDTHS) * batch;
+                let mut current = scratch.slice(widest);
+                let mut next = scratch.slice(widest);
+                #(#forward_batches)*
+                let value = <L as #rt::Loss<T>>::loss_and_gradient(
+                    loss,
+                    #rt::columns::<T, #outputs>(#last_a),
+                    targets,
+                    #rt::columns_mut::<T, #outputs>(&mut current[..#outputs * batch]),
+                );
+                #(#backward)*
+                value
+            }
+        }
+    }
+}
+
+/// When validation fails: the struct alone, so that the user's other uses of its name do not
+/// add a cascade of "cannot find type" errors to the real ones.
+pub fn fallback(declaration: &Declaration) -> TokenStream {
+    let attrs = &declaration.attrs;
+    let vis = &declaration.vis;
+    let ident = &declaration.ident;
+    let gradients_ident = format_ident!("{}Gradients", ident);
+    quote! {
+        #(#attrs)*
+        #vis struct #ident<T = f32>(::core::marker::PhantomData<T>);
+        #vis struct #gradients_ident<T = f32>(::core::marker::PhantomData<T>);
+    }
+}
+
+fn runtime() -> TokenStream {
+    quote!(::typenn::__private)
+}
+
+/// `Dense<IN, OUT, Act, T>` with the runtime's absolute path, on the user's span.
+fn layer_type(layer: &LayerModel) -> TokenStream {
+    let rt = runtime();
+    let kind = Ident::new(layer.kind.name, layer.span);
+    let inputs = &layer.inputs.tokens;
+    let outputs = &layer.outputs.tokens;
+    let activation = match &layer.activation {
+        Activation::Default => quote!(#rt::Identity),
+        Activation::Known(name, span) => {
+            let name = Ident::new(name, *span);
+            quote_spanned!(*span=> #rt::#name)
+        }
+        Activation::Custom(path) => quote!(#path),
+    };
+    quote_spanned!(layer.span=> #rt::#kind<#inputs, #outputs, #activation, T>)
+}
+
+fn gradient_type(layer: &LayerModel) -> TokenStream {
+    let rt = runtime();
+    let kind = Ident::new(layer.kind.gradients, layer.span);
+    let inputs = &layer.inputs.tokens;
+    let outputs = &layer.outputs.tokens;
+    quote_spanned!(layer.span=> #rt::#kind<#inputs, #outputs, T>)
+}
+
+/// `<Dense<..> as Layer<T, IN, OUT>>`, for fully qualified calls.
+fn layer_trait(layer: &LayerModel) -> TokenStream {
+    let rt = runtime();
+    let ty = layer_type(layer);
+    let inputs = &layer.inputs.tokens;
+    let outputs = &layer.outputs.tokens;
+    quote_spanned!(layer.span=> <#ty as #rt::Layer<T, #inputs, #outputs>>)
+}
+
+/// `value` as `next`'s input: a no-op that does not compile unless `previous` produces exactly
+/// what `next` takes, reported on `next`'s input width.
+fn boundary(
+    previous: &LayerModel,
+    next: &LayerModel,
+    method: TokenStream,
+    value: TokenStream,
+) -> TokenStream {
+    let rt = runtime();
+    let from = &previous.outputs.tokens;
+    let to = &next.inputs.tokens;
+    let span: Span = next.inputs.span;
+    quote_spanned!(span=> <#rt::Boundary as #rt::Fits<#from, #to>>::#method::<T>(#value))
+}
+
+fn struct_tokens(
+    declaration: &Declaration,
+    attrs: &[Attribute],
+    ident: &Ident,
+    types: &[TokenStream],
+    docs_only: bool,
+) -> TokenStream {
+    let vis = &declaration.vis;
+    let fields = declaration.fields.iter().zip(types).map(|(field, ty)| {
+        let field_attrs = field
+            .attrs
+            .iter()
+            .filter(|attr| !docs_only || attr.path().is_ident("doc"));
+        let field_vis = &field.vis;
+        match &field.name {
+            Some(name) => quote!(#(#field_attrs)* #field_vis #name: #ty),
+            None => quote!(#(#field_attrs)* #field_vis #ty),
+        }
+    });
+    match declaration.style {
+        Style::Tuple => quote! {
+            #(#attrs)*
+            #vis struct #ident<T = f32>(#(#fields),*);
+        },
+        Style::Named => quote! {
+            #(#attrs)*
+            #vis struct #ident<T = f32> { #(#fields),* }
+        },
+    }
+}
+
+/// `Parameters` for the network or its gradients: tensors listed layer by layer.
+fn parameters_impl(
+    style: Style,
+    ident: &Ident,
+    types: &[TokenStream],
+    members: &[&syn::Member],
+) -> TokenStream {
+    let rt = runtime();
+    let construct = match style {
+        Style::Tuple => quote!(Self(#(<#types as #rt::Parameters<T>>::zeros()),*)),
+        Style::Named => quote!(Self { #(#members: <#types as #rt::Parameters<T>>::zeros()),* }),
+    };
+    let labels: Vec<String> = members
+        .iter()
+        .map(|member| match member {
+            syn::Member::Named(name) => name.to_string(),
+            syn::Member::Unnamed(index) => index.index.to_string(),
+        })
+        .collect();
+    quote! {
+        impl<T: #rt::Scalar> #rt::Parameters<T> for #ident<T> {
+            const TENSORS: usize = 0 #(+ <#types as #rt::Parameters<T>>::TENSORS)*;
+            const PARAMETERS: usize = 0 #(+ <#types as #rt::Parameters<T>>::PARAMETERS)*;
+
+            fn zeros() -> Self {
+                #construct
+            }
+
+            fn tensor(&self, index: usize) -> &[T] {
+                let mut index = index;
+                #(
+                    if index < <#types as #rt::Parameters<T>>::TENSORS {
+                        return <#types as #rt::Parameters<T>>::tensor(&self.#members, index);
+                    }
+                    index -= <#types as #rt::Parameters<T>>::TENSORS;
+                )*
+                let _ = index;
+                &[]
+            }
+
+            fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+                let mut index = index;
+                #(
+                    if index < <#types as #rt::Parameters<T>>::TENSORS {
+                        return <#types as #rt::Parameters<T>>::tensor_mut(&mut self.#members, index);
+                    }
+                    index -= <#types as #rt::Parameters<T>>::TENSORS;
+                )*
+                let _ = index;
+                &mut []
+            }
+
+            fn tensor_info(index: usize) -> ::core::option::Option<#rt::TensorInfo> {
+                let mut index = index;
+                #(
+                    if index < <#types as #rt::Parameters<T>>::TENSORS {
+                        return <#types as #rt::Parameters<T>>::tensor_info(index)
+                            .map(|info| #rt::TensorInfo { layer: #labels, ..info });
+                    }
+                    index -= <#types as #rt::Parameters<T>>::TENSORS;
+                )*
+                let _ = index;
+                ::core::option::Option::None
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The `network!` macro of [typenn](https://docs.rs/typenn). Use it through the `typenn` crate,
+//! whose documentation describes it; this crate is an implementation detail.
+//!
+//! The macro works in three phases, each a pure function: [`parse`] reads the declaration into a
+//! model that keeps every token's span, [`validate`] checks every rule and reports all mistakes
+//! at once, and [`expand`] turns a valid model into code.
+#![forbid(unsafe_code)]
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Declares a network whose shape is part of its type. See the `typenn` crate.
+#[proc_macro]
+pub fn network(input: TokenStream) -> TokenStream {
+    let declaration = match syn::parse::<parse::Declaration>(input) {
+        Ok(declaration) => declaration,
+        Err(error) => return error.to_compile_error().into(),
+    };
+    match validate::validate(&declaration) {
+        Ok(model) => expand::expand(&model).into(),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(expand::fallback(&declaration));
+            tokens.into()
+        }
+    }
+}

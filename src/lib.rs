@@ -1,0 +1,56 @@
+//! # typenn: neural networks whose shape is part of their type
+//!
+//! ```
+//! use typenn::prelude::*;
+//!
+//! network! {
+//!     /// The design document's regressor: 32 inputs, 10 hidden (ReLU), 1 output.
+//!     pub struct Regressor(Dense<32, 10, Relu>, Dense<10, 1>);
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut rng = StdRng::seed_from_u64(42);
+//! let model = Regressor::new(&mut rng);
+//! let y = model.forward(&SVector::from([0.5; 32]));
+//! assert_eq!(y.len(), 1);
+//! assert_eq!(Regressor::PARAMETERS, 32 * 10 + 10 + 10 + 1);
+//! # Ok(())
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+pub use nn_core::{
+    Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, FitOptions,
+    History, Identity, Init, Layer, LayerSummary, LeakyRelu, Loss, Mse, Network, Optimizer,
+    Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Summary, Tanh, TensorInfo, TrainError, Trainer,
+    Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
+};
+pub use nn_core::{SMatrix, SVector};
+/// The random number crate typenn's constructors take generators from.
+pub use rand;
+
+/// Declares a network whose shape is part of its type.
+///
+/// The input is a struct declaration whose fields are layers. Widths are literals or `const`
+/// items; each layer must take as many inputs as the previous one produces, or the program does
+/// not compile.
+pub use nn_macros::network;
+
+/// What most programs need: `use typenn::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
+        SMatrix, SVector, Sgd, Sigmoid, Tanh, network,
+    };
+    pub use rand::{SeedableRng, rngs::StdRng};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use nn_core::{
+        Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Identity, Init, Layer,
+        LayerSummary, LeakyRelu, Loss, Network, Parameters, Relu, Rng, SMatrix, SVector, Scalar,
+        Sigmoid, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut, inference_len,
+        training_len, widest,
+    };
+}
