@@ -301,12 +301,18 @@ pub fn fallback(declaration: &Declaration) -> TokenStream {
 }
 
 fn runtime() -> TokenStream {
-    quote!(::typenn::__private)
+    runtime_at(Span::call_site())
+}
+
+/// The runtime's path on `span`, so that an unmet bound on a path built from it is reported on
+/// the user's token.
+fn runtime_at(span: Span) -> TokenStream {
+    quote_spanned!(span=> ::typenn::__private)
 }
 
 /// `Dense<IN, OUT, Act, T>` with the runtime's absolute path, on the user's span.
 fn layer_type(layer: &LayerModel) -> TokenStream {
-    let rt = runtime();
+    let rt = runtime_at(layer.span);
     let kind = Ident::new(layer.kind.name, layer.span);
     let inputs = &layer.inputs.tokens;
     let outputs = &layer.outputs.tokens;
@@ -322,7 +328,7 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
 }
 
 fn gradient_type(layer: &LayerModel) -> TokenStream {
-    let rt = runtime();
+    let rt = runtime_at(layer.span);
     let kind = Ident::new(layer.kind.gradients, layer.span);
     let inputs = &layer.inputs.tokens;
     let outputs = &layer.outputs.tokens;
@@ -331,7 +337,7 @@ fn gradient_type(layer: &LayerModel) -> TokenStream {
 
 /// `<Dense<..> as Layer<T, IN, OUT>>`, for fully qualified calls.
 fn layer_trait(layer: &LayerModel) -> TokenStream {
-    let rt = runtime();
+    let rt = runtime_at(layer.span);
     let ty = layer_type(layer);
     let inputs = &layer.inputs.tokens;
     let outputs = &layer.outputs.tokens;
@@ -346,11 +352,13 @@ fn boundary(
     method: TokenStream,
     value: TokenStream,
 ) -> TokenStream {
-    let rt = runtime();
     let from = &previous.outputs.tokens;
     let to = &next.inputs.tokens;
-    let span: Span = next.inputs.span;
-    quote_spanned!(span=> <#rt::Boundary as #rt::Fits<#from, #to>>::#method::<T>(#value))
+    // The trait path carries the user's span: the compiler reports an unmet bound there.
+    let rt = runtime_at(next.inputs.span);
+    let path =
+        quote_spanned!(next.inputs.span=> <#rt::Boundary as #rt::Fits<#from, #to>>::#method::<T>);
+    quote!(#path(#value))
 }
 
 fn struct_tokens(

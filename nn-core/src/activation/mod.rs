@@ -31,6 +31,11 @@ use crate::Scalar;
 /// assert_eq!(Relu::apply(-2.0_f32), 0.0);
 /// assert_eq!(Relu::derivative(3.0_f32, 3.0), 1.0);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an activation",
+    label = "this layer uses `{Self}` as its activation",
+    note = "an activation is a unit struct that implements `typenn::Activation` (`apply` and `derivative`)"
+)]
 pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
     /// The name shown in summaries, as written in a layer type.
     const NAME: &'static str;

@@ -1,0 +1,7 @@
+use typenn::prelude::*;
+
+network! {
+    pub struct Nothing();
+}
+
+fn main() {}
