@@ -108,7 +108,7 @@ fn split<T: Scalar, const W: usize>(
     part: Part,
     values: &[T],
 ) -> Result<Vec<SVector<T, W>>, DataError> {
-    if W == 0 || values.len() % W != 0 {
+    if W == 0 || !values.len().is_multiple_of(W) {
         return Err(DataError::PartialSample {
             part,
             values: values.len(),
