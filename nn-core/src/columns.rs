@@ -1,6 +1,6 @@
 //! Batches as matrices with one sample per column, viewed over plain slices without copying.
 
-use nalgebra::{Const, DMatrixView, DMatrixViewMut, Dyn, MatrixView, MatrixViewMut, SVector};
+use nalgebra::{Const, Dyn, MatrixView, MatrixViewMut, SVector};
 
 use crate::Scalar;
 
@@ -31,41 +31,6 @@ pub fn columns_mut<T: Scalar, const R: usize>(data: &mut [T]) -> ColumnsMut<'_, 
 #[must_use]
 pub fn flatten<T: Scalar, const R: usize>(samples: &[SVector<T, R>]) -> &[T] {
     bytemuck::cast_slice(samples)
-}
-
-/// The same memory as a fully dynamic matrix: nalgebra multiplies those with matrixmultiply,
-/// which is several times faster than its loops for static shapes.
-#[inline]
-pub(crate) fn dynamic<'a, T: Scalar, const R: usize>(
-    view: &'a Columns<'_, T, R>,
-) -> DMatrixView<'a, T> {
-    DMatrixView::from_slice(view.as_slice(), R, view.ncols())
-}
-
-/// A column-major `rows x cols` slice as a dynamic matrix.
-#[inline]
-pub(crate) fn matrix<T: Scalar>(data: &[T], rows: usize, cols: usize) -> DMatrixView<'_, T> {
-    DMatrixView::from_slice(data, rows, cols)
-}
-
-/// The transpose of a column-major `rows x cols` slice as a strided view: no copy.
-#[inline]
-pub(crate) fn transposed<T: Scalar>(
-    data: &[T],
-    rows: usize,
-    cols: usize,
-) -> DMatrixView<'_, T, Dyn, Dyn> {
-    DMatrixView::from_slice_with_strides_generic(data, Dyn(cols), Dyn(rows), Dyn(rows), Dyn(1))
-}
-
-/// A mutable dynamic view of a column-major `rows x cols` slice.
-#[inline]
-pub(crate) fn dynamic_mut<T: Scalar>(
-    data: &mut [T],
-    rows: usize,
-    cols: usize,
-) -> DMatrixViewMut<'_, T> {
-    DMatrixViewMut::from_slice(data, rows, cols)
 }
 
 /// Scratch memory for batched forward and backward passes, grown on demand and then reused, so
@@ -123,10 +88,6 @@ mod tests {
         assert_eq!(view.ncols(), 3);
         assert_eq!(view[(1, 0)], 2.0);
         assert_eq!(view[(0, 2)], 5.0);
-        let t = transposed(&data[..6], 2, 3);
-        assert_eq!(t.shape(), (3, 2));
-        assert_eq!(t[(2, 1)], 6.0);
-        assert_eq!(t[(1, 0)], 3.0);
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The runtime of [typenn](https://docs.rs/typenn): layers, activations, losses, optimizers,
 //! training and data. Networks are declared with the `network!` macro of the `typenn` crate,
 //! which builds on the items here.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod activation;
 mod columns;
 mod data;
 mod error;
+#[allow(unsafe_code)]
+mod gemm;
 mod init;
 pub mod layer;
 pub mod loss;

@@ -15,7 +15,16 @@ mod sealed {
 /// The trait is sealed: the zero bit pattern must be the number zero, which the training code
 /// relies on when it views parameters as plain slices.
 pub trait Scalar:
-    RealField + Copy + Default + Debug + Display + bytemuck::Pod + Send + Sync + sealed::Sealed
+    RealField
+    + Copy
+    + Default
+    + Debug
+    + Display
+    + bytemuck::Pod
+    + Send
+    + Sync
+    + 'static
+    + sealed::Sealed
 {
     /// The name of the type, as Rust spells it.
     const NAME: &'static str;

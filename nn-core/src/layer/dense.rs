@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::Layer;
 use crate::activation::{Activation, Identity};
-use crate::columns::{dynamic, dynamic_mut, matrix, transposed};
+use crate::gemm::{MatrixMut, MatrixRef, gemm};
 use crate::init::uniform;
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
 
@@ -195,9 +195,18 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         for mut column in z.column_iter_mut() {
             column.copy_from(&self.bias);
         }
-        let weights = matrix(self.weights.as_slice(), OUT, IN);
-        let mut z_dynamic = dynamic_mut(z.as_mut_slice(), OUT, batch);
-        z_dynamic.gemm(T::one(), &weights, &dynamic(&input), T::one());
+        // z = W x + b.
+        gemm(
+            T::one(),
+            MatrixRef::column_major(self.weights.as_slice(), OUT, IN),
+            MatrixRef::column_major(input.as_slice(), IN, batch),
+            T::one(),
+            MatrixMut {
+                data: z.as_mut_slice(),
+                rows: OUT,
+                cols: batch,
+            },
+        );
         for (out, &pre) in a.iter_mut().zip(z.iter()) {
             *out = A::apply(pre);
         }
@@ -221,23 +230,31 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         for column in delta.column_iter() {
             gradients.bias += column;
         }
-        let delta_dynamic = matrix(delta.as_slice(), OUT, batch);
-        // dW = delta x^T, with x^T a strided view of the input.
-        let mut weights_gradient = dynamic_mut(gradients.weights.as_mut_slice(), OUT, IN);
-        weights_gradient.gemm(
+        let delta = MatrixRef::column_major(delta.as_slice(), OUT, batch);
+        // dW = delta x^T, with x^T the input's memory read transposed.
+        gemm(
             T::one(),
-            &delta_dynamic,
-            &transposed(input.as_slice(), IN, batch),
+            delta,
+            MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
             T::zero(),
+            MatrixMut {
+                data: gradients.weights.as_mut_slice(),
+                rows: OUT,
+                cols: IN,
+            },
         );
         // dx = W^T delta.
         if let Some(mut input_gradient) = input_gradient {
-            let mut dx = dynamic_mut(input_gradient.as_mut_slice(), IN, batch);
-            dx.gemm(
+            gemm(
                 T::one(),
-                &transposed(self.weights.as_slice(), OUT, IN),
-                &delta_dynamic,
+                MatrixRef::column_major(self.weights.as_slice(), OUT, IN).transpose(),
+                delta,
                 T::zero(),
+                MatrixMut {
+                    data: input_gradient.as_mut_slice(),
+                    rows: IN,
+                    cols: batch,
+                },
             );
         }
     }

@@ -1,0 +1,185 @@
+//! The benchmark workloads of `../shared/peers/WORKLOADS.md`, printed one line each in the
+//! format every peer implementation prints, so the lines can be compared run against run:
+//!
+//! ```text
+//! workload=<name> metric=<value> unit=<unit> [key=value ...]
+//! ```
+//!
+//! Run with `cargo run --release --example workloads`. Single thread, f32, data from SplitMix64
+//! with the workloads' seeds; batches are built before the timer starts.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use typenn::Trainer;
+use typenn::prelude::*;
+
+network! {
+    /// W1 and W2: 32 -> 10 (ReLU) -> 1.
+    struct Small(Dense<32, 10, Relu>, Dense<10, 1>);
+}
+
+network! {
+    /// W3: 784 -> 128 (ReLU) -> 10.
+    struct Mnist(Dense<784, 128, Relu>, Dense<128, 10>);
+}
+
+const DATA_SEED: u64 = 0x5EED_0001;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = StdRng::seed_from_u64(42);
+
+    let (xs, ys) = w1_data(4096);
+    for batch in [1, 32] {
+        let mut model = Small::new(&mut rng);
+        let trainer = model.trainer(Mse, Sgd::new(0.01))?;
+        let result = train(&mut model, trainer, &xs, &ys, batch, 10)?;
+        result.report(
+            &format!("W1_train_b{batch}"),
+            &format!("n=4096 epochs=10 batch={batch} lr=0.01"),
+        );
+    }
+
+    {
+        let model = Small::new(&mut rng);
+        let x = xs[0];
+        for _ in 0..10_000 {
+            black_box(model.forward(black_box(&x)));
+        }
+        const CALLS: usize = 2_000_000;
+        let timer = Timer::start();
+        for _ in 0..CALLS {
+            black_box(model.forward(black_box(&x)));
+        }
+        let (wall_s, cpu_s) = timer.stop();
+        println!(
+            "workload=W2_infer_1 metric={:.1} unit=ns_per_sample wall_s={wall_s:.4} cpu_s={cpu_s:.4} calls={CALLS}",
+            wall_s * 1e9 / CALLS as f64
+        );
+    }
+
+    let (xs, ys) = w3_data(8192);
+    let mut model = Box::new(Mnist::new(&mut rng));
+    let trainer = model.trainer(Mse, Sgd::new(0.01))?;
+    let result = train(&mut *model, trainer, &xs, &ys, 64, 2)?;
+    result.report("W3_train_b64", "n=8192 epochs=2 batch=64 lr=0.01");
+    Ok(())
+}
+
+struct TrainResult {
+    samples_per_s: f64,
+    final_epoch_mean_loss: f64,
+    wall_s: f64,
+    cpu_s: f64,
+}
+
+impl TrainResult {
+    fn report(&self, name: &str, extra: &str) {
+        println!(
+            "workload={name} metric={:.1} unit=samples_per_s final_epoch_mean_loss={:.6} wall_s={:.4} cpu_s={:.4} {extra}",
+            self.samples_per_s, self.final_epoch_mean_loss, self.wall_s, self.cpu_s
+        );
+    }
+}
+
+/// Plain mini-batch SGD over the batches in a fixed order; only the epoch loop is timed.
+fn train<N, G, const IN: usize, const OUT: usize>(
+    model: &mut N,
+    mut trainer: Trainer<f32, G, Mse, Sgd>,
+    xs: &[SVector<f32, IN>],
+    ys: &[SVector<f32, OUT>],
+    batch: usize,
+    epochs: usize,
+) -> Result<TrainResult, typenn::TrainError>
+where
+    N: Network<f32, IN, OUT, Gradients = G>,
+    G: Parameters<f32>,
+{
+    let batches: Vec<(&[SVector<f32, IN>], &[SVector<f32, OUT>])> =
+        xs.chunks(batch).zip(ys.chunks(batch)).collect();
+    let mut final_epoch_mean_loss = 0.0;
+    let timer = Timer::start();
+    for _ in 0..epochs {
+        let mut sum = 0.0;
+        for (x, y) in &batches {
+            sum += f64::from(trainer.step(model, x, y)?);
+        }
+        final_epoch_mean_loss = sum / batches.len() as f64;
+    }
+    let (wall_s, cpu_s) = timer.stop();
+    Ok(TrainResult {
+        samples_per_s: (xs.len() * epochs) as f64 / wall_s,
+        final_epoch_mean_loss,
+        wall_s,
+        cpu_s,
+    })
+}
+
+/// SplitMix64, as in the peers; `next_f32` yields 24-bit uniform floats in [0, 1).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// W1: x ~ U[-1, 1]^32, y = mean_i sin(3 x_i).
+fn w1_data(n: usize) -> (Vec<SVector<f32, 32>>, Vec<SVector<f32, 1>>) {
+    let mut rng = SplitMix64(DATA_SEED);
+    (0..n)
+        .map(|_| {
+            let x = SVector::<f32, 32>::from_fn(|_, _| 2.0 * rng.next_f32() - 1.0);
+            let y = x.iter().map(|v| (3.0 * v).sin()).sum::<f32>() / 32.0;
+            (x, SVector::from([y]))
+        })
+        .unzip()
+}
+
+/// W3: x ~ U[0, 1]^784, one-hot targets of a class uniform in 0..10.
+fn w3_data(n: usize) -> (Vec<SVector<f32, 784>>, Vec<SVector<f32, 10>>) {
+    let mut rng = SplitMix64(DATA_SEED ^ 0x0784);
+    (0..n)
+        .map(|_| {
+            let x = SVector::<f32, 784>::from_fn(|_, _| rng.next_f32());
+            let mut y = SVector::<f32, 10>::zeros();
+            y[(rng.next_u64() % 10) as usize] = 1.0;
+            (x, y)
+        })
+        .unzip()
+}
+
+/// Wall time and this thread's CPU time, so a run on a busy machine shows (cpu_s << wall_s).
+struct Timer {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Timer {
+    fn start() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: thread_cpu_s(),
+        }
+    }
+
+    fn stop(&self) -> (f64, f64) {
+        (self.wall.elapsed().as_secs_f64(), thread_cpu_s() - self.cpu)
+    }
+}
+
+/// This thread's CPU time from Linux's schedstat (NaN elsewhere).
+fn thread_cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |ns| ns * 1e-9)
+}
