@@ -35,10 +35,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (x_test, y_test) = generate(&mut rng, 1024);
     let test = Dataset::new(x_test, y_test)?;
     let mean = test.targets().iter().map(|y| y[0]).sum::<f32>() / test.len() as f32;
-    let baseline = test.targets().iter().map(|y| (y[0] - mean).powi(2)).sum::<f32>() / test.len() as f32;
-    println!("\ntest loss: {:.6} (always predicting the mean: {baseline:.6})", model.evaluate(&test, &Mse));
+    let baseline = test
+        .targets()
+        .iter()
+        .map(|y| (y[0] - mean).powi(2))
+        .sum::<f32>()
+        / test.len() as f32;
+    println!(
+        "\ntest loss: {:.6} (always predicting the mean: {baseline:.6})",
+        model.evaluate(&test, &Mse)
+    );
     let sample = &test.inputs()[0];
-    println!("prediction for the first test sample: {:.4} (target {:.4})", model.forward(sample)[0], test.targets()[0][0]);
+    println!(
+        "prediction for the first test sample: {:.4} (target {:.4})",
+        model.forward(sample)[0],
+        test.targets()[0][0]
+    );
     Ok(())
 }
 

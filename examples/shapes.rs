@@ -80,7 +80,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     //        |                   ------- ^^^^^^^ expected `32`, found `31`
     let sample = SVector::<f32, 32>::from_fn(|i, _| i as f32 / 32.0);
     let output: SVector<f32, 1> = model.forward(&sample);
-    println!("Regressor maps 32 inputs to {} output: {:.4}", output.len(), output[0]);
+    println!(
+        "Regressor maps 32 inputs to {} output: {:.4}",
+        output.len(),
+        output[0]
+    );
 
     // 5. So is the target width of the data given to `fit` (and to a training step):
     //
@@ -95,7 +99,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     //        = note: expected reference `&typenn::Dataset<f32, 32, 1>`
     //                   found reference `&typenn::Dataset<f32, 32, 2>`
     let data = Dataset::<f32, 32, 1>::from_rows(&[[0.5; 32], [-0.5; 32]], &[[1.0], [-1.0]])?;
-    println!("loss on two samples before training: {:.4}", model.evaluate(&data, &Mse));
+    println!(
+        "loss on two samples before training: {:.4}",
+        model.evaluate(&data, &Mse)
+    );
 
     // 6. Batches are matrices with one sample per column, and their width is checked the same way.
     let batch = SMatrix::<f32, 32, 4>::from_fn(|row, column| (row + column) as f32 / 64.0);
@@ -105,6 +112,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 7. What the types say, the numbers agree with.
     let classifier = Classifier::new(&mut rng);
     println!("{}", classifier.summary());
-    println!("Regressor has {} parameters: 32 x 10 + 10, then 10 x 1 + 1.", Regressor::PARAMETERS);
+    println!(
+        "Regressor has {} parameters: 32 x 10 + 10, then 10 x 1 + 1.",
+        Regressor::PARAMETERS
+    );
     Ok(())
 }

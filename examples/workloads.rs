@@ -95,8 +95,7 @@ where
     N: Network<f32, IN, OUT, Gradients = G>,
     G: Parameters<f32>,
 {
-    let batches: Vec<(&[SVector<f32, IN>], &[SVector<f32, OUT>])> =
-        xs.chunks(batch).zip(ys.chunks(batch)).collect();
+    let batches: Vec<_> = xs.chunks(batch).zip(ys.chunks(batch)).collect();
     let mut final_epoch_mean_loss = 0.0;
     let timer = Timer::start();
     for _ in 0..epochs {

@@ -20,10 +20,10 @@
 #![forbid(unsafe_code)]
 
 pub use nn_core::{
-    Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, FitOptions,
-    History, Identity, Init, Layer, LayerSummary, LeakyRelu, Loss, Mse, Network, Optimizer,
-    Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Summary, Tanh, TensorInfo, TrainError, Trainer,
-    Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
+    Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, Elementwise,
+    FitOptions, History, Identity, Init, Layer, LayerSummary, LeakyRelu, Loss, Mse, Network,
+    Optimizer, Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Softmax, Summary, Tanh, TensorInfo,
+    TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
 pub use nn_core::{SMatrix, SVector};
 /// The random number crate typenn's constructors take generators from.
@@ -40,7 +40,7 @@ pub use nn_macros::network;
 pub mod prelude {
     pub use crate::{
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
-        SMatrix, SVector, Sgd, Sigmoid, Tanh, network,
+        SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
     };
     pub use rand::{SeedableRng, rngs::StdRng};
 }
@@ -50,7 +50,7 @@ pub mod __private {
     pub use nn_core::{
         Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Identity, Init, Layer,
         LayerSummary, LeakyRelu, Loss, Network, Parameters, Relu, Rng, SMatrix, SVector, Scalar,
-        Sigmoid, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut, inference_len,
-        training_len, widest,
+        Sigmoid, Softmax, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut,
+        inference_len, training_len, widest,
     };
 }

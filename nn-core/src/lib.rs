@@ -19,7 +19,7 @@ mod parameters;
 mod scalar;
 mod train;
 
-pub use activation::{Activation, Identity, LeakyRelu, Relu, Sigmoid, Tanh};
+pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
 pub use data::Dataset;
 pub use error::{DataError, Part, TrainError};

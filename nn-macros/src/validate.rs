@@ -22,7 +22,14 @@ pub const LAYER_KINDS: &[LayerKind] = &[LayerKind {
 }];
 
 /// The activations typenn has, written as a bare name.
-pub const ACTIVATIONS: &[&str] = &["Identity", "Relu", "LeakyRelu", "Sigmoid", "Tanh"];
+pub const ACTIVATIONS: &[&str] = &[
+    "Identity",
+    "Relu",
+    "LeakyRelu",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+];
 
 /// A declaration that passed every rule.
 pub struct Model<'a> {

@@ -1,11 +1,11 @@
-use super::Activation;
+use super::Elementwise;
 use crate::Scalar;
 
 /// The identity `f(z) = z`: a linear layer. The default activation of `Dense`.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash)]
 pub struct Identity;
 
-impl Activation for Identity {
+impl Elementwise for Identity {
     const NAME: &'static str = "Identity";
 
     #[inline]

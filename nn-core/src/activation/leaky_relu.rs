@@ -1,4 +1,4 @@
-use super::Activation;
+use super::Elementwise;
 use crate::Scalar;
 
 /// The leaky rectifier `f(z) = z` for `z > 0`, `0.01 z` otherwise.
@@ -13,7 +13,7 @@ impl LeakyRelu {
     pub const NEGATIVE_SLOPE: f64 = 0.01;
 }
 
-impl Activation for LeakyRelu {
+impl Elementwise for LeakyRelu {
     const NAME: &'static str = "LeakyRelu";
 
     #[inline]

@@ -7,6 +7,7 @@ mod identity;
 mod leaky_relu;
 mod relu;
 mod sigmoid;
+mod softmax;
 mod tanh;
 
 use core::fmt::Debug;
@@ -15,28 +16,57 @@ pub use identity::Identity;
 pub use leaky_relu::LeakyRelu;
 pub use relu::Relu;
 pub use sigmoid::Sigmoid;
+pub use softmax::Softmax;
 pub use tanh::Tanh;
 
 use crate::Scalar;
 
-/// An element-wise activation function `a = f(z)`.
+/// An activation: what a layer applies to its pre-activations `z`, sample by sample.
 ///
-/// Implement it for a unit struct to use your own activation in a `Dense` layer.
+/// Most activations act on each number alone: implement [`Elementwise`] for those and this trait
+/// comes with it. Implement `Activation` directly for one that mixes a sample's numbers, as
+/// [`Softmax`] does.
 ///
 /// # Example
 ///
 /// ```
-/// use nn_core::{Activation, Relu};
+/// use nn_core::{Activation, Relu, Softmax};
 ///
-/// assert_eq!(Relu::apply(-2.0_f32), 0.0);
-/// assert_eq!(Relu::derivative(3.0_f32, 3.0), 1.0);
+/// let z = [-2.0_f32, 0.5, 3.0];
+/// let mut a = [0.0_f32; 3];
+/// Relu::forward(3, &z, &mut a);
+/// assert_eq!(a, [0.0, 0.5, 3.0]);
+/// Softmax::forward(3, &z, &mut a);
+/// assert!((a.iter().sum::<f32>() - 1.0).abs() < 1e-6);
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an activation",
     label = "this layer uses `{Self}` as its activation",
-    note = "an activation is a unit struct that implements `typenn::Activation` (`apply` and `derivative`)"
+    note = "an activation is a unit struct that implements `typenn::Elementwise` (`apply` and `derivative`) or `typenn::Activation`"
 )]
 pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
+    /// The name shown in summaries, as written in a layer type.
+    const NAME: &'static str;
+
+    /// `a = f(z)` for a batch of samples of `width` numbers each, stored one after the other.
+    fn forward<T: Scalar>(width: usize, z: &[T], a: &mut [T]);
+
+    /// Back-propagation: on entry `delta` holds the loss's gradient with respect to `a`, on
+    /// return its gradient with respect to `z`.
+    fn backward<T: Scalar>(width: usize, z: &[T], a: &[T], delta: &mut [T]);
+}
+
+/// An activation that acts on each number alone: `a = f(z)` with derivative `f'(z)`.
+///
+/// # Example
+///
+/// ```
+/// use nn_core::{Elementwise, Relu};
+///
+/// assert_eq!(Relu::apply(-2.0_f32), 0.0);
+/// assert_eq!(Relu::derivative(3.0_f32, 3.0), 1.0);
+/// ```
+pub trait Elementwise: Copy + Default + Debug + Send + Sync + 'static {
     /// The name shown in summaries, as written in a layer type.
     const NAME: &'static str;
 
@@ -50,13 +80,31 @@ pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
     fn derivative<T: Scalar>(z: T, a: T) -> T;
 }
 
+impl<E: Elementwise> Activation for E {
+    const NAME: &'static str = E::NAME;
+
+    #[inline]
+    fn forward<T: Scalar>(_width: usize, z: &[T], a: &mut [T]) {
+        for (out, &pre) in a.iter_mut().zip(z) {
+            *out = E::apply(pre);
+        }
+    }
+
+    #[inline]
+    fn backward<T: Scalar>(_width: usize, z: &[T], a: &[T], delta: &mut [T]) {
+        for ((d, &pre), &out) in delta.iter_mut().zip(z).zip(a) {
+            *d *= E::derivative(pre, out);
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::Activation;
+    use super::Elementwise;
 
     /// Checks `A::derivative` against a central finite difference in f64 at `points`,
     /// which must stay away from kinks.
-    pub fn check_derivative<A: Activation>(points: &[f64]) {
+    pub fn check_derivative<A: Elementwise>(points: &[f64]) {
         let h = 1e-6;
         for &z in points {
             let numeric = (A::apply(z + h) - A::apply(z - h)) / (2.0 * h);

@@ -1,11 +1,11 @@
-use super::Activation;
+use super::Elementwise;
 use crate::Scalar;
 
 /// The rectifier `f(z) = max(z, 0)`, with `f'(0) = 0` as in PyTorch and Keras.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash)]
 pub struct Relu;
 
-impl Activation for Relu {
+impl Elementwise for Relu {
     const NAME: &'static str = "Relu";
 
     #[inline]

@@ -1,11 +1,11 @@
-use super::Activation;
+use super::Elementwise;
 use crate::Scalar;
 
 /// The logistic function `f(z) = 1 / (1 + e^-z)`.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash)]
 pub struct Sigmoid;
 
-impl Activation for Sigmoid {
+impl Elementwise for Sigmoid {
     const NAME: &'static str = "Sigmoid";
 
     #[inline]

@@ -1,11 +1,11 @@
-use super::Activation;
+use super::Elementwise;
 use crate::Scalar;
 
 /// The hyperbolic tangent `f(z) = tanh(z)`.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq, Hash)]
 pub struct Tanh;
 
-impl Activation for Tanh {
+impl Elementwise for Tanh {
     const NAME: &'static str = "Tanh";
 
     #[inline]

@@ -181,8 +181,9 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
         let mut z = self.bias;
         z.gemv(T::one(), &self.weights, input, T::one());
-        z.apply(|v| *v = A::apply(*v));
-        z
+        let mut a = z;
+        A::forward(OUT, z.as_slice(), a.as_mut_slice());
+        a
     }
 
     fn forward_batch(
@@ -207,9 +208,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
                 cols: batch,
             },
         );
-        for (out, &pre) in a.iter_mut().zip(z.iter()) {
-            *out = A::apply(pre);
-        }
+        A::forward(OUT, z.as_slice(), a.as_mut_slice());
     }
 
     fn backward_batch(
@@ -222,9 +221,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
         let batch = input.ncols();
-        for ((d, &pre), &out) in delta.iter_mut().zip(z.iter()).zip(a.iter()) {
-            *d *= A::derivative(pre, out);
-        }
+        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
         // db = delta summed over the batch.
         gradients.bias.fill(T::zero());
         for column in delta.column_iter() {
