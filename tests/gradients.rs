@@ -196,7 +196,7 @@ fn deep_network_with_every_activation_matches_finite_differences() {
 
     let (loss, analytic) = model.gradients(&xs, &ys, &Mse).expect("a valid batch");
     assert!(loss.is_finite() && loss > 1e-3, "loss {loss}");
-    let errors = check_all("Deep", &mut model, &analytic, |m| batch_loss(m, &xs, &ys));
+    let errors = check_all("Deep", &mut model, &*analytic, |m| batch_loss(m, &xs, &ys));
     assert_mostly_significant(&errors);
 }
 
@@ -218,7 +218,7 @@ macro_rules! two_layer_check {
 
             let (loss, analytic) = model.gradients(&xs, &ys, &Mse).expect("a valid batch");
             assert!(loss.is_finite() && loss > 1e-3, "loss {loss}");
-            let errors = check_all(stringify!($activation), &mut model, &analytic, |m| {
+            let errors = check_all(stringify!($activation), &mut model, &*analytic, |m| {
                 batch_loss(m, &xs, &ys)
             });
             assert_mostly_significant(&errors);
@@ -264,7 +264,7 @@ fn named_network_matches_finite_differences() {
     );
 
     // Every tensor, with the loss recomputed by `evaluate` rather than `gradients`.
-    let errors = check_all("Named", &mut model, &analytic, |m| m.evaluate(&data, &Mse));
+    let errors = check_all("Named", &mut model, &*analytic, |m| m.evaluate(&data, &Mse));
     assert_mostly_significant(&errors);
 
     // The same gradients through the named fields of `NamedGradients`, nudging the named

@@ -8,8 +8,6 @@ pub mod activation;
 mod columns;
 mod data;
 mod error;
-#[allow(unsafe_code)]
-mod gemm;
 mod init;
 pub mod layer;
 pub mod loss;
@@ -18,6 +16,8 @@ pub mod optim;
 mod parameters;
 mod scalar;
 mod train;
+#[allow(unsafe_code)]
+mod unsafe_code;
 
 pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};

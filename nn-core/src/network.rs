@@ -60,6 +60,20 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         network
     }
 
+    /// As [`Network::new`], on the heap without passing through the stack: for big networks.
+    #[must_use]
+    fn new_boxed<R: Rng + ?Sized>(rng: &mut R) -> Box<Self> {
+        Self::with_init_boxed(Init::GlorotUniform, rng)
+    }
+
+    /// As [`Network::with_init`], on the heap without passing through the stack.
+    #[must_use]
+    fn with_init_boxed<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Box<Self> {
+        let mut network = Self::zeros_boxed();
+        network.initialize(init, rng);
+        network
+    }
+
     /// Draws fresh parameters for every layer.
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R);
 
@@ -98,9 +112,9 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         inputs: &[SVector<T, IN>],
         targets: &[SVector<T, OUT>],
         loss: &L,
-    ) -> Result<(T, Self::Gradients), TrainError> {
+    ) -> Result<(T, Box<Self::Gradients>), TrainError> {
         check_batch(inputs.len(), targets.len())?;
-        let mut gradients = Self::Gradients::zeros();
+        let mut gradients = Self::Gradients::zeros_boxed();
         let value = self.loss_and_gradients(
             columns(flatten(inputs)),
             columns(flatten(targets)),

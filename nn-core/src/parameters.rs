@@ -21,7 +21,10 @@ pub struct TensorInfo {
 ///
 /// A weight matrix is stored column-major (nalgebra's layout): its slice holds the `in` columns of
 /// `out` values one after the other.
-pub trait Parameters<T: Scalar> {
+///
+/// Every implementor is [`bytemuck::Zeroable`], so that [`Parameters::zeros_boxed`] can build a
+/// big network directly on the heap.
+pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
     /// How many tensors there are.
     const TENSORS: usize;
 
@@ -33,6 +36,16 @@ pub trait Parameters<T: Scalar> {
     fn zeros() -> Self
     where
         Self: Sized;
+
+    /// A value whose every tensor is zero, allocated on the heap without passing through the
+    /// stack: for networks too big for a thread's stack.
+    #[must_use]
+    fn zeros_boxed() -> Box<Self>
+    where
+        Self: Sized,
+    {
+        bytemuck::zeroed_box()
+    }
 
     /// Tensor `index`; empty when `index >= TENSORS`.
     #[must_use]

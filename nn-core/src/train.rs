@@ -106,7 +106,7 @@ pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     loss: L,
     optimizer: O,
     state: O::State<G>,
-    gradients: G,
+    gradients: Box<G>,
     workspace: Workspace<T>,
     epoch: usize,
     step: usize,
@@ -125,7 +125,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             state: optimizer.state(),
             loss,
             optimizer,
-            gradients: G::zeros(),
+            gradients: G::zeros_boxed(),
             workspace: Workspace::new(),
             epoch: 1,
             step: 0,
@@ -165,7 +165,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             });
         }
         self.optimizer
-            .update(network, &self.gradients, &mut self.state);
+            .update(network, &*self.gradients, &mut self.state);
         Ok(loss)
     }
 

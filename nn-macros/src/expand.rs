@@ -194,6 +194,18 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             pub fn zeros() -> Self {
                 <Self as #rt::Parameters<f32>>::zeros()
             }
+
+            /// As `new`, on the heap without passing through the stack: for big networks.
+            #[must_use]
+            pub fn new_boxed<R: #rt::Rng + ?Sized>(rng: &mut R) -> ::std::boxed::Box<Self> {
+                <Self as #rt::Network<f32, #inputs, #outputs>>::new_boxed(rng)
+            }
+
+            /// As `zeros`, on the heap without passing through the stack: for big networks.
+            #[must_use]
+            pub fn zeros_boxed() -> ::std::boxed::Box<Self> {
+                <Self as #rt::Parameters<f32>>::zeros_boxed()
+            }
         }
 
         impl<T: #rt::Scalar> #ident<T> {
@@ -223,6 +235,12 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 <Self as #rt::Network<T, #inputs, #outputs>>::summary()
             }
         }
+
+        // SAFETY: every field is a layer (or a layer's gradients); the `Parameters` impls below use
+        // each field's `Parameters`, which requires `Zeroable`, so all-zero bytes are a valid value.
+        unsafe impl<T: #rt::Scalar> #rt::Zeroable for #ident<T> {}
+        // SAFETY: as above.
+        unsafe impl<T: #rt::Scalar> #rt::Zeroable for #gradients_ident<T> {}
 
         #network_parameters
         #gradients_parameters

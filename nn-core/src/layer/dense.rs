@@ -5,8 +5,8 @@ use rand::Rng;
 
 use super::Layer;
 use crate::activation::{Activation, Identity};
-use crate::gemm::{MatrixMut, MatrixRef, gemm};
 use crate::init::uniform;
+use crate::unsafe_code::{MatrixMut, MatrixRef, gemm};
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
 
 /// A fully connected layer: `a = f(W x + b)`.

@@ -66,7 +66,7 @@ impl Sgd {
 
 impl<T: Scalar> Optimizer<T> for Sgd {
     /// The velocity `v`, kept only when there is momentum.
-    type State<G: Parameters<T>> = Option<G>;
+    type State<G: Parameters<T>> = Option<Box<G>>;
 
     fn validate(&self) -> Result<(), TrainError> {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
@@ -86,15 +86,15 @@ impl<T: Scalar> Optimizer<T> for Sgd {
         Ok(())
     }
 
-    fn state<G: Parameters<T>>(&self) -> Option<G> {
-        (self.momentum != 0.0).then(G::zeros)
+    fn state<G: Parameters<T>>(&self) -> Option<Box<G>> {
+        (self.momentum != 0.0).then(G::zeros_boxed)
     }
 
     fn update<P: Parameters<T>, G: Parameters<T>>(
         &mut self,
         parameters: &mut P,
         gradients: &G,
-        state: &mut Option<G>,
+        state: &mut Option<Box<G>>,
     ) {
         let lr = T::cast_from(self.learning_rate);
         let m = T::cast_from(self.momentum);

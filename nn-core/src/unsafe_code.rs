@@ -1,12 +1,27 @@
-//! Matrix products through matrixmultiply on plain slices with explicit strides.
+//! The crate's only unsafe code, each block with the reason it is sound:
 //!
-//! This is the crate's only unsafe code: one call into matrixmultiply, after checking that every
-//! element the call can touch lies inside the slices it was given. A transposed operand is the
-//! same slice with its strides swapped, so nothing is copied.
+//! - matrix products through matrixmultiply on plain slices with explicit strides, after checking
+//!   that every element the call can touch lies inside the slices it was given (a transposed
+//!   operand is the same slice with its strides swapped, so nothing is copied);
+//! - `bytemuck::Zeroable` for layers and their gradients, so that big networks are allocated
+//!   zeroed on the heap without passing through the stack.
 
 use core::any::TypeId;
 
-use crate::Scalar;
+use crate::{Dense, DenseGradients, Scalar};
+
+// SAFETY: a `Dense` is two nalgebra arrays of `T` and a `PhantomData`; `Scalar` is sealed to f32
+// and f64, for which all-zero bytes are the number 0.0, and the activation is a marker type.
+unsafe impl<const IN: usize, const OUT: usize, A, T: Scalar> bytemuck::Zeroable
+    for Dense<IN, OUT, A, T>
+{
+}
+
+// SAFETY: as for `Dense`: two nalgebra arrays of f32 or f64.
+unsafe impl<const IN: usize, const OUT: usize, T: Scalar> bytemuck::Zeroable
+    for DenseGradients<IN, OUT, T>
+{
+}
 
 /// A read-only `rows x cols` matrix over `data`: element `(i, j)` is
 /// `data[i * row_stride + j * col_stride]`.
