@@ -48,6 +48,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use bytemuck::Zeroable;
+    pub use nn_core::with_fma;
     pub use nn_core::{
         Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Identity, Init, Layer,
         LayerSummary, LeakyRelu, Loss, Network, Parameters, Relu, Rng, SMatrix, SVector, Scalar,

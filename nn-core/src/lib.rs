@@ -9,6 +9,7 @@ mod columns;
 mod data;
 mod error;
 mod init;
+mod kernels;
 pub mod layer;
 pub mod loss;
 mod network;
@@ -33,6 +34,7 @@ pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
 pub use scalar::Scalar;
 pub use train::{FitOptions, History, Trainer};
+pub use unsafe_code::dispatch::with_fma;
 
 pub use nalgebra::{SMatrix, SVector};
 pub use rand::Rng;

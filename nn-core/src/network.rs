@@ -31,7 +31,8 @@ pub struct LayerSummary {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network from {IN} inputs to {OUT} outputs per sample",
     label = "these values have {IN} inputs and {OUT} outputs per sample",
-    note = "a network's input and output widths are part of its type: compare the data's widths with the first layer's inputs and the last layer's outputs"
+    note = "a network's input and output widths are part of its type: compare the data's widths with the first layer's inputs and the last layer's outputs",
+    note = "a boxed network (`Box<{Self}>` from `new_boxed`) is passed as `&mut *network`"
 )]
 pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> + Sized {
     /// The gradients of all parameters, one field per layer.
@@ -219,12 +220,14 @@ pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainErro
 /// Scratch length for a training pass of `batch` samples through layers of `widths`: a
 /// pre-activation and an activation buffer per layer, and two gradient buffers as wide as the
 /// widest layer output.
+#[inline]
 #[must_use]
 pub fn training_len(widths: &[usize], batch: usize) -> usize {
     inference_len(widths, batch) + 2 * widest(widths) * batch
 }
 
 /// The widest layer output among `widths` (all but the first, the input width).
+#[inline]
 #[must_use]
 pub fn widest(widths: &[usize]) -> usize {
     widths
@@ -237,6 +240,7 @@ pub fn widest(widths: &[usize]) -> usize {
 }
 
 /// Scratch length for a forward pass of `batch` samples through layers of `widths`.
+#[inline]
 #[must_use]
 pub fn inference_len(widths: &[usize], batch: usize) -> usize {
     2 * widths.get(1..).unwrap_or(&[]).iter().sum::<usize>() * batch

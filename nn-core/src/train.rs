@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 
 use crate::network::check_batch;
+use crate::unsafe_code::dispatch::with_fma;
 use crate::{
     Dataset, Loss, Network, Optimizer, Parameters, Scalar, TrainError, Workspace, columns, flatten,
 };
@@ -149,6 +150,18 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ) -> Result<T, TrainError> {
         check_batch(inputs.len(), targets.len())?;
         self.step += 1;
+        with_fma(|| self.apply(network, inputs, targets))
+    }
+
+    /// The body of [`Trainer::step`] once the batch is checked: one function, so that it is
+    /// compiled as a whole for CPUs with fused multiply-add.
+    #[inline(always)]
+    fn apply<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &mut self,
+        network: &mut N,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+    ) -> Result<T, TrainError> {
         let loss = network.loss_and_gradients(
             columns(flatten(inputs)),
             columns(flatten(targets)),

@@ -258,3 +258,100 @@ mod tests {
         );
     }
 }
+
+/// The small kernels, each run with fused multiply-add where the CPU has it. The CPU is asked
+/// once per call (a cached flag), so one build runs fast on every x86-64 CPU without
+/// `-C target-cpu=native`.
+pub mod dispatch {
+    use crate::Scalar;
+    use crate::kernels::{self, Separate};
+
+    /// Whether this CPU has AVX2 and FMA.
+    #[inline(always)]
+    fn fused() -> bool {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        {
+            std::arch::is_x86_feature_detected!("fma")
+                && std::arch::is_x86_feature_detected!("avx2")
+        }
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        {
+            false
+        }
+    }
+
+    macro_rules! dispatched {
+        ($(#[$doc:meta])* $name:ident<$($const:ident),*>($($arg:ident: $ty:ty),*)) => {
+            $(#[$doc])*
+            #[inline(always)]
+            pub(crate) fn $name<T: Scalar, $(const $const: usize),*>($($arg: $ty),*) {
+                #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+                if fused() {
+                    // SAFETY: `fused()` has just checked that this CPU has the features the
+                    // function is compiled for.
+                    return unsafe { x86::$name::<T, $($const),*>($($arg),*) };
+                }
+                kernels::$name::<Separate, T, $($const),*>($($arg),*)
+            }
+        };
+    }
+
+    /// Runs `work` compiled for AVX2 and FMA when this CPU has them, so that the kernels it calls
+    /// are inlined into one function instead of each being called through its own check.
+    #[inline(always)]
+    pub fn with_fma<R>(work: impl FnOnce() -> R) -> R {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        if fused() {
+            // SAFETY: `fused()` has just checked that this CPU has the features `run` is
+            // compiled for.
+            return unsafe { x86::run(work) };
+        }
+        work()
+    }
+
+    dispatched!(
+        /// [`kernels::affine`].
+        affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T])
+    );
+    dispatched!(
+        /// [`kernels::outer_sum`].
+        outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T])
+    );
+    dispatched!(
+        /// [`kernels::transposed_product`].
+        transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T])
+    );
+    dispatched!(
+        /// [`kernels::axpy`].
+        axpy<>(alpha: T, x: &[T], y: &mut [T])
+    );
+
+    /// The kernels compiled for AVX2 and FMA.
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    mod x86 {
+        use crate::Scalar;
+        use crate::kernels::{self, Fused};
+
+        macro_rules! fused {
+            ($name:ident<$($const:ident),*>($($arg:ident: $ty:ty),*)) => {
+                #[target_feature(enable = "avx2,fma")]
+                #[inline]
+                pub(super) fn $name<T: Scalar, $(const $const: usize),*>($($arg: $ty),*) {
+                    kernels::$name::<Fused, T, $($const),*>($($arg),*)
+                }
+            };
+        }
+
+        /// `work()`, compiled for AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        pub(super) fn run<R>(work: impl FnOnce() -> R) -> R {
+            work()
+        }
+
+        fused!(affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T]));
+        fused!(outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T]));
+        fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
+        fused!(axpy<>(alpha: T, x: &[T], y: &mut [T]));
+    }
+}

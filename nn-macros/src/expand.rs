@@ -257,8 +257,13 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 
             #[inline]
             fn forward(&self, input: &#rt::SVector<T, #inputs>) -> #rt::SVector<T, #outputs> {
-                #(#single)*
-                x
+                #rt::with_fma(
+                    #[inline(always)]
+                    || {
+                        #(#single)*
+                        x
+                    },
+                )
             }
 
             fn forward_columns(

@@ -6,8 +6,14 @@ use rand::Rng;
 use super::Layer;
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
-use crate::unsafe_code::{MatrixMut, MatrixRef, gemm};
+use crate::unsafe_code::{MatrixMut, MatrixRef, dispatch, gemm};
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
+
+/// Products of up to this many multiply-adds run in the small kernels.
+const SMALL_PRODUCT: usize = 1 << 16;
+
+/// The widest layer the small kernels take: their partial sums live on the stack.
+const SMALL_WIDTH: usize = 256;
 
 /// A fully connected layer: `a = f(W x + b)`.
 ///
@@ -61,6 +67,13 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         IN > 0 && OUT > 0,
         "a Dense layer needs at least one input and one output"
     );
+
+    /// Whether a batch's products go through the small kernels rather than matrixmultiply, whose
+    /// packing only pays off for big products (and allocates).
+    #[inline]
+    fn small(batch: usize) -> bool {
+        OUT <= SMALL_WIDTH && OUT * IN * batch <= SMALL_PRODUCT
+    }
 
     /// A layer with the given weights and biases.
     #[must_use]
@@ -180,7 +193,16 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     #[inline]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
         let mut z = self.bias;
-        z.gemv(T::one(), &self.weights, input, T::one());
+        if OUT <= SMALL_WIDTH {
+            dispatch::affine::<T, IN, OUT>(
+                self.weights.as_slice(),
+                self.bias.as_slice(),
+                input.as_slice(),
+                z.as_mut_slice(),
+            );
+        } else {
+            z.gemv(T::one(), &self.weights, input, T::one());
+        }
         let mut a = z;
         A::forward(OUT, z.as_slice(), a.as_mut_slice());
         a
@@ -193,21 +215,30 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         mut a: ColumnsMut<'_, T, OUT>,
     ) {
         let batch = input.ncols();
-        for mut column in z.column_iter_mut() {
-            column.copy_from(&self.bias);
+        if Self::small(batch) {
+            dispatch::affine::<T, IN, OUT>(
+                self.weights.as_slice(),
+                self.bias.as_slice(),
+                input.as_slice(),
+                z.as_mut_slice(),
+            );
+        } else {
+            for mut column in z.column_iter_mut() {
+                column.copy_from(&self.bias);
+            }
+            // z = W x + b.
+            gemm(
+                T::one(),
+                MatrixRef::column_major(self.weights.as_slice(), OUT, IN),
+                MatrixRef::column_major(input.as_slice(), IN, batch),
+                T::one(),
+                MatrixMut {
+                    data: z.as_mut_slice(),
+                    rows: OUT,
+                    cols: batch,
+                },
+            );
         }
-        // z = W x + b.
-        gemm(
-            T::one(),
-            MatrixRef::column_major(self.weights.as_slice(), OUT, IN),
-            MatrixRef::column_major(input.as_slice(), IN, batch),
-            T::one(),
-            MatrixMut {
-                data: z.as_mut_slice(),
-                rows: OUT,
-                cols: batch,
-            },
-        );
         A::forward(OUT, z.as_slice(), a.as_mut_slice());
     }
 
@@ -223,9 +254,27 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         let batch = input.ncols();
         A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
         // db = delta summed over the batch.
-        gradients.bias.fill(T::zero());
-        for column in delta.column_iter() {
-            gradients.bias += column;
+        let bias_gradient = gradients.bias.as_mut_slice();
+        bias_gradient.fill(T::zero());
+        for column in delta.as_slice().chunks_exact(OUT) {
+            for (g, &d) in bias_gradient.iter_mut().zip(column) {
+                *g += d;
+            }
+        }
+        if Self::small(batch) {
+            dispatch::outer_sum::<T, IN, OUT>(
+                delta.as_slice(),
+                input.as_slice(),
+                gradients.weights.as_mut_slice(),
+            );
+            if let Some(mut input_gradient) = input_gradient {
+                dispatch::transposed_product::<T, IN, OUT>(
+                    self.weights.as_slice(),
+                    delta.as_slice(),
+                    input_gradient.as_mut_slice(),
+                );
+            }
+            return;
         }
         let delta = MatrixRef::column_major(delta.as_slice(), OUT, batch);
         // dW = delta x^T, with x^T the input's memory read transposed.

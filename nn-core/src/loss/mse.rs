@@ -30,7 +30,7 @@ impl<T: Scalar> Loss<T> for Mse {
     ) -> T {
         let count = T::cast_from((W * predictions.ncols()) as f64);
         let mut sum = T::zero();
-        for (&p, &t) in predictions.iter().zip(targets.iter()) {
+        for (&p, &t) in predictions.as_slice().iter().zip(targets.as_slice()) {
             sum += (p - t) * (p - t);
         }
         sum / count
@@ -45,11 +45,8 @@ impl<T: Scalar> Loss<T> for Mse {
         let count = T::cast_from((W * predictions.ncols()) as f64);
         let scale = T::cast_from(2.0) / count;
         let mut sum = T::zero();
-        for ((g, &p), &t) in gradient
-            .iter_mut()
-            .zip(predictions.iter())
-            .zip(targets.iter())
-        {
+        let pairs = predictions.as_slice().iter().zip(targets.as_slice());
+        for (g, (&p, &t)) in gradient.as_mut_slice().iter_mut().zip(pairs) {
             let error = p - t;
             sum += error * error;
             *g = scale * error;

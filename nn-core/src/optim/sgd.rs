@@ -1,4 +1,5 @@
 use super::Optimizer;
+use crate::unsafe_code::dispatch;
 use crate::{Parameters, Scalar, TrainError};
 
 /// Stochastic gradient descent, with optional momentum and Nesterov momentum.
@@ -102,11 +103,7 @@ impl<T: Scalar> Optimizer<T> for Sgd {
             let weights = parameters.tensor_mut(index);
             let gradient = gradients.tensor(index);
             match state {
-                None => {
-                    for (w, &g) in weights.iter_mut().zip(gradient) {
-                        *w -= lr * g;
-                    }
-                }
+                None => dispatch::axpy(-lr, gradient, weights),
                 Some(velocity) => {
                     let velocity = velocity.tensor_mut(index);
                     for ((w, v), &g) in weights.iter_mut().zip(velocity.iter_mut()).zip(gradient) {

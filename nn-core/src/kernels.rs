@@ -1,0 +1,225 @@
+//! Dense kernels for products too small for matrixmultiply to pay off: it packs its operands
+//! into buffers it allocates on every call. Widths are const parameters, so each loop is
+//! compiled for its exact shape.
+//!
+//! Every kernel is generic over [`MulAdd`] so that the same code is compiled twice: with a
+//! separate multiply and add for any CPU, and with fused multiply-add inside functions built for
+//! CPUs that have it (see `unsafe_code.rs`). Rust never fuses on its own, and `mul_add` without
+//! the hardware instruction is a slow library call, hence the two versions.
+
+use crate::Scalar;
+
+/// How `a * b + c` is computed.
+pub(crate) trait MulAdd {
+    /// `a * b + c`.
+    fn mul_add<T: Scalar>(a: T, b: T, c: T) -> T;
+}
+
+/// A multiply, then an add: right on every CPU.
+pub(crate) struct Separate;
+
+impl MulAdd for Separate {
+    #[inline(always)]
+    fn mul_add<T: Scalar>(a: T, b: T, c: T) -> T {
+        a * b + c
+    }
+}
+
+/// One fused multiply-add instruction: only inside functions compiled with the `fma` feature.
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64")),
+    allow(dead_code)
+)]
+pub(crate) struct Fused;
+
+impl MulAdd for Fused {
+    #[inline(always)]
+    fn mul_add<T: Scalar>(a: T, b: T, c: T) -> T {
+        a.mul_add(b, c)
+    }
+}
+
+/// How many partial sums an affine map keeps, so that consecutive multiply-adds do not wait for
+/// each other.
+const LANES: usize = 4;
+
+/// `z[:, j] = b + W x[:, j]` for every column `j`, with `W` an `OUT x IN` column-major matrix.
+#[inline(always)]
+pub(crate) fn affine<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>(
+    weights: &[T],
+    bias: &[T],
+    inputs: &[T],
+    outputs: &mut [T],
+) {
+    let (weights, bias) = (&weights[..OUT * IN], &bias[..OUT]);
+    if OUT == 1 {
+        // One unit: its weights are contiguous, so each output is a dot product.
+        for (x, z) in inputs.chunks_exact(IN).zip(outputs.iter_mut()) {
+            *z = bias[0] + dot::<F, T>(weights, x);
+        }
+        return;
+    }
+    for (x, z) in inputs.chunks_exact(IN).zip(outputs.chunks_exact_mut(OUT)) {
+        let mut sums = [[T::zero(); OUT]; LANES];
+        sums[0].copy_from_slice(bias);
+        let mut i = 0;
+        while i + LANES <= IN {
+            for (k, sum) in sums.iter_mut().enumerate() {
+                let column = &weights[(i + k) * OUT..(i + k + 1) * OUT];
+                let scale = x[i + k];
+                for (s, &w) in sum.iter_mut().zip(column) {
+                    *s = F::mul_add(w, scale, *s);
+                }
+            }
+            i += LANES;
+        }
+        while i < IN {
+            let column = &weights[i * OUT..(i + 1) * OUT];
+            for (s, &w) in sums[0].iter_mut().zip(column) {
+                *s = F::mul_add(w, x[i], *s);
+            }
+            i += 1;
+        }
+        for (o, out) in z.iter_mut().enumerate() {
+            *out = (sums[0][o] + sums[1][o]) + (sums[2][o] + sums[3][o]);
+        }
+    }
+}
+
+/// `dW = sum_j delta[:, j] x[:, j]^T`: the weight gradient of a batch, written over `dW`.
+#[inline(always)]
+pub(crate) fn outer_sum<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>(
+    delta: &[T],
+    inputs: &[T],
+    weights_gradient: &mut [T],
+) {
+    let weights_gradient = &mut weights_gradient[..OUT * IN];
+    let mut samples = delta.chunks_exact(OUT).zip(inputs.chunks_exact(IN));
+    let Some((d, x)) = samples.next() else {
+        weights_gradient.fill(T::zero());
+        return;
+    };
+    // The first sample writes, the others add.
+    for (column, &scale) in weights_gradient.chunks_exact_mut(OUT).zip(x) {
+        for (g, &dv) in column.iter_mut().zip(d) {
+            *g = dv * scale;
+        }
+    }
+    for (d, x) in samples {
+        for (column, &scale) in weights_gradient.chunks_exact_mut(OUT).zip(x) {
+            for (g, &dv) in column.iter_mut().zip(d) {
+                *g = F::mul_add(dv, scale, *g);
+            }
+        }
+    }
+}
+
+/// `dx[:, j] = W^T delta[:, j]`: the input gradient of a batch, written over `dx`.
+#[inline(always)]
+pub(crate) fn transposed_product<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>(
+    weights: &[T],
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let weights = &weights[..OUT * IN];
+    for (d, dx) in delta
+        .chunks_exact(OUT)
+        .zip(input_gradient.chunks_exact_mut(IN))
+    {
+        for (g, column) in dx.iter_mut().zip(weights.chunks_exact(OUT)) {
+            *g = dot::<F, T>(column, d);
+        }
+    }
+}
+
+/// `y += alpha * x`.
+#[inline(always)]
+pub(crate) fn axpy<F: MulAdd, T: Scalar>(alpha: T, x: &[T], y: &mut [T]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = F::mul_add(alpha, x, *y);
+    }
+}
+
+/// A dot product with eight partial sums, which the compiler can keep in one vector register.
+#[inline(always)]
+fn dot<F: MulAdd, T: Scalar>(a: &[T], b: &[T]) -> T {
+    const WIDTH: usize = 8;
+    let mut sums = [T::zero(); WIDTH];
+    let (a_chunks, b_chunks) = (a.chunks_exact(WIDTH), b.chunks_exact(WIDTH));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (a, b) in a_chunks.zip(b_chunks) {
+        for ((s, &x), &y) in sums.iter_mut().zip(a).zip(b) {
+            *s = F::mul_add(x, y, *s);
+        }
+    }
+    let mut total =
+        ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]));
+    for (&x, &y) in a_rest.iter().zip(b_rest) {
+        total = F::mul_add(x, y, total);
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_affine(w: &[f64], b: &[f64], x: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+        (0..rows)
+            .map(|o| b[o] + (0..cols).map(|i| w[i * rows + o] * x[i]).sum::<f64>())
+            .collect()
+    }
+
+    #[test]
+    fn affine_matches_the_definition_for_every_remainder() {
+        fn check<const IN: usize>() {
+            let w: Vec<f64> = (0..3 * IN).map(|k| (k as f64 * 0.7).sin()).collect();
+            let b = [0.1, -0.2, 0.3];
+            let x: Vec<f64> = (0..2 * IN).map(|k| (k as f64 * 1.3).cos()).collect();
+            let mut z = [0.0; 6];
+            affine::<Separate, f64, IN, 3>(&w, &b, &x, &mut z);
+            for j in 0..2 {
+                let expected = naive_affine(&w, &b, &x[j * IN..(j + 1) * IN], 3, IN);
+                for o in 0..3 {
+                    assert!((z[j * 3 + o] - expected[o]).abs() < 1e-12, "IN={IN}");
+                }
+            }
+        }
+        check::<1>();
+        check::<4>();
+        check::<7>();
+        check::<9>();
+    }
+
+    #[test]
+    fn gradients_match_the_definition() {
+        // delta: 2 x 3, x: 4 x 3 (column-major), W: 2 x 4.
+        let delta = [1.0, 2.0, -1.0, 0.5, 3.0, -2.0];
+        let x = [0.5, 1.0, -1.0, 2.0, 0.0, 1.0, 1.0, -0.5, 2.0, 0.0, 1.0, 1.0];
+        let mut dw = [9.0; 8];
+        outer_sum::<Separate, f64, 4, 2>(&delta, &x, &mut dw);
+        for o in 0..2 {
+            for i in 0..4 {
+                let expected: f64 = (0..3).map(|j| delta[j * 2 + o] * x[j * 4 + i]).sum();
+                assert_eq!(dw[i * 2 + o], expected);
+            }
+        }
+        let w: Vec<f64> = (0..8).map(|k| k as f64 - 3.0).collect();
+        let mut dx = [9.0; 12];
+        transposed_product::<Separate, f64, 4, 2>(&w, &delta, &mut dx);
+        for j in 0..3 {
+            for i in 0..4 {
+                let expected: f64 = (0..2).map(|o| w[i * 2 + o] * delta[j * 2 + o]).sum();
+                assert_eq!(dx[j * 4 + i], expected);
+            }
+        }
+    }
+
+    #[test]
+    fn dot_handles_remainders() {
+        let a: Vec<f64> = (0..19).map(f64::from).collect();
+        let b = vec![2.0; 19];
+        assert_eq!(dot::<Separate, f64>(&a, &b), 2.0 * 171.0);
+        assert_eq!(dot::<Fused, f64>(&a[..3], &b[..3]), 6.0);
+    }
+}

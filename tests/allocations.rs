@@ -1,0 +1,127 @@
+//! Which calls allocate: single-sample `forward`, `forward_batch`, a batch forward into a
+//! caller's buffer and a training step (forward, backward, update) allocate nothing once their
+//! workspace has seen the largest batch. Counted per thread by a global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use typenn::prelude::*;
+use typenn::{Workspace, columns, columns_mut};
+
+/// The system allocator, counting this thread's allocations.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a
+// const-initialized thread local, which neither allocates nor re-enters the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract for `dealloc` is passed on as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: the caller's contract for `realloc` is passed on as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// How many allocations `work` makes on this thread.
+fn allocations(work: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    work();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+network! {
+    /// The W1 workload's network.
+    struct Small(Dense<32, 10, Relu>, Dense<10, 1>);
+}
+
+fn batch(samples: usize) -> (Vec<SVector<f32, 32>>, Vec<SVector<f32, 1>>) {
+    let inputs: Vec<_> = (0..samples)
+        .map(|s| SVector::from_fn(|i, _| ((i + s) % 7) as f32 / 7.0 - 0.5))
+        .collect();
+    let targets = inputs
+        .iter()
+        .map(|x: &SVector<f32, 32>| SVector::from([x.sum() / 32.0]))
+        .collect();
+    (inputs, targets)
+}
+
+#[test]
+fn inference_does_not_allocate() {
+    let model = Small::new(&mut StdRng::seed_from_u64(1));
+    let (inputs, _) = batch(64);
+    let matrix = SMatrix::<f32, 32, 8>::from_fn(|i, j| (i * j) as f32 / 256.0);
+    let mut outputs = vec![0.0_f32; 64];
+    let mut workspace = Workspace::new();
+    model.forward_columns(
+        columns(typenn::flatten(&inputs)),
+        columns_mut(&mut outputs),
+        &mut workspace,
+    );
+
+    assert_eq!(
+        allocations(|| {
+            std::hint::black_box(model.forward(&inputs[0]));
+        }),
+        0
+    );
+    assert_eq!(
+        allocations(|| {
+            std::hint::black_box(model.forward_batch(&matrix));
+        }),
+        0
+    );
+    let count = allocations(|| {
+        model.forward_columns(
+            columns(typenn::flatten(&inputs)),
+            columns_mut(&mut outputs),
+            &mut workspace,
+        );
+    });
+    assert_eq!(
+        count, 0,
+        "a batch forward into a caller's buffer, with a warm workspace"
+    );
+}
+
+#[test]
+fn a_training_step_does_not_allocate() {
+    let mut model = Small::new(&mut StdRng::seed_from_u64(2));
+    let (inputs, targets) = batch(32);
+    for optimizer in [Sgd::new(0.01), Sgd::new(0.01).momentum(0.9).nesterov(true)] {
+        let mut trainer = model.trainer(Mse, optimizer).expect("valid settings");
+        trainer
+            .step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+        let count = allocations(|| {
+            for (x, y) in inputs.chunks(8).zip(targets.chunks(8)) {
+                trainer.step(&mut model, x, y).expect("a finite loss");
+            }
+            trainer
+                .step(&mut model, &inputs, &targets)
+                .expect("a finite loss");
+        });
+        assert_eq!(count, 0, "steps after the first, with {optimizer:?}");
+    }
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 16]))), 1);
+}
