@@ -25,7 +25,9 @@ pub use data::Dataset;
 pub use error::{DataError, Part, TrainError};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};
-pub use loss::{Loss, Mse};
+pub use loss::{
+    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, Mae, Mse, SoftmaxCrossEntropy,
+};
 pub use network::{
     Boundary, Fits, LayerSummary, Network, Summary, inference_len, training_len, widest,
 };
