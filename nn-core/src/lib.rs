@@ -19,7 +19,10 @@ mod parameters;
 mod scalar;
 mod train;
 
-pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use activation::{
+    Activation, Elementwise, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softmax,
+    Softplus, Swish, Tanh,
+};
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
 pub use data::Dataset;
 pub use error::{DataError, Part, TrainError};
