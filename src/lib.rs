@@ -25,6 +25,10 @@ pub use nn_core::{
     Optimizer, Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Softmax, Summary, Tanh, TensorInfo,
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
+pub use nn_core::{
+    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
+    SoftmaxCrossEntropy, Softplus, Swish,
+};
 pub use nn_core::{SMatrix, SVector};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
@@ -38,6 +42,10 @@ pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
 pub mod prelude {
+    pub use crate::{
+        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
+        SoftmaxCrossEntropy, Softplus, Swish,
+    };
     pub use crate::{
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
@@ -55,4 +63,5 @@ pub mod __private {
         Sigmoid, Softmax, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut,
         inference_len, training_len, widest,
     };
+    pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};
 }

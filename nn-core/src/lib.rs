@@ -20,13 +20,18 @@ mod train;
 #[allow(unsafe_code)]
 mod unsafe_code;
 
-pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use activation::{
+    Activation, Elementwise, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softmax,
+    Softplus, Swish, Tanh,
+};
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
 pub use data::Dataset;
 pub use error::{DataError, Part, TrainError};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};
-pub use loss::{Loss, Mse};
+pub use loss::{
+    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, Mae, Mse, SoftmaxCrossEntropy,
+};
 pub use network::{
     Boundary, Fits, LayerSummary, Network, Summary, inference_len, training_len, widest,
 };

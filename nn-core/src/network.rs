@@ -7,8 +7,8 @@ use nalgebra::SVector;
 use rand::Rng;
 
 use crate::{
-    Columns, ColumnsMut, Dataset, Init, Loss, Optimizer, Parameters, Scalar, TrainError, Trainer,
-    Workspace, columns, columns_mut, flatten,
+    Activation, Columns, ColumnsMut, Dataset, Init, Loss, Optimizer, Parameters, Scalar, Softmax,
+    TrainError, Trainer, Workspace, columns, columns_mut, flatten,
 };
 
 /// One row of a network's summary.
@@ -137,6 +137,64 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         {
             let output: &mut [T] = bytemuck::cast_slice_mut(output);
             self.forward_columns(columns(flatten(input)), columns_mut(output), &mut workspace);
+        }
+        outputs
+    }
+
+    /// Class probabilities for many samples: the softmax of each sample's outputs, for a
+    /// classifier whose last layer is linear (its outputs are logits), as one trained with
+    /// [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy) is. Each returned vector sums to 1.
+    ///
+    /// A network that already ends in [`Softmax`] gives probabilities from
+    /// [`predict`](Self::predict); this would apply softmax a second time.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use nn_core::{Network, SVector};
+    /// # use nn_core::{Columns, ColumnsMut, Init, LayerSummary, Loss, Parameters, Rng, TensorInfo, Workspace};
+    /// # /// A network whose outputs are its inputs, so that the logits are plain to see.
+    /// # #[derive(Clone, Debug)]
+    /// # struct PassThrough;
+    /// # impl Parameters<f64> for PassThrough {
+    /// #     const TENSORS: usize = 0;
+    /// #     const PARAMETERS: usize = 0;
+    /// #     fn zeros() -> Self { PassThrough }
+    /// #     fn tensor(&self, _: usize) -> &[f64] { &[] }
+    /// #     fn tensor_mut(&mut self, _: usize) -> &mut [f64] { &mut [] }
+    /// #     fn tensor_info(_: usize) -> Option<TensorInfo> { None }
+    /// # }
+    /// # impl Network<f64, 3, 3> for PassThrough {
+    /// #     type Gradients = PassThrough;
+    /// #     const NAME: &'static str = "PassThrough";
+    /// #     const LAYERS: &'static [LayerSummary] = &[];
+    /// #     const WIDTHS: &'static [usize] = &[3];
+    /// #     fn initialize<R: Rng + ?Sized>(&mut self, _: Init, _: &mut R) {}
+    /// #     fn forward(&self, input: &SVector<f64, 3>) -> SVector<f64, 3> { *input }
+    /// #     fn forward_columns(&self, input: Columns<'_, f64, 3>, mut output: ColumnsMut<'_, f64, 3>, _: &mut Workspace<f64>) {
+    /// #         output.copy_from(&input);
+    /// #     }
+    /// #     fn loss_and_gradients<L: Loss<f64>>(&self, input: Columns<'_, f64, 3>, targets: Columns<'_, f64, 3>, loss: &L, _: &mut PassThrough, _: &mut Workspace<f64>) -> f64 {
+    /// #         loss.loss(input, targets)
+    /// #     }
+    /// # }
+    /// // A classifier with three classes (with typenn, a `network!` struct ending in a linear
+    /// // layer); this one's logits are its inputs.
+    /// let model = PassThrough;
+    /// let logits = [SVector::from([0.0, 0.0, 0.0]), SVector::from([2.0, 1.0, 2.0])];
+    /// let probabilities = model.predict_proba(&logits);
+    /// assert_eq!(probabilities[0], SVector::from([1.0 / 3.0; 3]));
+    /// // e^2, e and e^2 over their sum 2 e^2 + e.
+    /// let e = 1.0_f64.exp();
+    /// let expected = SVector::from([e / (2.0 * e + 1.0), 1.0 / (2.0 * e + 1.0), e / (2.0 * e + 1.0)]);
+    /// assert!((probabilities[1] - expected).amax() < 1e-15);
+    /// ```
+    #[must_use]
+    fn predict_proba(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
+        let mut outputs = self.predict(inputs);
+        for output in &mut outputs {
+            let logits = *output;
+            <Softmax as Activation>::forward(OUT, logits.as_slice(), output.as_mut_slice());
         }
         outputs
     }

@@ -29,6 +29,11 @@ pub const ACTIVATIONS: &[&str] = &[
     "Sigmoid",
     "Tanh",
     "Softmax",
+    "Elu",
+    "Gelu",
+    "Softplus",
+    "Swish",
+    "Silu",
 ];
 
 /// A declaration that passed every rule.

@@ -3,20 +3,28 @@
 //! Each activation is a zero-sized type, so the choice is part of the layer's type and the
 //! function is inlined into the layer's loops.
 
+mod elu;
+mod gelu;
 mod identity;
 mod leaky_relu;
 mod relu;
 mod sigmoid;
 mod softmax;
+mod softplus;
+mod swish;
 mod tanh;
 
 use core::fmt::Debug;
 
+pub use elu::Elu;
+pub use gelu::Gelu;
 pub use identity::Identity;
 pub use leaky_relu::LeakyRelu;
 pub use relu::Relu;
 pub use sigmoid::Sigmoid;
 pub use softmax::Softmax;
+pub use softplus::Softplus;
+pub use swish::{Silu, Swish};
 pub use tanh::Tanh;
 
 use crate::Scalar;

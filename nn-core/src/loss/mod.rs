@@ -1,8 +1,16 @@
 //! Loss functions: how far a batch of predictions is from its targets.
 
+mod binary_cross_entropy;
+mod huber;
+mod mae;
 mod mse;
+mod softmax_cross_entropy;
 
+pub use binary_cross_entropy::{BinaryCrossEntropy, BinaryCrossEntropyWithLogits};
+pub use huber::Huber;
+pub use mae::Mae;
 pub use mse::Mse;
+pub use softmax_cross_entropy::SoftmaxCrossEntropy;
 
 use crate::{Columns, ColumnsMut, Scalar};
 
@@ -26,4 +34,52 @@ pub trait Loss<T: Scalar> {
         targets: Columns<'_, T, W>,
         gradient: ColumnsMut<'_, T, W>,
     ) -> T;
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Loss;
+    use crate::{columns, columns_mut};
+
+    /// Checks `loss`'s gradient against central finite differences in f64, one prediction at a
+    /// time, for a batch of samples `W` wide: each must agree to a relative error of `1e-6` (or
+    /// `1e-10` absolute where the gradient is 0). Also checks that `loss` and
+    /// `loss_and_gradient` report the same value. The points must stay away from kinks.
+    pub fn check_gradient<L: Loss<f64>, const W: usize>(
+        loss: &L,
+        predictions: &[f64],
+        targets: &[f64],
+    ) {
+        let mut predictions = predictions.to_vec();
+        let mut gradient = vec![0.0_f64; predictions.len()];
+        let value = loss.loss_and_gradient(
+            columns::<f64, W>(&predictions),
+            columns::<f64, W>(targets),
+            columns_mut::<f64, W>(&mut gradient),
+        );
+        let alone = loss.loss(columns::<f64, W>(&predictions), columns::<f64, W>(targets));
+        assert!(
+            (value - alone).abs() <= 1e-15 * value.abs(),
+            "{}: loss_and_gradient says {value}, loss says {alone}",
+            L::NAME
+        );
+        let h = 1e-6;
+        for i in 0..predictions.len() {
+            let original = predictions[i];
+            predictions[i] = original + h;
+            let plus = loss.loss(columns::<f64, W>(&predictions), columns::<f64, W>(targets));
+            predictions[i] = original - h;
+            let minus = loss.loss(columns::<f64, W>(&predictions), columns::<f64, W>(targets));
+            predictions[i] = original;
+            let numeric = (plus - minus) / (2.0 * h);
+            let difference = (numeric - gradient[i]).abs();
+            let scale = numeric.abs().max(gradient[i].abs());
+            assert!(
+                difference <= 1e-6 * scale || difference <= 1e-10,
+                "{}: prediction {i}: analytic {}, numeric {numeric}",
+                L::NAME,
+                gradient[i]
+            );
+        }
+    }
 }
