@@ -86,6 +86,14 @@ impl<T: Scalar> Optimizer<T> for Sgd {
         Ok(())
     }
 
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
     fn state<G: Parameters<T>>(&self) -> Option<G> {
         (self.momentum != 0.0).then(G::zeros)
     }
