@@ -175,6 +175,23 @@ mod tests {
     }
 
     #[test]
+    fn a_new_learning_rate_applies_from_the_next_step() {
+        // w = 1 - 0.5 * 2 = 0; then at rate 0.25: w = 0 - 0.25 * -1 = 0.25.
+        let mut sgd = Sgd::new(0.5);
+        let mut layer = Dense::<1, 1, crate::Identity, f64>::zeros();
+        layer.weights[(0, 0)] = 1.0;
+        let mut state = Optimizer::<f64>::state::<DenseGradients<1, 1, f64>>(&sgd);
+        let mut grad = DenseGradients::<1, 1, f64>::zeros();
+        grad.weights[(0, 0)] = 2.0;
+        sgd.update(&mut layer, &grad, &mut state);
+        Optimizer::<f64>::set_learning_rate(&mut sgd, 0.25);
+        assert_eq!(Optimizer::<f64>::learning_rate(&sgd), 0.25);
+        grad.weights[(0, 0)] = -1.0;
+        sgd.update(&mut layer, &grad, &mut state);
+        assert_eq!(layer.weights[(0, 0)], 0.25);
+    }
+
+    #[test]
     fn rejects_bad_settings() {
         assert!(<Sgd as Optimizer<f32>>::validate(&Sgd::new(0.0)).is_err());
         assert!(<Sgd as Optimizer<f32>>::validate(&Sgd::new(f64::NAN)).is_err());
