@@ -25,6 +25,7 @@ pub use nn_core::{
     Optimizer, Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Softmax, Summary, Tanh, TensorInfo,
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
+pub use nn_core::{Adam, AdamW, RmsProp};
 pub use nn_core::{SMatrix, SVector};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
@@ -38,6 +39,7 @@ pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
 pub mod prelude {
+    pub use crate::{Adam, AdamW, RmsProp};
     pub use crate::{
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
