@@ -25,6 +25,7 @@ pub use nn_core::{
     Optimizer, Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Softmax, Summary, Tanh, TensorInfo,
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
+pub use nn_core::{Adam, AdamW, RmsProp};
 pub use nn_core::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
     SoftmaxCrossEntropy, Softplus, Swish,
@@ -42,6 +43,7 @@ pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
 pub mod prelude {
+    pub use crate::{Adam, AdamW, RmsProp};
     pub use crate::{
         BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
         SoftmaxCrossEntropy, Softplus, Swish,

@@ -177,7 +177,7 @@ fn softmax_cross_entropy_classifier_gradient_and_one_step() -> Result<(), TrainE
         "{loss} vs {expected}"
     );
 
-    let worst = check_all("Classifier", &mut model, &analytic, |m| {
+    let worst = check_all("Classifier", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &SoftmaxCrossEntropy)
             .expect("a valid batch")
             .0
@@ -222,7 +222,7 @@ fn binary_cross_entropy_with_logits_gradient_and_one_step() -> Result<(), TrainE
         "{loss} vs {expected}"
     );
 
-    let worst = check_all("Tagger", &mut model, &analytic, |m| {
+    let worst = check_all("Tagger", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &BinaryCrossEntropyWithLogits)
             .expect("a valid batch")
             .0
@@ -272,7 +272,7 @@ fn binary_cross_entropy_on_probabilities_gradient_and_one_step() -> Result<(), T
         "{loss} vs {logits_loss}"
     );
 
-    let worst = check_all("SigmoidTagger", &mut model, &analytic, |m| {
+    let worst = check_all("SigmoidTagger", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &BinaryCrossEntropy)
             .expect("a valid batch")
             .0
@@ -326,14 +326,14 @@ fn huber_and_mae_regressor_gradients_and_one_step() -> Result<(), TrainError> {
         .sum::<f64>()
         / errors.len() as f64;
     assert!((huber_loss - expected).abs() <= 1e-14 * expected);
-    check_all("Robust/Huber", &mut model, &analytic, |m| {
+    check_all("Robust/Huber", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &huber).expect("a valid batch").0
     });
 
     let (mae_loss, analytic) = model.gradients(&xs, &ys, &Mae)?;
     let expected = errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64;
     assert!((mae_loss - expected).abs() <= 1e-14 * expected);
-    check_all("Robust/Mae", &mut model, &analytic, |m| {
+    check_all("Robust/Mae", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &Mae).expect("a valid batch").0
     });
 

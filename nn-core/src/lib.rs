@@ -35,6 +35,7 @@ pub use loss::{
 pub use network::{
     Boundary, Fits, LayerSummary, Network, Summary, inference_len, training_len, widest,
 };
+pub use optim::{Adam, AdamW, RmsProp};
 pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
 pub use scalar::Scalar;

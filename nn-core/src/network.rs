@@ -156,6 +156,8 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// # /// A network whose outputs are its inputs, so that the logits are plain to see.
     /// # #[derive(Clone, Debug)]
     /// # struct PassThrough;
+    /// # // SAFETY: a unit struct has no bytes.
+    /// # unsafe impl bytemuck::Zeroable for PassThrough {}
     /// # impl Parameters<f64> for PassThrough {
     /// #     const TENSORS: usize = 0;
     /// #     const PARAMETERS: usize = 0;

@@ -1,7 +1,13 @@
 //! Optimizers: how a gradient changes the parameters.
 
+mod adam;
+mod adamw;
+mod rmsprop;
 mod sgd;
 
+pub use adam::{Adam, AdamState};
+pub use adamw::AdamW;
+pub use rmsprop::{RmsProp, RmsPropState};
 pub use sgd::Sgd;
 
 use crate::{Parameters, Scalar, TrainError};
@@ -21,6 +27,15 @@ pub trait Optimizer<T: Scalar> {
     /// [`TrainError::InvalidOption`] naming the setting, what it must be and what it is.
     fn validate(&self) -> Result<(), TrainError>;
 
+    /// The learning rate the next step will use.
+    fn learning_rate(&self) -> f64;
+
+    /// Changes the learning rate from the next step on, keeping the optimizer's state (for
+    /// schedules and callbacks between epochs).
+    ///
+    /// The value is not checked here; [`Optimizer::validate`] reports one out of range.
+    fn set_learning_rate(&mut self, learning_rate: f64);
+
     /// A fresh state, as before the first step.
     #[must_use]
     fn state<G: Parameters<T>>(&self) -> Self::State<G>;
@@ -32,4 +47,59 @@ pub trait Optimizer<T: Scalar> {
         gradients: &G,
         state: &mut Self::State<G>,
     );
+}
+
+/// The checks the optimizers share, each naming the setting when it fails.
+fn check_learning_rate(option: &'static str, value: f64) -> Result<(), TrainError> {
+    check(
+        option,
+        "a finite number above 0",
+        value.is_finite() && value > 0.0,
+        value,
+    )
+}
+
+/// A decay rate such as a beta or a momentum: from 0 up to but excluding 1.
+fn check_decay(option: &'static str, value: f64) -> Result<(), TrainError> {
+    check(
+        option,
+        "a number from 0 up to but excluding 1",
+        (0.0..1.0).contains(&value),
+        value,
+    )
+}
+
+fn check_epsilon(option: &'static str, value: f64) -> Result<(), TrainError> {
+    check(
+        option,
+        "a finite number above 0",
+        value.is_finite() && value > 0.0,
+        value,
+    )
+}
+
+fn check_weight_decay(option: &'static str, value: f64) -> Result<(), TrainError> {
+    check(
+        option,
+        "a finite number of at least 0",
+        value.is_finite() && value >= 0.0,
+        value,
+    )
+}
+
+fn check(
+    option: &'static str,
+    expected: &'static str,
+    valid: bool,
+    found: f64,
+) -> Result<(), TrainError> {
+    if valid {
+        Ok(())
+    } else {
+        Err(TrainError::InvalidOption {
+            option,
+            expected,
+            found,
+        })
+    }
 }

@@ -87,6 +87,14 @@ impl<T: Scalar> Optimizer<T> for Sgd {
         Ok(())
     }
 
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
     fn state<G: Parameters<T>>(&self) -> Option<Box<G>> {
         (self.momentum != 0.0).then(G::zeros_boxed)
     }
@@ -161,6 +169,23 @@ mod tests {
             (w[0] - 0.85).abs() < 1e-15 && (w[1] - 0.525).abs() < 1e-15,
             "{w:?}"
         );
+    }
+
+    #[test]
+    fn a_new_learning_rate_applies_from_the_next_step() {
+        // w = 1 - 0.5 * 2 = 0; then at rate 0.25: w = 0 - 0.25 * -1 = 0.25.
+        let mut sgd = Sgd::new(0.5);
+        let mut layer = Dense::<1, 1, crate::Identity, f64>::zeros();
+        layer.weights[(0, 0)] = 1.0;
+        let mut state = Optimizer::<f64>::state::<DenseGradients<1, 1, f64>>(&sgd);
+        let mut grad = DenseGradients::<1, 1, f64>::zeros();
+        grad.weights[(0, 0)] = 2.0;
+        sgd.update(&mut layer, &grad, &mut state);
+        Optimizer::<f64>::set_learning_rate(&mut sgd, 0.25);
+        assert_eq!(Optimizer::<f64>::learning_rate(&sgd), 0.25);
+        grad.weights[(0, 0)] = -1.0;
+        sgd.update(&mut layer, &grad, &mut state);
+        assert_eq!(layer.weights[(0, 0)], 0.25);
     }
 
     #[test]
