@@ -25,6 +25,9 @@ pub use nn_core::{
     Optimizer, Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Softmax, Summary, Tanh, TensorInfo,
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
+pub use nn_core::{
+    Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, Standardizer, Target, TargetScaler,
+};
 pub use nn_core::{SMatrix, SVector};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
@@ -42,6 +45,7 @@ pub mod prelude {
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
     };
+    pub use crate::{Standardizer, Target, TargetScaler};
     pub use rand::{SeedableRng, rngs::StdRng};
 }
 

@@ -22,6 +22,8 @@ mod train;
 pub use activation::{Activation, Elementwise, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
 pub use data::Dataset;
+pub use data::{Batches, ColumnId, Standardizer, Target, TargetScaler};
+pub use error::{CsvColumn, CsvError, CsvErrorKind};
 pub use error::{DataError, Part, TrainError};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};

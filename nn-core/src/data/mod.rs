@@ -1,4 +1,13 @@
-//! Datasets: samples and their targets, checked once so that training can trust them.
+//! Datasets: samples and their targets, checked once so that training can trust them; read
+//! from CSV, standardised, split and batched.
+
+mod csv;
+mod split;
+mod standardize;
+
+pub use csv::{ColumnId, Target};
+pub use split::Batches;
+pub use standardize::{Standardizer, TargetScaler};
 
 use nalgebra::SVector;
 
