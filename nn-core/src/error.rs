@@ -243,7 +243,6 @@ impl std::error::Error for CsvError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             CsvErrorKind::Io(error) => Some(error),
-            CsvErrorKind::Data(error) => Some(error),
             _ => None,
         }
     }
@@ -360,8 +359,6 @@ pub enum CsvErrorKind {
         /// The number of classes: the dataset's `OUT`.
         classes: usize,
     },
-    /// The parsed values could not make a dataset.
-    Data(DataError),
 }
 
 impl fmt::Display for CsvErrorKind {
@@ -462,7 +459,6 @@ impl fmt::Display for CsvErrorKind {
                  but found `{text}`",
                 classes.saturating_sub(1)
             ),
-            Self::Data(error) => error.fmt(f),
         }
     }
 }

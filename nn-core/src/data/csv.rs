@@ -102,6 +102,10 @@ impl<T: Scalar, const IN: usize, const OUT: usize> Dataset<T, IN, OUT> {
     /// A dataset from CSV text: a header row, then one sample per line, with the target in the
     /// column `target` names and the `IN` input features in the other columns, in file order.
     ///
+    /// Fields are separated by commas and may be quoted (`"1.5"`, with `""` for a quote
+    /// inside); spaces around a field are ignored; lines end with `\n` or `\r\n`; blank lines
+    /// are skipped.
+    ///
     /// # Errors
     ///
     /// A [`CsvError`] naming the line (counting from 1) and column at fault: see
@@ -233,7 +237,8 @@ fn parse<T: Scalar, const IN: usize, const OUT: usize>(
     if inputs.is_empty() {
         return Err(CsvErrorKind::NoRows);
     }
-    Dataset::new(inputs, targets).map_err(CsvErrorKind::Data)
+    // Every value was checked to be finite where it was read, with its line and column.
+    Ok(Dataset { inputs, targets })
 }
 
 /// The position of `column` in the header.
