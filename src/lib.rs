@@ -27,6 +27,9 @@ pub use nn_core::{
 };
 pub use nn_core::{Adam, AdamW, RmsProp};
 pub use nn_core::{
+    Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, Standardizer, Target, TargetScaler,
+};
+pub use nn_core::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
     SoftmaxCrossEntropy, Softplus, Swish,
 };
@@ -52,6 +55,7 @@ pub mod prelude {
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
     };
+    pub use crate::{Standardizer, Target, TargetScaler};
     pub use rand::{SeedableRng, rngs::StdRng};
 }
 

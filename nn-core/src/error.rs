@@ -1,8 +1,10 @@
 //! Errors a user can cause at run time, each saying what was expected and what was found.
 
 use core::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
 
-use crate::History;
+use crate::{ColumnId, History};
 
 /// Which half of a sample a data error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +56,35 @@ pub enum DataError {
         /// The value found.
         value: f64,
     },
+    /// A list of sample indices names a sample the dataset does not have.
+    IndexOutOfRange {
+        /// The index found.
+        index: usize,
+        /// Where it is in the list, counting from 0.
+        position: usize,
+        /// The number of samples in the dataset.
+        len: usize,
+    },
+    /// A train/test split would leave one side without samples.
+    EmptySplit {
+        /// The number of samples to split.
+        samples: usize,
+        /// The fraction asked for the test part.
+        test_fraction: f64,
+        /// Samples the training part would get.
+        train: usize,
+        /// Samples the test part would get.
+        test: usize,
+    },
+    /// A setting is out of range.
+    InvalidOption {
+        /// The setting.
+        option: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What it was.
+        found: f64,
+    },
 }
 
 impl fmt::Display for DataError {
@@ -63,6 +94,14 @@ impl fmt::Display for DataError {
             Self::LengthMismatch { inputs, targets } => write!(
                 f,
                 "expected one target per input sample, but found {inputs} input samples and {targets} targets"
+            ),
+            Self::PartialSample {
+                part,
+                values,
+                width: 0,
+            } => write!(
+                f,
+                "expected samples of at least one {part} value, but the width is 0 (found {values} values)"
             ),
             Self::PartialSample {
                 part,
@@ -86,11 +125,366 @@ impl fmt::Display for DataError {
                     "expected finite numbers, but {part} row {row}, column {column} is {value}"
                 )
             }
+            Self::IndexOutOfRange {
+                index,
+                position,
+                len,
+            } => write!(
+                f,
+                "expected sample indices below {len} (the dataset's length), but index {index} \
+                 at position {position} of the list is out of range"
+            ),
+            Self::EmptySplit {
+                samples,
+                test_fraction,
+                train,
+                test,
+            } => write!(
+                f,
+                "expected at least one sample on each side of the split, but a test fraction of \
+                 {test_fraction} of {samples} samples leaves {train} for training and {test} for testing"
+            ),
+            Self::InvalidOption {
+                option,
+                expected,
+                found,
+            } => write!(f, "{option} must be {expected}, but is {found}"),
         }
     }
 }
 
 impl std::error::Error for DataError {}
+
+/// A column of a CSV file, as its header names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvColumn {
+    /// The position in the row, counting from 0.
+    pub index: usize,
+    /// The name in the header row (empty when the error is in the header row itself).
+    pub name: String,
+}
+
+impl fmt::Display for CsvColumn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.name.is_empty() {
+            write!(f, "column index {}", self.index)
+        } else {
+            write!(f, "column `{}` (index {})", self.name, self.index)
+        }
+    }
+}
+
+/// CSV data that cannot make a [`Dataset`](crate::Dataset): the file it came from, if any, and
+/// what is wrong with it ([`CsvErrorKind`]).
+///
+/// The message names the file, the line (counting from 1, as an editor shows it) and the column.
+#[derive(Debug)]
+pub struct CsvError {
+    path: Option<PathBuf>,
+    kind: CsvErrorKind,
+}
+
+impl CsvError {
+    pub(crate) fn new(kind: CsvErrorKind) -> Self {
+        Self { path: None, kind }
+    }
+
+    pub(crate) fn in_file(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
+    }
+
+    /// What is wrong.
+    #[must_use]
+    pub fn kind(&self) -> &CsvErrorKind {
+        &self.kind
+    }
+
+    /// The file read, when the data came from [`Dataset::from_csv_path`](crate::Dataset::from_csv_path).
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The line at fault, counting from 1, when the error is about one line.
+    #[must_use]
+    pub fn line(&self) -> Option<usize> {
+        match &self.kind {
+            CsvErrorKind::MissingHeader { line, .. }
+            | CsvErrorKind::FeatureCount { line, .. }
+            | CsvErrorKind::FieldCount { line, .. }
+            | CsvErrorKind::UnterminatedQuote { line, .. }
+            | CsvErrorKind::StrayQuote { line, .. }
+            | CsvErrorKind::UnparsableNumber { line, .. }
+            | CsvErrorKind::NonFinite { line, .. }
+            | CsvErrorKind::LabelNotInteger { line, .. }
+            | CsvErrorKind::LabelOutOfRange { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    /// The column at fault, when the error is about one field.
+    #[must_use]
+    pub fn column(&self) -> Option<&CsvColumn> {
+        match &self.kind {
+            CsvErrorKind::UnterminatedQuote { column, .. }
+            | CsvErrorKind::StrayQuote { column, .. }
+            | CsvErrorKind::UnparsableNumber { column, .. }
+            | CsvErrorKind::NonFinite { column, .. }
+            | CsvErrorKind::LabelNotInteger { column, .. }
+            | CsvErrorKind::LabelOutOfRange { column, .. } => Some(column),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for CsvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(path) = &self.path {
+            write!(f, "{}: ", path.display())?;
+        }
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for CsvError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            CsvErrorKind::Io(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// What is wrong with CSV data. Lines count from 1, as an editor shows them.
+#[derive(Debug)]
+pub enum CsvErrorKind {
+    /// The data could not be read.
+    Io(io::Error),
+    /// There is nothing but blank lines.
+    EmptyFile,
+    /// The first line holds only numbers: the header row of column names is missing.
+    MissingHeader {
+        /// The line, counting from 1.
+        line: usize,
+        /// The line's text.
+        text: String,
+    },
+    /// There is a header row but no data rows.
+    NoRows,
+    /// The target column is not in the header.
+    UnknownColumn {
+        /// The column asked for.
+        column: ColumnId,
+        /// The names in the header row.
+        header: Vec<String>,
+    },
+    /// The target column is named by a name that two columns of the header share.
+    DuplicateColumn {
+        /// The name.
+        name: String,
+        /// The first column with the name, counting from 0.
+        first: usize,
+        /// The second column with the name, counting from 0.
+        second: usize,
+    },
+    /// A regression target is one column, but the dataset's `OUT` is not 1.
+    TargetWidth {
+        /// The dataset's `OUT`.
+        found: usize,
+    },
+    /// The header has a different number of feature columns than the dataset's `IN`.
+    FeatureCount {
+        /// The header's line, counting from 1.
+        line: usize,
+        /// The dataset's `IN`.
+        expected: usize,
+        /// Columns other than the target.
+        found: usize,
+        /// The target column.
+        target: CsvColumn,
+    },
+    /// A row has a different number of fields than the header.
+    FieldCount {
+        /// The line, counting from 1.
+        line: usize,
+        /// Fields in the header row.
+        expected: usize,
+        /// Fields in this row.
+        found: usize,
+    },
+    /// A quoted field does not end on its line (fields that span lines are not supported).
+    UnterminatedQuote {
+        /// The line, counting from 1.
+        line: usize,
+        /// The field.
+        column: CsvColumn,
+    },
+    /// A quote inside an unquoted field, or text after a closing quote.
+    StrayQuote {
+        /// The line, counting from 1.
+        line: usize,
+        /// The field.
+        column: CsvColumn,
+    },
+    /// A field is not a number.
+    UnparsableNumber {
+        /// The line, counting from 1.
+        line: usize,
+        /// The field.
+        column: CsvColumn,
+        /// The field's text.
+        text: String,
+    },
+    /// A field is NaN or infinite, or too large for the element type.
+    NonFinite {
+        /// The line, counting from 1.
+        line: usize,
+        /// The field.
+        column: CsvColumn,
+        /// The field's text.
+        text: String,
+        /// The element type, `f32` or `f64`.
+        scalar: &'static str,
+    },
+    /// A class label is a number but not a whole one.
+    LabelNotInteger {
+        /// The line, counting from 1.
+        line: usize,
+        /// The label column.
+        column: CsvColumn,
+        /// The field's text.
+        text: String,
+    },
+    /// A class label is outside `0..classes`.
+    LabelOutOfRange {
+        /// The line, counting from 1.
+        line: usize,
+        /// The label column.
+        column: CsvColumn,
+        /// The field's text.
+        text: String,
+        /// The number of classes: the dataset's `OUT`.
+        classes: usize,
+    },
+}
+
+impl fmt::Display for CsvErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(error) => write!(f, "could not read the CSV data: {error}"),
+            Self::EmptyFile => f.write_str(
+                "expected a header row and at least one data row, but the CSV data are empty",
+            ),
+            Self::MissingHeader { line, text } => write!(
+                f,
+                "line {line}: expected a header row of column names, but found only numbers: `{text}`"
+            ),
+            Self::NoRows => f.write_str(
+                "expected at least one data row after the header, but found only the header",
+            ),
+            Self::UnknownColumn {
+                column: ColumnId::Name(name),
+                header,
+            } => write!(
+                f,
+                "expected a column named `{name}`, but the header has {}",
+                Names(header)
+            ),
+            Self::UnknownColumn { column, header } => write!(
+                f,
+                "expected a column at {column}, but the header has {} columns (indices 0 to {})",
+                header.len(),
+                header.len().saturating_sub(1)
+            ),
+            Self::DuplicateColumn {
+                name,
+                first,
+                second,
+            } => write!(
+                f,
+                "expected one column named `{name}`, but the header has two (indices {first} and {second}); \
+                 choose the target by index"
+            ),
+            Self::TargetWidth { found } => write!(
+                f,
+                "a regression target is one column, so the dataset's OUT must be 1, but it is {found} \
+                 (use `Target::OneHot` for class labels)"
+            ),
+            Self::FeatureCount {
+                line,
+                expected,
+                found,
+                target,
+            } => write!(
+                f,
+                "line {line}: expected {expected} feature columns (the dataset's IN) besides the target \
+                 {target}, but the header has {found}"
+            ),
+            Self::FieldCount {
+                line,
+                expected,
+                found,
+            } => write!(
+                f,
+                "line {line}: expected {expected} fields, as in the header, but found {found}"
+            ),
+            Self::UnterminatedQuote { line, column } => write!(
+                f,
+                "line {line}, {column}: expected a closing quote before the end of the line, but found none"
+            ),
+            Self::StrayQuote { line, column } => write!(
+                f,
+                "line {line}, {column}: expected quotes only around a whole field, but found a quote inside it"
+            ),
+            Self::UnparsableNumber { line, column, text } => {
+                write!(
+                    f,
+                    "line {line}, {column}: expected a number, but found `{text}`"
+                )
+            }
+            Self::NonFinite {
+                line,
+                column,
+                text,
+                scalar,
+            } => write!(
+                f,
+                "line {line}, {column}: expected a finite {scalar} number, but found `{text}`"
+            ),
+            Self::LabelNotInteger { line, column, text } => write!(
+                f,
+                "line {line}, {column}: expected a whole-number class label, but found `{text}`"
+            ),
+            Self::LabelOutOfRange {
+                line,
+                column,
+                text,
+                classes,
+            } => write!(
+                f,
+                "line {line}, {column}: expected a class label from 0 to {} (the dataset's OUT is {classes}), \
+                 but found `{text}`",
+                classes.saturating_sub(1)
+            ),
+        }
+    }
+}
+
+/// Header names as a list: `a`, `b`, `c`.
+struct Names<'a>(&'a [String]);
+
+impl fmt::Display for Names<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "`{name}`")?;
+        }
+        Ok(())
+    }
+}
 
 /// Why training could not go on.
 #[derive(Clone, Debug, PartialEq)]

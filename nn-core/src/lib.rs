@@ -15,6 +15,7 @@ pub mod loss;
 mod network;
 pub mod optim;
 mod parameters;
+mod rng;
 mod scalar;
 mod train;
 #[allow(unsafe_code)]
@@ -26,6 +27,8 @@ pub use activation::{
 };
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
 pub use data::Dataset;
+pub use data::{Batches, ColumnId, Standardizer, Target, TargetScaler};
+pub use error::{CsvColumn, CsvError, CsvErrorKind};
 pub use error::{DataError, Part, TrainError};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};

@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 
 use crate::network::check_batch;
+use crate::rng::SplitMix64;
 use crate::unsafe_code::dispatch::with_fma;
 use crate::{
     Dataset, Loss, Network, Optimizer, Parameters, Scalar, TrainError, Workspace, columns, flatten,
@@ -270,46 +271,5 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     #[must_use]
     pub fn loss(&self) -> &L {
         &self.loss
-    }
-}
-
-/// SplitMix64: a small, fast generator whose output is fixed by its seed, so a shuffled `fit`
-/// repeats exactly across platforms and crate versions.
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Fisher-Yates; the modulo bias is below 2^-40 for any slice that fits in memory.
-    fn shuffle(&mut self, items: &mut [usize]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shuffle_is_a_permutation_fixed_by_the_seed() {
-        let mut a: Vec<usize> = (0..50).collect();
-        let mut b = a.clone();
-        SplitMix64(3).shuffle(&mut a);
-        SplitMix64(3).shuffle(&mut b);
-        assert_eq!(a, b);
-        assert_ne!(a, (0..50).collect::<Vec<_>>());
-        let mut sorted = a.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..50).collect::<Vec<_>>());
     }
 }

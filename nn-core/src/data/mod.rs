@@ -1,4 +1,13 @@
-//! Datasets: samples and their targets, checked once so that training can trust them.
+//! Datasets: samples and their targets, checked once so that training can trust them; read
+//! from CSV, standardised, split and batched.
+
+mod csv;
+mod split;
+mod standardize;
+
+pub use csv::{ColumnId, Target};
+pub use split::Batches;
+pub use standardize::{Standardizer, TargetScaler};
 
 use nalgebra::SVector;
 
@@ -175,6 +184,15 @@ mod tests {
                 column: 1,
                 value: f64::INFINITY
             }
+        );
+    }
+
+    #[test]
+    fn zero_width_is_reported_without_dividing_by_zero() {
+        let error = Dataset::<f32, 0, 1>::from_flat(&[], &[1.0]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "expected samples of at least one input value, but the width is 0 (found 0 values)"
         );
     }
 
