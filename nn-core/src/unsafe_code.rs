@@ -240,6 +240,43 @@ mod tests {
     }
 
     #[test]
+    fn zeroed_layers_are_zero() {
+        use crate::{Identity, Parameters};
+        let boxed = Dense::<3, 2, Identity, f64>::zeros_boxed();
+        assert_eq!(*boxed, Dense::<3, 2, Identity, f64>::zeros());
+        let gradients = DenseGradients::<2, 5, f32>::zeros_boxed();
+        assert!(
+            gradients
+                .weights
+                .iter()
+                .chain(gradients.bias.iter())
+                .all(|&v| v == 0.0)
+        );
+    }
+
+    #[test]
+    fn dispatched_kernels_agree_with_the_definition() {
+        // Two samples through a 3 -> 2 affine map, then the update y += 0.5 x.
+        let w = [1.0_f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // [[1, 3, 5], [2, 4, 6]]
+        let b = [0.5_f32, -0.5];
+        let x = [1.0_f32, 0.0, -1.0, 2.0, 1.0, 0.0];
+        let mut z = [0.0_f32; 4];
+        dispatch::affine::<f32, 3, 2>(&w, &b, &x, &mut z);
+        assert_eq!(
+            z,
+            [
+                0.5 + 1.0 - 5.0,
+                -0.5 + 2.0 - 6.0,
+                0.5 + 2.0 + 3.0,
+                -0.5 + 4.0 + 4.0
+            ]
+        );
+        let mut y = [1.0_f32; 4];
+        dispatch::axpy(0.5, &z, &mut y);
+        assert_eq!(y, [1.0 - 1.75, 1.0 - 2.25, 1.0 + 2.75, 1.0 + 3.75]);
+    }
+
+    #[test]
     #[should_panic(expected = "does not fit")]
     fn refuses_views_past_their_slices() {
         let a = [1.0_f32; 3];
