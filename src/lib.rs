@@ -26,6 +26,9 @@ pub use nn_core::{
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
 pub use nn_core::{SMatrix, SVector};
+/// Weights in and out as safetensors: [`Persist`] methods on every network, free functions,
+/// [`LoadOptions`] and the errors.
+pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
 
@@ -42,6 +45,7 @@ pub mod prelude {
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
     };
+    pub use crate::persist::Persist;
     pub use rand::{SeedableRng, rngs::StdRng};
 }
 

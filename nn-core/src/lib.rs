@@ -16,6 +16,7 @@ pub mod loss;
 mod network;
 pub mod optim;
 mod parameters;
+pub mod persist;
 mod scalar;
 mod train;
 
@@ -31,6 +32,7 @@ pub use network::{
 };
 pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
+pub use persist::{LoadError, LoadOptions, Persist, SaveError};
 pub use scalar::Scalar;
 pub use train::{FitOptions, History, Trainer};
 
