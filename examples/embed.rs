@@ -30,7 +30,10 @@ network! {
 static WEIGHTS: &[u8] = include_bytes!("models/sine.safetensors");
 
 /// Where `--train` writes the model.
-const MODEL_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/models/sine.safetensors");
+const MODEL_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/models/sine.safetensors"
+);
 
 fn main() -> Result<(), Box<dyn Error>> {
     if std::env::args().any(|argument| argument == "--train") {
@@ -39,7 +42,11 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Checked once, before first use.
     let model = Sine::from_safetensors_bytes(WEIGHTS)?;
-    println!("loaded {} parameters from {} embedded bytes\n", Sine::PARAMETERS, WEIGHTS.len());
+    println!(
+        "loaded {} parameters from {} embedded bytes\n",
+        Sine::PARAMETERS,
+        WEIGHTS.len()
+    );
 
     println!("{:>8} {:>10} {:>10}", "x", "sin(x)", "model(x)");
     for step in -6..=6 {
@@ -71,7 +78,10 @@ fn train() -> Result<(), Box<dyn Error>> {
     let options = FitOptions::new().epochs(400).batch_size(32).shuffle(3);
     let history = model.fit(&data, Mse, Sgd::new(0.05).momentum(0.9), &options)?;
     if let Some(loss) = history.loss.last() {
-        println!("mean squared error after {} epochs: {loss:.2e}", history.loss.len());
+        println!(
+            "mean squared error after {} epochs: {loss:.2e}",
+            history.loss.len()
+        );
     }
 
     model.save_safetensors(MODEL_PATH)?;

@@ -19,6 +19,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Weights in and out as safetensors: [`Persist`] methods on every network, free functions,
+/// [`LoadOptions`] and the errors.
+pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
 pub use nn_core::{
     Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, Elementwise,
     FitOptions, History, Identity, Init, Layer, LayerSummary, LeakyRelu, Loss, Mse, Network,
@@ -26,9 +29,6 @@ pub use nn_core::{
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
 pub use nn_core::{SMatrix, SVector};
-/// Weights in and out as safetensors: [`Persist`] methods on every network, free functions,
-/// [`LoadOptions`] and the errors.
-pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
 
@@ -41,11 +41,11 @@ pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
 pub mod prelude {
+    pub use crate::persist::Persist;
     pub use crate::{
         Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
     };
-    pub use crate::persist::Persist;
     pub use rand::{SeedableRng, rngs::StdRng};
 }
 

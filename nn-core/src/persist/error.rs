@@ -88,7 +88,11 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io { path, source } => {
-                write!(f, "cannot read the weights file {}: {source}", path.display())
+                write!(
+                    f,
+                    "cannot read the weights file {}: {source}",
+                    path.display()
+                )
             }
             Self::Format(error) => write!(f, "expected a safetensors file, but {error}"),
             Self::IndexCount { layers, indices } => write!(
@@ -202,7 +206,11 @@ impl fmt::Display for SaveError {
             ),
             Self::Format(error) => write!(f, "cannot encode the weights as safetensors: {error}"),
             Self::Io { path, source } => {
-                write!(f, "cannot write the weights file {}: {source}", path.display())
+                write!(
+                    f,
+                    "cannot write the weights file {}: {source}",
+                    path.display()
+                )
             }
         }
     }

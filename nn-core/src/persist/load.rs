@@ -116,7 +116,12 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
 
     for (entry, values) in entries.iter().zip(scratch) {
         let target = network.tensor_mut(entry.index);
-        debug_assert_eq!(target.len(), values.len(), "`{}`: slice and shape", entry.name);
+        debug_assert_eq!(
+            target.len(),
+            values.len(),
+            "`{}`: slice and shape",
+            entry.name
+        );
         for (target, value) in target.iter_mut().zip(values) {
             *target = value;
         }
@@ -222,7 +227,10 @@ fn decode(dtype: Dtype, data: &[u8]) -> Vec<f64> {
         }
         Dtype::F64 => {
             let (values, _) = data.as_chunks::<8>();
-            values.iter().map(|&bytes| f64::from_le_bytes(bytes)).collect()
+            values
+                .iter()
+                .map(|&bytes| f64::from_le_bytes(bytes))
+                .collect()
         }
         _ => Vec::new(),
     }
