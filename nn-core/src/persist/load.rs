@@ -133,9 +133,9 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
 ///
 /// `SafeTensors::deserialize` computes `data end + 8 + header length` unchecked, which overflows
 /// (a panic with overflow checks on) when the header's offsets reach past `usize::MAX - header`.
-/// So the framing is checked here first, with the crate's own `Metadata` (whose validation is
-/// checked arithmetic); once the offsets are known to end at the end of `bytes`, the crate's
-/// parser cannot overflow.
+/// So the framing is checked here first, step by step as the crate does, with its own `Metadata`
+/// (whose validation is checked arithmetic) but the last sum checked; once the offsets are known
+/// to end at the end of `bytes`, the crate's parser cannot overflow.
 fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, SafeTensorError> {
     let Some((length, rest)) = bytes.split_first_chunk::<LENGTH_BYTES>() else {
         return Err(SafeTensorError::HeaderTooSmall);
@@ -148,8 +148,16 @@ fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, SafeTensorError> {
         return Err(SafeTensorError::InvalidHeaderLength);
     };
     let header = core::str::from_utf8(header).map_err(SafeTensorError::InvalidHeader)?;
-    let metadata: Metadata =
-        serde_json::from_str(header).map_err(SafeTensorError::InvalidHeaderDeserialization)?;
+    let metadata: Metadata = match serde_json::from_str(header) {
+        Ok(metadata) => metadata,
+        // The crate's parser fails at the same step, before the sum, and names the problem
+        // more precisely (an offset, a shape) than a JSON error does.
+        Err(error) => {
+            return Err(SafeTensors::deserialize(bytes)
+                .err()
+                .unwrap_or(SafeTensorError::InvalidHeaderDeserialization(error)));
+        }
+    };
     if metadata.data_len() != data.len() {
         return Err(SafeTensorError::MetadataIncompleteBuffer);
     }
