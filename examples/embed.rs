@@ -11,9 +11,9 @@
 //!
 //! The file is compiled in with `include_bytes!`. `Sine::from_safetensors_bytes` checks every
 //! tensor's name, type, shape and value before the first call, so a wrong or damaged file is an
-//! error at start-up, never wrong numbers later. The same bytes load in Python with
-//! `safetensors.torch.load_file` into `nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1))`
-//! after renaming `1.*` to `2.*` (the `Tanh` module takes index 1 there).
+//! error at start-up, never wrong numbers later. The file is in PyTorch's layout: it holds the
+//! `state_dict` of `nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1))`, with `1.*`
+//! for that model's `2.*` (its `Tanh` module takes index 1).
 
 use std::error::Error;
 use std::f32::consts::PI;

@@ -213,19 +213,17 @@ fn mutate_numbers(rng: &mut SplitMix64, old: &str) -> String {
 /// One mutation of `bytes`, in place.
 fn mutate(rng: &mut SplitMix64, bytes: &mut Vec<u8>) {
     let kind = rng.below(14);
-    if kind >= 7 {
-        if let Some((mut header, mut data)) = split(bytes) {
-            let edited = edit_header(rng, kind, &mut header, &mut data);
-            if edited {
-                // Usually keep the length field honest, so that the edit reaches the JSON parser.
-                let mut joined = join(&header, &data);
-                if rng.below(5) == 0 {
-                    joined[..8].copy_from_slice(&bytes[..8]);
-                }
-                *bytes = joined;
-                return;
-            }
+    if kind >= 7
+        && let Some((mut header, mut data)) = split(bytes)
+        && edit_header(rng, kind, &mut header, &mut data)
+    {
+        // Usually keep the length field honest, so that the edit reaches the JSON parser.
+        let mut joined = join(&header, &data);
+        if rng.below(5) == 0 {
+            joined[..8].copy_from_slice(&bytes[..8]);
         }
+        *bytes = joined;
+        return;
     }
     mutate_bytes(rng, kind % 7, bytes);
 }
@@ -286,7 +284,7 @@ fn edit_header(rng: &mut SplitMix64, kind: usize, header: &mut Vec<u8>, data: &m
             let Some(open) = header.iter().position(|&b| b == b'{') else {
                 return false;
             };
-            let metadata: &[u8] = *rng.pick(&METADATA);
+            let metadata = *rng.pick(&METADATA);
             header.splice(open + 1..open + 1, metadata.iter().copied());
             true
         }

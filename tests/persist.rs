@@ -574,6 +574,27 @@ fn broken_files_are_format_errors() {
         ),
         "{error:?}"
     );
+    // The crate's own words for a bad offset or a shape that does not fit its bytes.
+    let gap = good_with_header(&good, |h| h.replacen("[0,48]", "[4,52]", 1));
+    let error = load_error(&gap, &LoadOptions::new());
+    assert!(
+        matches!(&error, LoadError::Format(SafeTensorError::InvalidOffset(name)) if name == "0.weight"),
+        "{error:?}"
+    );
+    let mismatch = good_with_header(&good, |h| h.replacen("[4,3]", "[4,4]", 1));
+    let error = load_error(&mismatch, &LoadOptions::new());
+    assert!(
+        matches!(error, LoadError::Format(SafeTensorError::TensorInvalidInfo)),
+        "{error:?}"
+    );
+    let error = load_error(&overflowing_offsets(), &LoadOptions::new());
+    assert!(
+        matches!(
+            error,
+            LoadError::Format(SafeTensorError::MetadataIncompleteBuffer)
+        ),
+        "{error:?}"
+    );
 }
 
 /// `bytes` with its JSON header edited by `edit` and the length field updated.

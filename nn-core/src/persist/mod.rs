@@ -11,9 +11,9 @@
 //! | biases | one dimension, `[out]` |
 //! | element type | `F32` for an `f32` network, `F64` for an `f64` one, little-endian; no conversion on load |
 //!
-//! A file written here loads in Python with `safetensors.torch.load_file` into the `state_dict`
-//! of the matching `nn.Sequential` of `nn.Linear` layers (with [`LoadOptions::sequential_indices`]
-//! for the other direction when activations take module slots).
+//! So a file written here holds what the `state_dict` of the matching `nn.Sequential` of
+//! `nn.Linear` layers holds, and a PyTorch file loads here (with
+//! [`LoadOptions::sequential_indices`] when activations take module slots there).
 //!
 //! # Loading checks everything
 //!
@@ -69,6 +69,11 @@ use crate::{Parameters, Scalar, TensorInfo};
 /// Bring it into scope (`use typenn::prelude::*;` does) and call it on a `network!` struct:
 /// `model.save_safetensors("model.safetensors")?`, `Regressor::from_safetensors_bytes(bytes)?`.
 /// The free functions of [`persist`](self) do the same.
+///
+/// The scalar type is a parameter of the trait, found from the network's type. When nothing
+/// else fixes it (a model loaded and only passed to generic code), name the type:
+/// `let model: Regressor = Regressor::from_safetensors_bytes(bytes)?;` (`f32`) or
+/// `Regressor::<f64>::from_safetensors_bytes(bytes)?`.
 ///
 /// # Example
 ///

@@ -68,7 +68,7 @@ pub fn save<T: Scalar, N: Parameters<T>>(
 /// One tensor's bytes in the file's layout: `values` is column-major (nalgebra), the file
 /// row-major (PyTorch), so element `(r, c)` moves from `c * rows + r` to `r * cols + c`.
 fn encode<T: Scalar>(entry: &Entry, values: &[T]) -> Result<Vec<u8>, SaveError> {
-    let mut bytes = Vec::with_capacity(values.len() * size_of::<T>());
+    let mut bytes = Vec::with_capacity(size_of_val(values));
     // A slice shorter than its shape leaves the data short, which `TensorView::new` reports.
     let row_major = (0..entry.rows)
         .flat_map(|r| (0..entry.cols).map(move |c| c * entry.rows + r))
