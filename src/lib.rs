@@ -19,6 +19,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Weights in and out as safetensors: [`Persist`] methods on every network, free functions,
+/// [`LoadOptions`] and the errors.
+pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
 pub use nn_core::{
     Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, Elementwise,
     FitOptions, History, Identity, Init, Layer, LayerSummary, LeakyRelu, Loss, Mse, Network,
@@ -46,6 +49,7 @@ pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
 pub mod prelude {
+    pub use crate::persist::Persist;
     pub use crate::{Adam, AdamW, RmsProp};
     pub use crate::{
         BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,

@@ -15,6 +15,7 @@ pub mod loss;
 mod network;
 pub mod optim;
 mod parameters;
+pub mod persist;
 mod rng;
 mod scalar;
 mod train;
@@ -41,6 +42,7 @@ pub use network::{
 pub use optim::{Adam, AdamW, RmsProp};
 pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
+pub use persist::{LoadError, LoadOptions, Persist, SaveError};
 pub use scalar::Scalar;
 pub use train::{FitOptions, History, Trainer};
 pub use unsafe_code::dispatch::with_fma;

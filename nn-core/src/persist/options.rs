@@ -1,0 +1,153 @@
+//! How a file's tensors are matched to a network's.
+
+use core::fmt;
+use std::collections::HashMap;
+
+use super::{Entry, LoadError};
+
+/// A user's renaming: the network's tensor name in, the file's tensor name out.
+type Rename = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+/// How the file's names are found from the network's.
+enum Names {
+    /// The network's own names: `0.weight`, `hidden.bias`.
+    Own,
+    /// Layer `k` (counting from 0, in declaration order) is module `indices[k]` of the file.
+    Sequential(Vec<usize>),
+    /// Any renaming.
+    Rename(Rename),
+}
+
+/// How strictly a weight file must match the network, and how its tensors are named.
+///
+/// By default every tensor of the network must be in the file under the network's own name
+/// (`0.weight`, `0.bias`, ...), and the file may hold nothing else.
+///
+/// # PyTorch's `nn.Sequential`
+///
+/// `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))` names its parameters after the
+/// module's position, activations included: `0.weight`, `0.bias`, `2.weight`, `2.bias`. In typenn
+/// the activation belongs to the layer, so the same network is `Net(Dense<4, 8, Relu>, Dense<8, 1>)`
+/// with tensors `0.*` and `1.*`: load it with `sequential_indices(&[0, 2])`. A model that keeps
+/// its `nn.Sequential` in a field (`self.net = nn.Sequential(...)`) saves `net.0.weight`; map
+/// such names with [`rename`](Self::rename).
+///
+/// ```
+/// use nn_core::persist::LoadOptions;
+///
+/// // Linear, ReLU, Linear: the linear layers are modules 0 and 2.
+/// let options = LoadOptions::new().sequential_indices(&[0, 2]);
+///
+/// // Any renaming: the network's name in, the file's name out.
+/// let options = LoadOptions::new().rename(|name| match name.split_once('.') {
+///     Some(("1", tensor)) => format!("net.2.{tensor}"),
+///     _ => format!("net.{name}"),
+/// });
+/// ```
+pub struct LoadOptions {
+    allow_extra_tensors: bool,
+    names: Names,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = match &self.names {
+            Names::Own => "own".to_owned(),
+            Names::Sequential(indices) => format!("sequential {indices:?}"),
+            Names::Rename(_) => "renamed".to_owned(),
+        };
+        f.debug_struct("LoadOptions")
+            .field("allow_extra_tensors", &self.allow_extra_tensors)
+            .field("names", &names)
+            .finish()
+    }
+}
+
+impl LoadOptions {
+    /// Strict: the network's own names, and no tensor in the file that the network does not use.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            allow_extra_tensors: false,
+            names: Names::Own,
+        }
+    }
+
+    /// Whether tensors the network does not use (an optimizer's state, a larger model's other
+    /// parts) are ignored rather than an error.
+    #[must_use]
+    pub const fn allow_extra_tensors(mut self, allow: bool) -> Self {
+        self.allow_extra_tensors = allow;
+        self
+    }
+
+    /// Reads layer `k` (counting from 0, in declaration order, for tuple and named structs alike)
+    /// from the file's module `indices[k]`: its tensors are `"{indices[k]}.weight"` and
+    /// `"{indices[k]}.bias"`. Replaces any [`rename`](Self::rename).
+    #[must_use]
+    pub fn sequential_indices(mut self, indices: &[usize]) -> Self {
+        self.names = Names::Sequential(indices.to_vec());
+        self
+    }
+
+    /// Finds each tensor in the file under `rename(name)`, where `name` is the network's own
+    /// (`"0.weight"`, `"hidden.bias"`). Replaces any
+    /// [`sequential_indices`](Self::sequential_indices).
+    #[must_use]
+    pub fn rename(mut self, rename: impl Fn(&str) -> String + Send + Sync + 'static) -> Self {
+        self.names = Names::Rename(Box::new(rename));
+        self
+    }
+
+    /// Whether tensors the network does not use are ignored.
+    #[must_use]
+    pub const fn allows_extra_tensors(&self) -> bool {
+        self.allow_extra_tensors
+    }
+
+    /// The file's name for each entry, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::IndexCount`] when sequential indices do not list one module per layer, and
+    /// [`LoadError::NameCollision`] when two entries get the same name.
+    pub(super) fn file_names(&self, entries: &[Entry]) -> Result<Vec<String>, LoadError> {
+        let names: Vec<String> = match &self.names {
+            Names::Own => entries.iter().map(|entry| entry.name.clone()).collect(),
+            Names::Rename(rename) => entries.iter().map(|entry| rename(&entry.name)).collect(),
+            Names::Sequential(indices) => {
+                let layers = entries.last().map_or(0, |entry| entry.layer + 1);
+                if indices.len() != layers {
+                    return Err(LoadError::IndexCount {
+                        layers,
+                        indices: indices.len(),
+                    });
+                }
+                entries
+                    .iter()
+                    .zip(entries.iter().map(|entry| indices.get(entry.layer)))
+                    .filter_map(|(entry, index)| {
+                        index.map(|index| format!("{index}.{}", entry.tensor))
+                    })
+                    .collect()
+            }
+        };
+        let mut seen: HashMap<&str, &str> = HashMap::with_capacity(names.len());
+        for (name, entry) in names.iter().zip(entries) {
+            if let Some(first) = seen.insert(name, &entry.name) {
+                return Err(LoadError::NameCollision {
+                    tensor: name.clone(),
+                    first: first.to_owned(),
+                    second: entry.name.clone(),
+                });
+            }
+        }
+        Ok(names)
+    }
+}

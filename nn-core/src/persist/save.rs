@@ -1,0 +1,93 @@
+//! Parameters out: transposed to PyTorch's row-major layout, little-endian.
+
+use std::path::Path;
+
+use safetensors::tensor::TensorView;
+
+use super::{Entry, SaveError, dtype, entries};
+use crate::{Parameters, Scalar};
+
+/// The parameters of `network` as the bytes of a safetensors file.
+///
+/// # Errors
+///
+/// [`SaveError::NonFinite`] when a parameter is NaN or infinite.
+///
+/// # Example
+///
+/// ```
+/// use nalgebra::{SMatrix, SVector};
+/// use nn_core::{Dense, persist};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let layer = Dense::<1, 1>::from_parts(SMatrix::<f32, 1, 1>::new(2.0), SVector::<f32, 1>::new(-1.0));
+/// let bytes = persist::to_bytes(&layer)?;
+/// // An 8-byte little-endian header length, the JSON header, then the data.
+/// let header_len = u64::from_le_bytes(bytes[..8].try_into()?) as usize;
+/// let header = std::str::from_utf8(&bytes[8..8 + header_len])?;
+/// assert!(header.contains(r#""weight":{"dtype":"F32","shape":[1,1]"#));
+/// assert!(header.contains(r#""bias":{"dtype":"F32","shape":[1]"#));
+/// # Ok(())
+/// # }
+/// ```
+pub fn to_bytes<T: Scalar, N: Parameters<T>>(network: &N) -> Result<Vec<u8>, SaveError> {
+    let entries = entries::<T, N>();
+    let data = entries
+        .iter()
+        .map(|entry| encode(entry, network.tensor(entry.index)))
+        .collect::<Result<Vec<Vec<u8>>, SaveError>>()?;
+    let views = entries
+        .iter()
+        .zip(&data)
+        .map(|(entry, data)| {
+            TensorView::new(dtype::<T>(), entry.shape.clone(), data)
+                .map(|view| (entry.name.as_str(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(safetensors::serialize(views, None)?)
+}
+
+/// Writes the parameters of `network` to a safetensors file at `path`, replacing it if it exists.
+///
+/// # Errors
+///
+/// [`SaveError::NonFinite`] when a parameter is NaN or infinite, [`SaveError::Io`] when the file
+/// cannot be written.
+pub fn save<T: Scalar, N: Parameters<T>>(
+    network: &N,
+    path: impl AsRef<Path>,
+) -> Result<(), SaveError> {
+    let bytes = to_bytes(network)?;
+    let path = path.as_ref();
+    std::fs::write(path, bytes).map_err(|source| SaveError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One tensor's bytes in the file's layout: `values` is column-major (nalgebra), the file
+/// row-major (PyTorch), so element `(r, c)` moves from `c * rows + r` to `r * cols + c`.
+fn encode<T: Scalar>(entry: &Entry, values: &[T]) -> Result<Vec<u8>, SaveError> {
+    let mut bytes = Vec::with_capacity(size_of_val(values));
+    // A slice shorter than its shape leaves the data short, which `TensorView::new` reports.
+    let row_major = (0..entry.rows)
+        .flat_map(|r| (0..entry.cols).map(move |c| c * entry.rows + r))
+        .filter_map(|position| values.get(position));
+    for (position, value) in row_major.enumerate() {
+        let value = value.as_f64();
+        if !value.is_finite() {
+            return Err(SaveError::NonFinite {
+                tensor: entry.name.clone(),
+                index: entry.file_index(position),
+                value,
+            });
+        }
+        // Exact: an f32 widened to f64 narrows back to itself.
+        if size_of::<T>() == size_of::<f32>() {
+            bytes.extend_from_slice(&(value as f32).to_le_bytes());
+        } else {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+    Ok(bytes)
+}
