@@ -63,6 +63,9 @@ pub mod prelude {
     pub use rand::{SeedableRng, rngs::StdRng};
 }
 
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
+
 #[doc(hidden)]
 pub mod __private {
     pub use bytemuck::Zeroable;
