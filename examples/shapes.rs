@@ -54,9 +54,10 @@ network! {
 //     network! { pub struct Regressor(Dense<32, 0, Relu>, Dense<10, 1, Sigmod>, Dense<2, 1>, Lstm<1, 1>); }
 //
 //     error: a layer needs at least one output, but this width is 0
-//     error: unknown activation `Sigmod`: typenn has `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`
-//            and `Tanh`; did you mean `Sigmoid`? (an activation of your own is written as a path,
-//            such as `crate::MyActivation`)
+//     error: unknown activation `Sigmod`: typenn has `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`,
+//            `Tanh`, `Softmax`, `Elu`, `Gelu`, `Softplus`, `Swish` and `Silu`; did you mean
+//            `Sigmoid`? (an activation of your own is written as a path, such as
+//            `crate::MyActivation`)
 //     error: unknown layer kind `Lstm`: typenn has `Dense`
 //
 //    Keras habits are caught too: `Dense(32, 10)` gives
