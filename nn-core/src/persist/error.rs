@@ -97,7 +97,7 @@ impl fmt::Display for LoadError {
             Self::Format(error) => write!(f, "expected a safetensors file, but {error}"),
             Self::IndexCount { layers, indices } => write!(
                 f,
-                "expected one module index per layer ({layers}), but sequential_indices lists {indices}"
+                "expected one module index or Keras layer name per layer ({layers}), but the options list {indices}"
             ),
             Self::NameCollision {
                 tensor,

@@ -98,7 +98,7 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
 
     let mut scratch: Vec<Vec<T>> = Vec::with_capacity(entries.len());
     for (entry, name) in entries.iter().zip(&names) {
-        scratch.push(read_tensor(&file, entry, name)?);
+        scratch.push(read_tensor(&file, entry, name, options.transposed(entry))?);
     }
     if !options.allows_extra_tensors() {
         let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
@@ -165,11 +165,20 @@ fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, SafeTensorError> {
 }
 
 /// Tensor `name` of the file, checked against `entry`, in the network's column-major layout.
+///
+/// A `transposed` weight is stored `(in, out)`, as Keras keeps its kernels: its row-major data
+/// is already nalgebra's column-major order.
 fn read_tensor<T: Scalar>(
     file: &SafeTensors<'_>,
     entry: &Entry,
     name: &str,
+    transposed: bool,
 ) -> Result<Vec<T>, LoadError> {
+    let shape = if transposed {
+        vec![entry.cols, entry.rows]
+    } else {
+        entry.shape.clone()
+    };
     let Ok(view) = file.tensor(name) else {
         let mut available: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
         available.sort_unstable();
@@ -187,10 +196,10 @@ fn read_tensor<T: Scalar>(
             found: view.dtype(),
         });
     }
-    if view.shape() != entry.shape.as_slice() {
+    if view.shape() != shape.as_slice() {
         return Err(LoadError::WrongShape {
             tensor: name.to_owned(),
-            expected: entry.shape.clone(),
+            expected: shape,
             found: view.shape().to_vec(),
         });
     }
@@ -210,9 +219,16 @@ fn read_tensor<T: Scalar>(
     {
         return Err(LoadError::NonFinite {
             tensor: name.to_owned(),
-            index: entry.file_index(position),
+            index: if transposed {
+                vec![position / entry.rows.max(1), position % entry.rows.max(1)]
+            } else {
+                entry.file_index(position)
+            },
             value: *value,
         });
+    }
+    if transposed {
+        return Ok(row_major.iter().map(|&value| T::cast_from(value)).collect());
     }
     // Element (r, c) moves from the file's r * cols + c to nalgebra's c * rows + r.
     Ok((0..entry.cols)

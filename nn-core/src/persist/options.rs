@@ -16,6 +16,9 @@ enum Names {
     Sequential(Vec<usize>),
     /// Any renaming.
     Rename(Rename),
+    /// Keras: layer `k` is the Dense layer named `layers[k]`, whose weight is its `kernel`,
+    /// stored `(in, out)`.
+    Keras(Vec<String>),
 }
 
 /// How strictly a weight file must match the network, and how its tensors are named.
@@ -61,6 +64,7 @@ impl fmt::Debug for LoadOptions {
             Names::Own => "own".to_owned(),
             Names::Sequential(indices) => format!("sequential {indices:?}"),
             Names::Rename(_) => "renamed".to_owned(),
+            Names::Keras(layers) => format!("keras {layers:?}"),
         };
         f.debug_struct("LoadOptions")
             .field("allow_extra_tensors", &self.allow_extra_tensors)
@@ -105,6 +109,29 @@ impl LoadOptions {
         self
     }
 
+    /// Reads Keras `Dense` layers: layer `k` (counting from 0, in declaration order) is the Keras
+    /// layer named `layers[k]`, whose tensors are `"{layers[k]}.kernel"`, stored `(in, out)` as
+    /// Keras keeps it and transposed on the way in, and `"{layers[k]}.bias"`. Export them from
+    /// Keras with each layer's `get_weights()` under those names. Replaces any other naming.
+    ///
+    /// ```
+    /// use nn_core::persist::LoadOptions;
+    ///
+    /// // Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3)]) names its layers
+    /// // `dense` and `dense_1`.
+    /// let options = LoadOptions::new().keras_layers(&["dense", "dense_1"]);
+    /// ```
+    #[must_use]
+    pub fn keras_layers(mut self, layers: &[&str]) -> Self {
+        self.names = Names::Keras(layers.iter().map(|&layer| layer.to_owned()).collect());
+        self
+    }
+
+    /// Whether `entry` is stored transposed in the file (a Keras kernel).
+    pub(super) fn transposed(&self, entry: &Entry) -> bool {
+        matches!(self.names, Names::Keras(_)) && entry.tensor == "weight"
+    }
+
     /// Whether tensors the network does not use are ignored.
     #[must_use]
     pub const fn allows_extra_tensors(&self) -> bool {
@@ -121,6 +148,28 @@ impl LoadOptions {
         let names: Vec<String> = match &self.names {
             Names::Own => entries.iter().map(|entry| entry.name.clone()).collect(),
             Names::Rename(rename) => entries.iter().map(|entry| rename(&entry.name)).collect(),
+            Names::Keras(layers) => {
+                let count = entries.last().map_or(0, |entry| entry.layer + 1);
+                if layers.len() != count {
+                    return Err(LoadError::IndexCount {
+                        layers: count,
+                        indices: layers.len(),
+                    });
+                }
+                entries
+                    .iter()
+                    .filter_map(|entry| {
+                        let tensor = if entry.tensor == "weight" {
+                            "kernel"
+                        } else {
+                            entry.tensor
+                        };
+                        layers
+                            .get(entry.layer)
+                            .map(|layer| format!("{layer}.{tensor}"))
+                    })
+                    .collect()
+            }
             Names::Sequential(indices) => {
                 let layers = entries.last().map_or(0, |entry| entry.layer + 1);
                 if indices.len() != layers {

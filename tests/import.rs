@@ -1,0 +1,141 @@
+//! Weights trained elsewhere, loaded into typenn, give the outputs they gave there.
+//!
+//! The fixtures come from `tests/reference/export_pytorch.py` (an `nn.Sequential` of Linear,
+//! ReLU, Linear, Tanh, Linear, so the linear layers are modules 0, 2 and 4) and
+//! `tests/reference/export_keras.py` (Keras 3 `Dense` layers named `dense` and `dense_1`, whose
+//! kernels are stored `(in, out)`), each trained on iris and saved with the logits it produced
+//! for five rows.
+
+use typenn::persist::{LoadError, LoadOptions};
+use typenn::prelude::*;
+
+#[path = "fixtures/pytorch_iris_outputs.rs"]
+mod pytorch;
+
+#[path = "fixtures/keras_iris_outputs.rs"]
+mod keras;
+
+network! {
+    /// PyTorch's `nn.Sequential(Linear(4, 8), ReLU(), Linear(8, 8), Tanh(), Linear(8, 3))`.
+    #[derive(Debug)]
+    struct TorchIris(Dense<4, 8, Relu>, Dense<8, 8, Tanh>, Dense<8, 3>);
+}
+
+network! {
+    /// Keras's `Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3)])`.
+    #[derive(Debug)]
+    struct KerasIris(Dense<4, 8, Relu>, Dense<8, 3>);
+}
+
+const PYTORCH_F32: &[u8] = include_bytes!("fixtures/pytorch_iris.safetensors");
+const PYTORCH_F64: &[u8] = include_bytes!("fixtures/pytorch_iris_f64.safetensors");
+const KERAS_F32: &[u8] = include_bytes!("fixtures/keras_iris.safetensors");
+
+/// `|found - expected| <= tolerance * max(1, |expected|)` for every output.
+fn assert_close<T: typenn::Scalar, const W: usize>(
+    found: &SVector<T, W>,
+    expected: &[T; W],
+    tolerance: f64,
+) {
+    for (i, (&f, &e)) in found.iter().zip(expected).enumerate() {
+        let (f, e) = (f.as_f64(), e.as_f64());
+        assert!(
+            (f - e).abs() <= tolerance * e.abs().max(1.0),
+            "output {i}: typenn {f}, reference {e}"
+        );
+    }
+}
+
+#[test]
+fn pytorch_sequential_f32_reproduces_torch_outputs() -> Result<(), LoadError> {
+    let mut model = TorchIris::zeros();
+    model.load_safetensors(
+        PYTORCH_F32,
+        &LoadOptions::new().sequential_indices(&[0, 2, 4]),
+    )?;
+    for (input, expected) in pytorch::INPUTS.iter().zip(&pytorch::OUTPUTS) {
+        assert_close(&model.forward(&SVector::from(*input)), expected, 1e-5);
+    }
+    Ok(())
+}
+
+#[test]
+fn pytorch_sequential_f64_reproduces_torch_outputs() -> Result<(), LoadError> {
+    let mut model = TorchIris::<f64>::zeros();
+    model.load_safetensors(
+        PYTORCH_F64,
+        &LoadOptions::new().sequential_indices(&[0, 2, 4]),
+    )?;
+    for (input, expected) in pytorch::INPUTS_F64.iter().zip(&pytorch::OUTPUTS_F64) {
+        assert_close(&model.forward(&SVector::from(*input)), expected, 1e-12);
+    }
+    Ok(())
+}
+
+#[test]
+fn keras_dense_kernels_are_transposed_on_import() -> Result<(), LoadError> {
+    let mut model = KerasIris::zeros();
+    model.load_safetensors(
+        KERAS_F32,
+        &LoadOptions::new().keras_layers(&["dense", "dense_1"]),
+    )?;
+    for (input, expected) in keras::INPUTS.iter().zip(&keras::OUTPUTS) {
+        assert_close(&model.forward(&SVector::from(*input)), expected, 1e-5);
+    }
+    // Classes by argmax agree with the labels except on row 133, which both models get wrong.
+    let predicted: Vec<usize> = keras::INPUTS
+        .iter()
+        .map(|x| model.forward(&SVector::from(*x)).argmax().0)
+        .collect();
+    assert_eq!(predicted, [0, 1, 1, 2, 1]);
+    Ok(())
+}
+
+#[test]
+fn mistaken_mappings_are_typed_errors_and_leave_the_network_alone() {
+    let mut model = KerasIris::zeros();
+    // PyTorch's names are not Keras's.
+    let error = model.load_safetensors(
+        PYTORCH_F32,
+        &LoadOptions::new().keras_layers(&["dense", "dense_1"]),
+    );
+    assert!(
+        matches!(error, Err(LoadError::MissingTensor { .. })),
+        "{error:?}"
+    );
+    // Keras kernels read as PyTorch weights have their dimensions swapped.
+    let error = model.load_safetensors(
+        KERAS_F32,
+        &LoadOptions::new().rename(|name| {
+            name.replacen("0.", "dense.", 1)
+                .replacen("1.", "dense_1.", 1)
+                .replace("weight", "kernel")
+        }),
+    );
+    match error {
+        Err(LoadError::WrongShape {
+            expected, found, ..
+        }) => assert_eq!((expected, found), (vec![8, 4], vec![4, 8])),
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    // One name per layer.
+    let error = model.load_safetensors(KERAS_F32, &LoadOptions::new().keras_layers(&["dense"]));
+    assert!(
+        matches!(
+            error,
+            Err(LoadError::IndexCount {
+                layers: 2,
+                indices: 1
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(
+        model
+            .0
+            .weights
+            .iter()
+            .chain(model.1.weights.iter())
+            .all(|&w| w == 0.0)
+    );
+}
