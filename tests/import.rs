@@ -92,6 +92,25 @@ fn keras_dense_kernels_are_transposed_on_import() -> Result<(), LoadError> {
 }
 
 #[test]
+fn the_reference_inputs_are_the_iris_rows_they_name() {
+    let csv = std::fs::read_to_string("examples/data/iris.csv").expect("the bundled iris data");
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    for (fixture_rows, inputs, labels) in [
+        (pytorch::ROWS, pytorch::INPUTS, pytorch::LABELS),
+        (keras::ROWS, keras::INPUTS, keras::LABELS),
+    ] {
+        for ((&row, input), &label) in fixture_rows.iter().zip(&inputs).zip(&labels) {
+            let fields: Vec<f32> = rows[row]
+                .split(',')
+                .map(|field| field.parse().expect("a number"))
+                .collect();
+            assert_eq!(&fields[..4], input, "row {row}");
+            assert_eq!(fields[4] as usize, label, "row {row}");
+        }
+    }
+}
+
+#[test]
 fn mistaken_mappings_are_typed_errors_and_leave_the_network_alone() {
     let mut model = KerasIris::zeros();
     // PyTorch's names are not Keras's.
