@@ -26,6 +26,11 @@ pub use nn_core::{
     TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
 };
 pub use nn_core::{SMatrix, SVector};
+// What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
+pub use nn_core::{
+    Callback, Control, EarlyStopping, EpochLog, Fit, LearningRate, Metric, MetricHistory,
+    MetricValues, Mode, Monitor,
+};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
 
@@ -43,6 +48,8 @@ pub mod prelude {
         SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
     };
     pub use rand::{SeedableRng, rngs::StdRng};
+    // Options and callbacks of `fit`.
+    pub use crate::{Control, EarlyStopping, EpochLog, Fit, Metric, Monitor};
 }
 
 #[doc(hidden)]

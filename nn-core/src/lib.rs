@@ -33,6 +33,11 @@ pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
 pub use scalar::Scalar;
 pub use train::{FitOptions, History, Trainer};
+// Options, callbacks and figures of `fit`.
+pub use train::{
+    Callback, Control, EarlyStopping, EpochLog, Fit, LearningRate, Metric, MetricHistory,
+    MetricValues, Mode, Monitor,
+};
 
 pub use nalgebra::{SMatrix, SVector};
 pub use rand::Rng;
