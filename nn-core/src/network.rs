@@ -165,13 +165,16 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// errors before any step (the network is untouched), and [`TrainError::NonFiniteLoss`] if
     /// the loss stops being a number, in which case the network keeps the weights of the last
     /// finite step.
-    fn fit<L: Loss<T>, O: Optimizer<T> + crate::LearningRate>(
+    fn fit<L: Loss<T>, O: Optimizer<T>>(
         &mut self,
         data: &Dataset<T, IN, OUT>,
         loss: L,
         optimizer: O,
         options: &crate::FitOptions,
-    ) -> Result<crate::History, TrainError> {
+    ) -> Result<crate::History, TrainError>
+    where
+        O: crate::LearningRate,
+    {
         crate::Fit::new(data)
             .options(*options)
             .run(self, loss, optimizer)
