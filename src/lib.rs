@@ -37,6 +37,11 @@ pub use nn_core::{
     SoftmaxCrossEntropy, Softplus, Swish,
 };
 pub use nn_core::{SMatrix, SVector};
+// What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
+pub use nn_core::{
+    Callback, Control, EarlyStopping, EpochLog, Fit, Metric, MetricHistory, MetricValues, Mode,
+    Monitor,
+};
 /// The random number crate typenn's constructors take generators from.
 pub use rand;
 
@@ -61,6 +66,8 @@ pub mod prelude {
     };
     pub use crate::{Standardizer, Target, TargetScaler};
     pub use rand::{SeedableRng, rngs::StdRng};
+    // Options and callbacks of `fit`.
+    pub use crate::{Control, EarlyStopping, EpochLog, Fit, Metric, Monitor};
 }
 
 #[doc = include_str!("../docs/guide.md")]

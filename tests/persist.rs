@@ -645,7 +645,7 @@ fn options_that_cannot_fit_the_network() {
     );
     assert_eq!(
         error.to_string(),
-        "expected one module index per layer (2), but sequential_indices lists 1"
+        "expected one module index or Keras layer name per layer (2), but the options list 1"
     );
 
     let error = load_error(

@@ -4,7 +4,7 @@ use core::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::{ColumnId, History};
+use crate::{ColumnId, History, Monitor};
 
 /// Which half of a sample a data error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -516,8 +516,44 @@ pub enum TrainError {
         step: usize,
         /// The loss found.
         loss: f64,
-        /// The figures of the epochs completed before this one.
-        history: History,
+        /// The figures of the epochs completed before this one (boxed, so that every `Result`
+        /// carrying a `TrainError` stays small).
+        history: Box<History>,
+    },
+    /// A validation split leaves no sample to train on or none to validate on.
+    EmptySplit {
+        /// The fraction held out for validation.
+        split: f64,
+        /// The number of samples.
+        samples: usize,
+        /// Samples left to train on: `floor(samples * (1 - split))`.
+        training: usize,
+        /// Samples held out to validate on.
+        validation: usize,
+    },
+    /// Two options that exclude each other were both given.
+    ConflictingOptions {
+        /// One option.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+    /// Early stopping watches a figure that this training does not compute.
+    UnavailableMonitor {
+        /// The figure watched.
+        monitor: Monitor,
+        /// What computing it needs.
+        needs: &'static str,
+    },
+    /// A callback set a learning rate that is not a finite number above 0. Training stopped at
+    /// the end of the epoch the callback saw, and the network keeps that epoch's weights.
+    InvalidLearningRate {
+        /// The epoch that had just ended, counting from 1.
+        epoch: usize,
+        /// The learning rate set.
+        found: f64,
+        /// The figures of the epochs completed, this one included.
+        history: Box<History>,
     },
 }
 
@@ -544,6 +580,29 @@ impl fmt::Display for TrainError {
                 f,
                 "the loss became {loss} at epoch {epoch}, step {step}; training stopped and the network keeps \
                  the weights of the last finite step (try a smaller learning rate or scaled inputs)"
+            ),
+            Self::EmptySplit {
+                split,
+                samples,
+                training,
+                validation,
+            } => write!(
+                f,
+                "a validation split must leave at least one sample for training and one for validation, \
+                 but {split} of {samples} samples leaves {training} for training and {validation} for validation"
+            ),
+            Self::ConflictingOptions { first, second } => write!(
+                f,
+                "expected either {first} or {second}, but both were given"
+            ),
+            Self::UnavailableMonitor { monitor, needs } => write!(
+                f,
+                "early stopping monitors {monitor}, which needs {needs}, but it is not computed"
+            ),
+            Self::InvalidLearningRate { epoch, found, .. } => write!(
+                f,
+                "a callback set the learning rate to {found} after epoch {epoch}, but it must be a finite \
+                 number above 0; training stopped and the network keeps the weights of epoch {epoch}"
             ),
         }
     }

@@ -46,6 +46,11 @@ pub use persist::{LoadError, LoadOptions, Persist, SaveError};
 pub use scalar::Scalar;
 pub use train::{FitOptions, History, Trainer};
 pub use unsafe_code::dispatch::with_fma;
+// Options, callbacks and figures of `fit`.
+pub use train::{
+    Callback, Control, EarlyStopping, EpochLog, Fit, Metric, MetricHistory, MetricValues, Mode,
+    Monitor,
+};
 
 pub use nalgebra::{SMatrix, SVector};
 pub use rand::Rng;

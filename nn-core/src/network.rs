@@ -6,6 +6,7 @@ use core::fmt;
 use nalgebra::SVector;
 use rand::Rng;
 
+use crate::train::{Evaluator, MetricSet};
 use crate::{
     Activation, Columns, ColumnsMut, Dataset, Init, Loss, Optimizer, Parameters, Scalar, Softmax,
     TrainError, Trainer, Workspace, columns, columns_mut, flatten,
@@ -204,24 +205,14 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// The mean loss over a dataset.
     #[must_use]
     fn evaluate<L: Loss<T>>(&self, data: &Dataset<T, IN, OUT>, loss: &L) -> f64 {
-        let mut outputs = vec![T::zero(); OUT * EVALUATION_BATCH.min(data.len())];
-        let mut workspace = Workspace::new();
-        let mut total = 0.0;
-        for (inputs, targets) in data
-            .inputs()
-            .chunks(EVALUATION_BATCH)
-            .zip(data.targets().chunks(EVALUATION_BATCH))
-        {
-            let output = &mut outputs[..OUT * inputs.len()];
-            self.forward_columns(
-                columns(flatten(inputs)),
-                columns_mut(output),
-                &mut workspace,
-            );
-            let batch_loss = loss.loss(columns::<T, OUT>(output), columns(flatten(targets)));
-            total += batch_loss.as_f64() * inputs.len() as f64;
-        }
-        total / data.len() as f64
+        let (loss, _) = Evaluator::new().run(
+            self,
+            data.inputs(),
+            data.targets(),
+            Some(loss),
+            MetricSet::EMPTY,
+        );
+        loss
     }
 
     /// A trainer that remembers the optimizer's state between steps: for custom training loops.
@@ -237,13 +228,18 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         Trainer::new(loss, optimizer)
     }
 
-    /// Trains on `data` as Keras's `fit` does and returns the mean loss of each epoch.
+    /// Trains on `data` as Keras's `fit` does and returns the figures of each epoch.
+    ///
+    /// `options` sets the epochs, batches, shuffling, validation split, metrics, early stopping
+    /// and reporting. For validation data of its own or callbacks, use a [`Fit`](crate::Fit),
+    /// of which this is the shorthand.
     ///
     /// # Errors
     ///
-    /// [`TrainError::InvalidOption`] for bad settings (checked before any step), and
-    /// [`TrainError::NonFiniteLoss`] if the loss stops being a number, in which case the network
-    /// keeps the weights of the last finite step.
+    /// As [`Fit::run`](crate::Fit::run): [`TrainError::InvalidOption`] and the other option
+    /// errors before any step (the network is untouched), and [`TrainError::NonFiniteLoss`] if
+    /// the loss stops being a number, in which case the network keeps the weights of the last
+    /// finite step.
     fn fit<L: Loss<T>, O: Optimizer<T>>(
         &mut self,
         data: &Dataset<T, IN, OUT>,
@@ -251,7 +247,9 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         optimizer: O,
         options: &crate::FitOptions,
     ) -> Result<crate::History, TrainError> {
-        Trainer::new(loss, optimizer)?.fit(self, data, options)
+        crate::Fit::new(data)
+            .options(*options)
+            .run(self, loss, optimizer)
     }
 
     /// A Keras-style table of the layers, their output widths and parameter counts.
@@ -265,7 +263,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
 }
 
 /// How many samples `predict` and `evaluate` push through at once.
-const EVALUATION_BATCH: usize = 256;
+pub(crate) const EVALUATION_BATCH: usize = 256;
 
 pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainError> {
     if inputs != targets {

@@ -1,8 +1,28 @@
-//! Training: one step on a mini-batch, and Keras-style `fit` over epochs.
+//! Training: one step on a mini-batch, and Keras-style `fit` over epochs with validation,
+//! metrics, early stopping and callbacks.
+
+mod callbacks;
+mod early_stopping;
+mod fit;
+mod history;
+mod metrics;
+mod options;
+mod progress;
+
+pub use callbacks::{Callback, Control};
+pub use early_stopping::{EarlyStopping, Mode, Monitor};
+pub use fit::Fit;
+pub use history::{EpochLog, History, MetricHistory};
+pub use metrics::{Metric, MetricValues};
+pub use options::FitOptions;
+
+pub(crate) use metrics::{Evaluator, MetricSet};
 
 use core::marker::PhantomData;
 
 use nalgebra::SVector;
+
+use metrics::Metered;
 
 use crate::network::check_batch;
 use crate::rng::SplitMix64;
@@ -11,101 +31,13 @@ use crate::{
     Dataset, Loss, Network, Optimizer, Parameters, Scalar, TrainError, Workspace, columns, flatten,
 };
 
-/// Settings of [`Network::fit`], built like Keras's `fit` arguments.
-///
-/// # Example
-///
-/// ```
-/// use nn_core::FitOptions;
-///
-/// let options = FitOptions::new().epochs(10).batch_size(32).shuffle(7);
-/// assert_eq!(options.batch_size_value(), 32);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FitOptions {
-    epochs: usize,
-    batch_size: usize,
-    shuffle: Option<u64>,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl FitOptions {
-    /// Keras's defaults: 1 epoch, batches of 32, shuffled (here with seed 0, so runs repeat).
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            epochs: 1,
-            batch_size: 32,
-            shuffle: Some(0),
-        }
-    }
-
-    /// How many passes over the data.
-    #[must_use]
-    pub const fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-
-    /// Samples per step; the last batch of an epoch may be smaller.
-    #[must_use]
-    pub const fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-
-    /// Shuffles the samples before every epoch, reproducibly from `seed`.
-    #[must_use]
-    pub const fn shuffle(mut self, seed: u64) -> Self {
-        self.shuffle = Some(seed);
-        self
-    }
-
-    /// Keeps the samples in their order.
-    #[must_use]
-    pub const fn no_shuffle(mut self) -> Self {
-        self.shuffle = None;
-        self
-    }
-
-    /// The number of epochs.
-    #[must_use]
-    pub const fn epochs_value(&self) -> usize {
-        self.epochs
-    }
-
-    /// The batch size.
-    #[must_use]
-    pub const fn batch_size_value(&self) -> usize {
-        self.batch_size
-    }
-
-    /// The shuffle seed, if shuffling.
-    #[must_use]
-    pub const fn shuffle_seed(&self) -> Option<u64> {
-        self.shuffle
-    }
-}
-
-/// The figures of a `fit`, one entry per completed epoch.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct History {
-    /// Mean training loss of each epoch: every step's loss (taken before its update) weighted by
-    /// its batch size, as Keras reports it.
-    pub loss: Vec<f64>,
-}
-
 /// Everything a training loop keeps between steps: the loss, the optimizer and its state, the
 /// gradient buffers and scratch memory. A step allocates nothing once the scratch has grown to
 /// the largest batch.
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
-    loss: L,
+    /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.
+    loss: Metered<L>,
     optimizer: O,
     state: O::State<G>,
     gradients: Box<G>,
@@ -125,7 +57,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         optimizer.validate()?;
         Ok(Self {
             state: optimizer.state(),
-            loss,
+            loss: Metered::new(loss),
             optimizer,
             gradients: G::zeros_boxed(),
             workspace: Workspace::new(),
@@ -175,79 +107,12 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
                 epoch: self.epoch,
                 step: self.step,
                 loss: loss.as_f64(),
-                history: History::default(),
+                history: Box::default(),
             });
         }
         self.optimizer
             .update(network, &*self.gradients, &mut self.state);
         Ok(loss)
-    }
-
-    /// Trains for `options.epochs` passes over `data` and returns the per-epoch figures.
-    ///
-    /// # Errors
-    ///
-    /// As [`Network::fit`].
-    pub fn fit<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
-        &mut self,
-        network: &mut N,
-        data: &Dataset<T, IN, OUT>,
-        options: &FitOptions,
-    ) -> Result<History, TrainError> {
-        let batch_size = options.batch_size_value();
-        if batch_size == 0 {
-            return Err(TrainError::InvalidOption {
-                option: "batch size",
-                expected: "at least 1",
-                found: 0.0,
-            });
-        }
-        let mut history = History::default();
-        let mut order: Vec<usize> = (0..data.len()).collect();
-        let mut shuffler = options.shuffle_seed().map(SplitMix64);
-        let gathered = batch_size.min(data.len());
-        let mut batch_inputs = Vec::with_capacity(if shuffler.is_some() { gathered } else { 0 });
-        let mut batch_targets = Vec::with_capacity(batch_inputs.capacity());
-        for epoch in 1..=options.epochs_value() {
-            self.epoch = epoch;
-            self.step = 0;
-            if let Some(rng) = &mut shuffler {
-                rng.shuffle(&mut order);
-            }
-            let mut total = 0.0;
-            for (start, chunk) in (0..).step_by(batch_size).zip(order.chunks(batch_size)) {
-                let loss = if shuffler.is_some() {
-                    batch_inputs.clear();
-                    batch_targets.clear();
-                    batch_inputs.extend(chunk.iter().map(|&i| data.inputs()[i]));
-                    batch_targets.extend(chunk.iter().map(|&i| data.targets()[i]));
-                    self.step(network, &batch_inputs, &batch_targets)
-                } else {
-                    let end = start + chunk.len();
-                    self.step(
-                        network,
-                        &data.inputs()[start..end],
-                        &data.targets()[start..end],
-                    )
-                };
-                match loss {
-                    Ok(loss) => total += loss.as_f64() * chunk.len() as f64,
-                    Err(TrainError::NonFiniteLoss {
-                        epoch, step, loss, ..
-                    }) => {
-                        return Err(TrainError::NonFiniteLoss {
-                            epoch,
-                            step,
-                            loss,
-                            history,
-                        });
-                    }
-                    Err(other) => return Err(other),
-                }
-            }
-            history.loss.push(total / data.len() as f64);
-        }
-        Ok(history)
     }
 
     /// The gradients of the last step.
@@ -270,6 +135,23 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     /// The loss being minimized.
     #[must_use]
     pub fn loss(&self) -> &L {
-        &self.loss
+        &self.loss.loss
+    }
+}
+
+impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, O> {
+    /// Trains for `options.epochs` passes over `data` and returns the per-epoch figures, keeping
+    /// this trainer's optimizer state: [`Fit::run_with`] with no validation data and no callbacks.
+    ///
+    /// # Errors
+    ///
+    /// As [`Network::fit`].
+    pub fn fit<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &mut self,
+        network: &mut N,
+        data: &Dataset<T, IN, OUT>,
+        options: &FitOptions,
+    ) -> Result<History, TrainError> {
+        Fit::new(data).options(*options).run_with(self, network)
     }
 }

@@ -222,11 +222,19 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 &self,
                 inputs: &#rt::SMatrix<T, #inputs, B>,
             ) -> #rt::SMatrix<T, #outputs, B> {
-                let mut outputs = #rt::SMatrix::<T, #outputs, B>::zeros();
-                for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
-                    output.copy_from(&self.forward(&input.into_owned()));
-                }
-                outputs
+                #rt::with_fma(
+                    #[inline(always)]
+                    || {
+                        let mut outputs = #rt::SMatrix::<T, #outputs, B>::zeros();
+                        for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
+                            output.copy_from(&<Self as #rt::Network<T, #inputs, #outputs>>::forward(
+                                self,
+                                &input.into_owned(),
+                            ));
+                        }
+                        outputs
+                    },
+                )
             }
 
             /// A Keras-style table of the layers, their output widths and parameter counts.

@@ -1,0 +1,388 @@
+//! `fit` with everything Keras's has: validation, metrics, early stopping, callbacks.
+
+use core::fmt;
+
+use nalgebra::SVector;
+
+use super::early_stopping::Stopper;
+use super::metrics::Evaluator;
+use super::progress::Progress;
+use super::{
+    Callback, Control, EpochLog, FitOptions, History, MetricSet, Monitor, SplitMix64, Trainer,
+};
+use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
+
+/// One training run: the data, the [`FitOptions`], and what a run borrows, validation data and
+/// callbacks.
+///
+/// # Why a builder beside `FitOptions`
+///
+/// Validation data and callbacks are borrowed, and validation data has the network's widths in
+/// its type. Putting them in [`FitOptions`] would give the options a lifetime and three type
+/// parameters, so `FitOptions::new().epochs(10)` would no longer stand alone, could not be
+/// `Copy`, and could not be reused across datasets. `Fit` borrows them for exactly one run
+/// instead: the borrow checker sees that the validation data outlives training, callbacks are
+/// lent (`&mut`) so their state can be read afterwards, and [`Network::fit`] stays the one-line
+/// call for the common case (it is `Fit::new(data).options(*options).run(..)`).
+///
+/// # Example
+///
+/// ```
+/// use nn_core::{Control, Dataset, EpochLog, Fit, FitOptions, History, Metric, Mse, Network, Sgd, TrainError};
+///
+/// /// Trains `model` on `train`, validating on `val`, halving the learning rate every 10 epochs.
+/// fn train<N: Network<f32, 2, 1>>(
+///     model: &mut N,
+///     train: &Dataset<f32, 2, 1>,
+///     val: &Dataset<f32, 2, 1>,
+/// ) -> Result<History, TrainError> {
+///     let mut schedule = |log: &EpochLog, control: &mut Control| {
+///         if log.epoch % 10 == 0 {
+///             control.scale_learning_rate(0.5);
+///         }
+///     };
+///     Fit::new(train)
+///         .options(FitOptions::new().epochs(30).metric(Metric::Mae))
+///         .validation_data(val)
+///         .callback(&mut schedule)
+///         .run(model, Mse, Sgd::new(0.1))
+/// }
+/// ```
+pub struct Fit<'a, T, const IN: usize, const OUT: usize> {
+    data: &'a Dataset<T, IN, OUT>,
+    validation: Option<&'a Dataset<T, IN, OUT>>,
+    options: FitOptions,
+    callbacks: Vec<&'a mut dyn Callback>,
+}
+
+impl<T: Scalar, const IN: usize, const OUT: usize> fmt::Debug for Fit<'_, T, IN, OUT> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fit")
+            .field("samples", &self.data.len())
+            .field("validation", &self.validation.map(Dataset::len))
+            .field("options", &self.options)
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
+}
+
+impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
+    /// A run on `data` with the default [`FitOptions`].
+    #[must_use]
+    pub fn new(data: &'a Dataset<T, IN, OUT>) -> Self {
+        Self {
+            data,
+            validation: None,
+            options: FitOptions::new(),
+            callbacks: Vec::new(),
+        }
+    }
+
+    /// Sets the options.
+    #[must_use]
+    pub fn options(mut self, options: FitOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Validates on `validation` at the end of every epoch (instead of a validation split, which
+    /// must then not be set).
+    #[must_use]
+    pub fn validation_data(mut self, validation: &'a Dataset<T, IN, OUT>) -> Self {
+        self.validation = Some(validation);
+        self
+    }
+
+    /// Adds a callback, run at the end of every epoch after those added before it.
+    #[must_use]
+    pub fn callback(mut self, callback: &'a mut dyn Callback) -> Self {
+        self.callbacks.push(callback);
+        self
+    }
+
+    /// Trains `network` with a fresh optimizer state and returns the figures of every epoch.
+    ///
+    /// # Errors
+    ///
+    /// Before any step, leaving the network untouched: [`TrainError::InvalidOption`] for a bad
+    /// optimizer setting, batch size, validation split or `min_delta`;
+    /// [`TrainError::EmptySplit`] when the split leaves no training or no validation sample;
+    /// [`TrainError::ConflictingOptions`] for a validation split with validation data;
+    /// [`TrainError::UnavailableMonitor`] when early stopping watches a figure that is not
+    /// computed. During training: [`TrainError::NonFiniteLoss`] if the loss stops being a
+    /// number (the network keeps the weights of the last finite step), and
+    /// [`TrainError::InvalidLearningRate`] if a callback sets a bad learning rate (the network
+    /// keeps the weights of the epoch that ended).
+    pub fn run<N, L, O>(self, network: &mut N, loss: L, optimizer: O) -> Result<History, TrainError>
+    where
+        N: Network<T, IN, OUT>,
+        L: Loss<T>,
+        O: Optimizer<T>,
+    {
+        let mut trainer = Trainer::new(loss, optimizer)?;
+        self.run_with(&mut trainer, network)
+    }
+
+    /// Trains `network` with `trainer`, keeping the optimizer's state (momentum) from earlier
+    /// steps: to go on with a training.
+    ///
+    /// # Errors
+    ///
+    /// As [`Fit::run`], but the optimizer was checked when the trainer was made.
+    pub fn run_with<N, L, O>(
+        mut self,
+        trainer: &mut Trainer<T, N::Gradients, L, O>,
+        network: &mut N,
+    ) -> Result<History, TrainError>
+    where
+        N: Network<T, IN, OUT>,
+        L: Loss<T>,
+        O: Optimizer<T>,
+    {
+        let (training, validation) = self.plan()?;
+        let result = self.train(trainer, network, training, validation);
+        // Metering off again, for the trainer's own steps.
+        trainer.loss.start(MetricSet::EMPTY);
+        result
+    }
+
+    /// Checks every option and splits the data into training and validation samples.
+    fn plan(
+        &self,
+    ) -> Result<(Samples<'a, T, IN, OUT>, Option<Samples<'a, T, IN, OUT>>), TrainError> {
+        let options = &self.options;
+        let batch_size = options.batch_size_value();
+        if batch_size == 0 {
+            return Err(TrainError::InvalidOption {
+                option: "batch size",
+                expected: "at least 1",
+                found: 0.0,
+            });
+        }
+        let all = Samples::of(self.data);
+        let (training, validation) = match (options.validation_split_value(), self.validation) {
+            (Some(_), Some(_)) => {
+                return Err(TrainError::ConflictingOptions {
+                    first: "a validation split",
+                    second: "validation data",
+                });
+            }
+            (Some(split), None) => {
+                if !(split > 0.0 && split < 1.0) {
+                    return Err(TrainError::InvalidOption {
+                        option: "validation split",
+                        expected: "a fraction strictly between 0 and 1",
+                        found: split,
+                    });
+                }
+                // Keras's rule, to the rounding: the first floor(n (1 - split)) samples train.
+                let samples = all.len();
+                let training = ((samples as f64 * (1.0 - split)).floor() as usize).min(samples);
+                if training == 0 || training == samples {
+                    return Err(TrainError::EmptySplit {
+                        split,
+                        samples,
+                        training,
+                        validation: samples - training,
+                    });
+                }
+                let (training, validation) = all.split_at(training);
+                (training, Some(validation))
+            }
+            (None, validation) => (all, validation.map(Samples::of)),
+        };
+        if let Some(stop) = options.early_stopping_value() {
+            if !(stop.min_delta.is_finite() && stop.min_delta >= 0.0) {
+                return Err(TrainError::InvalidOption {
+                    option: "early stopping min_delta",
+                    expected: "a finite number at least 0",
+                    found: stop.min_delta,
+                });
+            }
+            let monitor = stop.monitor;
+            if monitor.is_validation() && validation.is_none() {
+                return Err(TrainError::UnavailableMonitor {
+                    monitor,
+                    needs: "validation data (a validation split, or validation data given to Fit)",
+                });
+            }
+            if let Monitor::Metric(metric) | Monitor::ValMetric(metric) = monitor
+                && !options.has_metric(metric)
+            {
+                return Err(TrainError::UnavailableMonitor {
+                    monitor,
+                    needs: "the metric among the options' metrics (FitOptions::metric)",
+                });
+            }
+        }
+        Ok((training, validation))
+    }
+
+    /// The epochs, once the options are known to be good.
+    fn train<N, L, O>(
+        &mut self,
+        trainer: &mut Trainer<T, N::Gradients, L, O>,
+        network: &mut N,
+        training: Samples<'a, T, IN, OUT>,
+        validation: Option<Samples<'a, T, IN, OUT>>,
+    ) -> Result<History, TrainError>
+    where
+        N: Network<T, IN, OUT>,
+        L: Loss<T>,
+        O: Optimizer<T>,
+    {
+        let options = self.options;
+        let epochs = options.epochs_value();
+        let batch_size = options.batch_size_value();
+        let metrics = options.metric_set();
+        let samples = training.len();
+
+        let mut history = History::with_columns(metrics, validation.is_some());
+        let mut order: Vec<usize> = (0..samples).collect();
+        let mut shuffler = options.shuffle_seed().map(SplitMix64);
+        let gathered = if shuffler.is_some() {
+            batch_size.min(samples)
+        } else {
+            0
+        };
+        let mut batch_inputs = Vec::with_capacity(gathered);
+        let mut batch_targets = Vec::with_capacity(gathered);
+        let mut evaluator = Evaluator::new();
+        let mut stopper = options
+            .early_stopping_value()
+            .map(Stopper::<N::Gradients>::new::<T>);
+        let mut progress = Progress::new(options.verbose_value(), epochs, samples);
+
+        for epoch in 1..=epochs {
+            trainer.epoch = epoch;
+            trainer.step = 0;
+            let learning_rate = Optimizer::<T>::learning_rate(&trainer.optimizer);
+            if let Some(rng) = &mut shuffler {
+                rng.shuffle(&mut order);
+            }
+            trainer.loss.start(metrics);
+            progress.start(epoch);
+            let mut total = 0.0;
+            let mut seen = 0;
+            for (start, chunk) in (0..).step_by(batch_size).zip(order.chunks(batch_size)) {
+                let loss = if shuffler.is_some() {
+                    batch_inputs.clear();
+                    batch_targets.clear();
+                    batch_inputs.extend(chunk.iter().map(|&i| training.inputs[i]));
+                    batch_targets.extend(chunk.iter().map(|&i| training.targets[i]));
+                    trainer.step(network, &batch_inputs, &batch_targets)
+                } else {
+                    let end = start + chunk.len();
+                    trainer.step(
+                        network,
+                        &training.inputs[start..end],
+                        &training.targets[start..end],
+                    )
+                };
+                match loss {
+                    Ok(loss) => total += loss.as_f64() * chunk.len() as f64,
+                    Err(TrainError::NonFiniteLoss {
+                        epoch, step, loss, ..
+                    }) => {
+                        history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
+                        return Err(TrainError::NonFiniteLoss {
+                            epoch,
+                            step,
+                            loss,
+                            history: Box::new(history),
+                        });
+                    }
+                    Err(other) => return Err(other),
+                }
+                seen += chunk.len();
+                progress.advance(seen, total / seen as f64);
+            }
+
+            let mut log = EpochLog::new(epoch, epochs, total / samples as f64, learning_rate);
+            log.metrics = trainer.loss.values(OUT);
+            if let Some(validation) = validation {
+                let (loss, values) = evaluator.run(
+                    network,
+                    validation.inputs,
+                    validation.targets,
+                    Some(&trainer.loss.loss),
+                    metrics,
+                );
+                log.val_loss = Some(loss);
+                log.val_metrics = values;
+            }
+            history.push(&log);
+            progress.finish(&log);
+
+            let mut control = Control::new(learning_rate);
+            for callback in &mut self.callbacks {
+                callback.on_epoch_end(&log, &mut control);
+            }
+            if let Some(stopper) = &mut stopper
+                && let Some(value) = log.get(stopper.monitor())
+                && stopper.observe(epoch, value, network)
+            {
+                control.stop_training();
+            }
+            let next = control.learning_rate();
+            if next != learning_rate {
+                if !(next.is_finite() && next > 0.0) {
+                    history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
+                    return Err(TrainError::InvalidLearningRate {
+                        epoch,
+                        found: next,
+                        history: Box::new(history),
+                    });
+                }
+                Optimizer::<T>::set_learning_rate(&mut trainer.optimizer, next);
+            }
+            if control.is_stopping() {
+                break;
+            }
+        }
+        if let Some(stopper) = &stopper {
+            history.best_epoch = stopper.best_epoch();
+            stopper.restore(network);
+        }
+        Ok(history)
+    }
+}
+
+/// Inputs and their targets, as two slices of one length.
+struct Samples<'a, T, const IN: usize, const OUT: usize> {
+    inputs: &'a [SVector<T, IN>],
+    targets: &'a [SVector<T, OUT>],
+}
+
+impl<T, const IN: usize, const OUT: usize> Clone for Samples<'_, T, IN, OUT> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T, const IN: usize, const OUT: usize> Copy for Samples<'_, T, IN, OUT> {}
+
+impl<'a, T: Scalar, const IN: usize, const OUT: usize> Samples<'a, T, IN, OUT> {
+    fn of(data: &'a Dataset<T, IN, OUT>) -> Self {
+        Self {
+            inputs: data.inputs(),
+            targets: data.targets(),
+        }
+    }
+
+    const fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    fn split_at(self, at: usize) -> (Self, Self) {
+        let (inputs, held_inputs) = self.inputs.split_at(at);
+        let (targets, held_targets) = self.targets.split_at(at);
+        (
+            Self { inputs, targets },
+            Self {
+                inputs: held_inputs,
+                targets: held_targets,
+            },
+        )
+    }
+}
