@@ -17,27 +17,31 @@
 //! # Ok(())
 //! # }
 //! ```
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 
+// Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
+pub use nn_core::{
+    Activation, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Dense,
+    DenseGradients, Elementwise, Elu, Gelu, Huber, Identity, Init, Layer, LayerSummary, LeakyRelu,
+    Loss, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Scalar, Sigmoid, Silu, Softmax,
+    SoftmaxCrossEntropy, Softplus, Summary, Swish, Tanh, TensorInfo, Workspace, activation,
+    columns, columns_mut, flatten, layer, loss,
+};
+
+// With `std`: training, data and files.
 /// Weights in and out as safetensors: [`Persist`] methods on every network, free functions,
 /// [`LoadOptions`] and the errors.
+#[cfg(feature = "std")]
 pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
+#[cfg(feature = "std")]
 pub use nn_core::{
-    Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, Elementwise,
-    FitOptions, History, Identity, Init, Layer, LayerSummary, LeakyRelu, Loss, Mse, Network,
-    Optimizer, Parameters, Part, Relu, Scalar, Sgd, Sigmoid, Softmax, Summary, Tanh, TensorInfo,
-    TrainError, Trainer, Workspace, activation, columns, columns_mut, flatten, layer, loss, optim,
+    Adam, AdamW, Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, DataError, Dataset,
+    FitOptions, History, Optimizer, Part, RmsProp, Sgd, Standardizer, Target, TargetScaler,
+    TrainError, Trainer, optim,
 };
-pub use nn_core::{Adam, AdamW, RmsProp};
-pub use nn_core::{
-    Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, Standardizer, Target, TargetScaler,
-};
-pub use nn_core::{
-    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
-    SoftmaxCrossEntropy, Softplus, Swish,
-};
-pub use nn_core::{SMatrix, SVector};
 // What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
+#[cfg(feature = "std")]
 pub use nn_core::{
     Callback, Control, EarlyStopping, EpochLog, Fit, Metric, MetricHistory, MetricValues, Mode,
     Monitor,
@@ -54,27 +58,43 @@ pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
 pub mod prelude {
-    pub use crate::persist::Persist;
-    pub use crate::{Adam, AdamW, RmsProp};
+    #[cfg(feature = "std")]
     pub use crate::{
-        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Elu, Gelu, Huber, Mae, Silu,
-        SoftmaxCrossEntropy, Softplus, Swish,
+        Adam, AdamW, Control, Dataset, EarlyStopping, EpochLog, Fit, FitOptions, Metric, Monitor,
+        RmsProp, Sgd, Standardizer, Target, TargetScaler, persist::Persist,
     };
     pub use crate::{
-        Dataset, Dense, FitOptions, Identity, Init, LeakyRelu, Mse, Network, Parameters, Relu,
-        SMatrix, SVector, Sgd, Sigmoid, Softmax, Tanh, network,
+        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Dense, Elu, Gelu, Huber, Identity, Init,
+        LeakyRelu, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Sigmoid, Silu, Softmax,
+        SoftmaxCrossEntropy, Softplus, Swish, Tanh, network,
     };
-    pub use crate::{Standardizer, Target, TargetScaler};
     pub use rand::{SeedableRng, rngs::StdRng};
-    // Options and callbacks of `fit`.
-    pub use crate::{Control, EarlyStopping, EpochLog, Fit, Metric, Monitor};
 }
 
+#[cfg(feature = "std")]
 #[doc = include_str!("../docs/guide.md")]
 pub mod guide {}
 
+/// Expands to its input when typenn has `std`, to nothing without: generated code offers heap
+/// constructors only where there is a heap. The macro's features are typenn's, not the caller's.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typenn_if_std {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// Without `std`: nothing.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typenn_if_std {
+    ($($tokens:tt)*) => {};
+}
+
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__typenn_if_std as if_std;
     pub use bytemuck::Zeroable;
     pub use nn_core::with_fma;
     pub use nn_core::{
@@ -84,4 +104,6 @@ pub mod __private {
         inference_len, training_len, widest,
     };
     pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};
+    #[cfg(feature = "std")]
+    pub use std::boxed::Box;
 }

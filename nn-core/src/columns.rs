@@ -35,19 +35,28 @@ pub fn flatten<T: Scalar, const R: usize>(samples: &[SVector<T, R>]) -> &[T] {
 
 /// Scratch memory for batched forward and backward passes, grown on demand and then reused, so
 /// that a training step allocates nothing once the workspace has seen the largest batch.
-#[derive(Clone, Debug, Default)]
+///
+/// Without the `std` feature there is no allocator: the type exists so that every network
+/// implements the same trait, but it cannot be built, and batched passes are not available.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "std", derive(Default))]
 pub struct Workspace<T> {
+    #[cfg(feature = "std")]
     buffer: Vec<T>,
+    #[cfg(not(feature = "std"))]
+    buffer: core::marker::PhantomData<T>,
 }
 
 impl<T: Scalar> Workspace<T> {
     /// An empty workspace; the first pass sizes it.
+    #[cfg(feature = "std")]
     #[must_use]
     pub const fn new() -> Self {
         Self { buffer: Vec::new() }
     }
 
     /// At least `len` scalars of scratch, handed out piece by piece.
+    #[cfg(feature = "std")]
     #[must_use]
     pub fn take(&mut self, len: usize) -> Scratch<'_, T> {
         if self.buffer.len() < len {
@@ -56,6 +65,13 @@ impl<T: Scalar> Workspace<T> {
         Scratch {
             rest: &mut self.buffer[..len],
         }
+    }
+
+    /// No scratch: without an allocator a workspace cannot be built, so this is never called.
+    #[cfg(not(feature = "std"))]
+    #[must_use]
+    pub fn take(&mut self, _len: usize) -> Scratch<'_, T> {
+        Scratch { rest: &mut [] }
     }
 }
 

@@ -1,5 +1,6 @@
 //! How fresh parameters are drawn.
 
+use nalgebra::ComplexField;
 use rand::Rng;
 
 /// A rule for drawing initial weights. Biases always start at zero, as in Keras.
@@ -20,8 +21,8 @@ impl Init {
     #[must_use]
     pub fn limit(self, fan_in: usize, fan_out: usize) -> f64 {
         match self {
-            Self::GlorotUniform => (6.0 / (fan_in + fan_out) as f64).sqrt(),
-            Self::HeUniform => (6.0 / fan_in as f64).sqrt(),
+            Self::GlorotUniform => ComplexField::sqrt(6.0 / (fan_in + fan_out) as f64),
+            Self::HeUniform => ComplexField::sqrt(6.0 / fan_in as f64),
             Self::Zeros => 0.0,
         }
     }

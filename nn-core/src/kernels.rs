@@ -133,6 +133,7 @@ pub(crate) fn transposed_product<F: MulAdd, T: Scalar, const IN: usize, const OU
 }
 
 /// `y += alpha * x`.
+#[cfg(feature = "std")]
 #[inline(always)]
 pub(crate) fn axpy<F: MulAdd, T: Scalar>(alpha: T, x: &[T], y: &mut [T]) {
     for (y, &x) in y.iter_mut().zip(x) {

@@ -1,23 +1,34 @@
 //! The runtime of [typenn](https://docs.rs/typenn): layers, activations, losses, optimizers,
 //! training and data. Networks are declared with the `network!` macro of the `typenn` crate,
 //! which builds on the items here.
+//!
+//! Without its default `std` feature the crate is `#![no_std]` and needs no allocator: layers,
+//! activations, losses and single-sample forward passes of stack-sized networks work on any
+//! target. Training, data, files and heap-allocated networks need `std`.
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod activation;
 mod columns;
+#[cfg(feature = "std")]
 mod data;
+#[cfg(feature = "std")]
 mod error;
 mod init;
 mod kernels;
 pub mod layer;
 pub mod loss;
 mod network;
+#[cfg(feature = "std")]
 pub mod optim;
 mod parameters;
+#[cfg(feature = "std")]
 pub mod persist;
+#[cfg(feature = "std")]
 mod rng;
 mod scalar;
+#[cfg(feature = "std")]
 mod train;
 #[allow(unsafe_code)]
 mod unsafe_code;
@@ -27,9 +38,13 @@ pub use activation::{
     Softplus, Swish, Tanh,
 };
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
+#[cfg(feature = "std")]
 pub use data::Dataset;
+#[cfg(feature = "std")]
 pub use data::{Batches, ColumnId, Standardizer, Target, TargetScaler};
+#[cfg(feature = "std")]
 pub use error::{CsvColumn, CsvError, CsvErrorKind};
+#[cfg(feature = "std")]
 pub use error::{DataError, Part, TrainError};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};
@@ -39,14 +54,19 @@ pub use loss::{
 pub use network::{
     Boundary, Fits, LayerSummary, Network, Summary, inference_len, training_len, widest,
 };
+#[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, RmsProp};
+#[cfg(feature = "std")]
 pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
+#[cfg(feature = "std")]
 pub use persist::{LoadError, LoadOptions, Persist, SaveError};
 pub use scalar::Scalar;
+#[cfg(feature = "std")]
 pub use train::{FitOptions, History, Trainer};
 pub use unsafe_code::dispatch::with_fma;
 // Options, callbacks and figures of `fit`.
+#[cfg(feature = "std")]
 pub use train::{
     Callback, Control, EarlyStopping, EpochLog, Fit, Metric, MetricHistory, MetricValues, Mode,
     Monitor,

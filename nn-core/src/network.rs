@@ -6,11 +6,13 @@ use core::fmt;
 use nalgebra::SVector;
 use rand::Rng;
 
+#[cfg(feature = "std")]
 use crate::train::{Evaluator, MetricSet};
+#[cfg(feature = "std")]
 use crate::{
-    Activation, Columns, ColumnsMut, Dataset, Init, Loss, Optimizer, Parameters, Scalar, Softmax,
-    TrainError, Trainer, Workspace, columns, columns_mut, flatten,
+    Activation, Dataset, Optimizer, Softmax, TrainError, Trainer, columns, columns_mut, flatten,
 };
+use crate::{Columns, ColumnsMut, Init, Loss, Parameters, Scalar, Workspace};
 
 /// One row of a network's summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,12 +64,14 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         network
     }
 
+    #[cfg(feature = "std")]
     /// As [`Network::new`], on the heap without passing through the stack: for big networks.
     #[must_use]
     fn new_boxed<R: Rng + ?Sized>(rng: &mut R) -> Box<Self> {
         Self::with_init_boxed(Init::GlorotUniform, rng)
     }
 
+    #[cfg(feature = "std")]
     /// As [`Network::with_init`], on the heap without passing through the stack.
     #[must_use]
     fn with_init_boxed<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Box<Self> {
@@ -103,6 +107,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         workspace: &mut Workspace<T>,
     ) -> T;
 
+    #[cfg(feature = "std")]
     /// The loss of a batch and the gradient of every parameter: one backward pass, for learning
     /// and for checking gradients. Training uses a [`Trainer`], which reuses its buffers.
     ///
@@ -127,6 +132,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         Ok((value, gradients))
     }
 
+    #[cfg(feature = "std")]
     /// Outputs for many samples.
     #[must_use]
     fn predict(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
@@ -142,6 +148,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         outputs
     }
 
+    #[cfg(feature = "std")]
     /// Class probabilities for many samples: the softmax of each sample's outputs, for a
     /// classifier whose last layer is linear (its outputs are logits), as one trained with
     /// [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy) is. Each returned vector sums to 1.
@@ -202,6 +209,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         outputs
     }
 
+    #[cfg(feature = "std")]
     /// The mean loss over a dataset.
     #[must_use]
     fn evaluate<L: Loss<T>>(&self, data: &Dataset<T, IN, OUT>, loss: &L) -> f64 {
@@ -215,6 +223,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         loss
     }
 
+    #[cfg(feature = "std")]
     /// A trainer that remembers the optimizer's state between steps: for custom training loops.
     ///
     /// # Errors
@@ -228,6 +237,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         Trainer::new(loss, optimizer)
     }
 
+    #[cfg(feature = "std")]
     /// Trains on `data` as Keras's `fit` does and returns the figures of each epoch.
     ///
     /// `options` sets the epochs, batches, shuffling, validation split, metrics, early stopping
@@ -263,8 +273,10 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
 }
 
 /// How many samples `predict` and `evaluate` push through at once.
+#[cfg(feature = "std")]
 pub(crate) const EVALUATION_BATCH: usize = 256;
 
+#[cfg(feature = "std")]
 pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainError> {
     if inputs != targets {
         return Err(TrainError::BatchMismatch { inputs, targets });
@@ -323,29 +335,38 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> = self
+        // "field (kind)", padded to the widest name, without allocating.
+        let name_width = |layer: &LayerSummary| layer.field.len() + layer.kind.len() + 3;
+        let width = self
             .layers
             .iter()
-            .map(|l| format!("{} ({})", l.field, l.kind))
-            .collect();
-        let width = names.iter().map(String::len).chain([11]).max().unwrap_or(0);
-        let rule = "-".repeat(width + 26);
+            .map(name_width)
+            .chain([12])
+            .max()
+            .unwrap_or(0);
+        let rule = |f: &mut fmt::Formatter<'_>| {
+            for _ in 0..width + 26 {
+                f.write_str("-")?;
+            }
+            f.write_str("\n")
+        };
         writeln!(f, "Model: \"{}\"", self.name)?;
-        writeln!(f, "{rule}")?;
+        rule(f)?;
         writeln!(
             f,
             "{:<width$}  {:>12}  {:>10}",
             "Layer (type)", "Output width", "Param #"
         )?;
-        writeln!(f, "{rule}")?;
-        for (name, layer) in names.iter().zip(self.layers) {
+        rule(f)?;
+        for layer in self.layers {
+            let padding = width - name_width(layer);
             writeln!(
                 f,
-                "{name:<width$}  {:>12}  {:>10}",
-                layer.outputs, layer.parameters
+                "{} ({}){:padding$}  {:>12}  {:>10}",
+                layer.field, layer.kind, "", layer.outputs, layer.parameters
             )?;
         }
-        writeln!(f, "{rule}")?;
+        rule(f)?;
         write!(f, "Total params: {}", self.parameters())
     }
 }

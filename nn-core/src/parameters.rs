@@ -39,6 +39,7 @@ pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
 
     /// A value whose every tensor is zero, allocated on the heap without passing through the
     /// stack: for networks too big for a thread's stack.
+    #[cfg(feature = "std")]
     #[must_use]
     fn zeros_boxed() -> Box<Self>
     where

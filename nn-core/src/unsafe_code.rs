@@ -6,6 +6,7 @@
 //! - `bytemuck::Zeroable` for layers and their gradients, so that big networks are allocated
 //!   zeroed on the heap without passing through the stack.
 
+#[cfg(feature = "std")]
 use core::any::TypeId;
 
 use crate::{Dense, DenseGradients, Scalar};
@@ -25,6 +26,7 @@ unsafe impl<const IN: usize, const OUT: usize, T: Scalar> bytemuck::Zeroable
 
 /// A read-only `rows x cols` matrix over `data`: element `(i, j)` is
 /// `data[i * row_stride + j * col_stride]`.
+#[cfg(feature = "std")]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MatrixRef<'a, T> {
     pub data: &'a [T],
@@ -34,6 +36,7 @@ pub(crate) struct MatrixRef<'a, T> {
     pub col_stride: usize,
 }
 
+#[cfg(feature = "std")]
 impl<'a, T> MatrixRef<'a, T> {
     /// A column-major `rows x cols` matrix: nalgebra's layout.
     pub fn column_major(data: &'a [T], rows: usize, cols: usize) -> Self {
@@ -59,6 +62,7 @@ impl<'a, T> MatrixRef<'a, T> {
 }
 
 /// A writable column-major `rows x cols` matrix over `data`.
+#[cfg(feature = "std")]
 #[derive(Debug)]
 pub(crate) struct MatrixMut<'a, T> {
     pub data: &'a mut [T],
@@ -67,6 +71,7 @@ pub(crate) struct MatrixMut<'a, T> {
 }
 
 /// Whether every element of a `rows x cols` matrix with these strides lies in `len` elements.
+#[cfg(feature = "std")]
 fn fits(len: usize, rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> bool {
     rows == 0
         || cols == 0
@@ -77,6 +82,7 @@ fn fits(len: usize, rows: usize, cols: usize, row_stride: usize, col_stride: usi
             .is_some_and(|last| last < len)
 }
 
+#[cfg(feature = "std")]
 /// `c = alpha * a * b + beta * c`, where `beta == 0` ignores what `c` held.
 ///
 /// # Panics
@@ -306,12 +312,13 @@ pub mod dispatch {
     /// Whether this CPU has AVX2 and FMA.
     #[inline(always)]
     fn fused() -> bool {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        #[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
         {
             std::arch::is_x86_feature_detected!("fma")
                 && std::arch::is_x86_feature_detected!("avx2")
         }
-        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        // Without `std` there is no run-time detection: the portable kernels.
+        #[cfg(not(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64"))))]
         {
             false
         }
@@ -358,6 +365,7 @@ pub mod dispatch {
         /// [`kernels::transposed_product`].
         transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T])
     );
+    #[cfg(feature = "std")]
     dispatched!(
         /// [`kernels::axpy`].
         axpy<>(alpha: T, x: &[T], y: &mut [T])
@@ -389,6 +397,7 @@ pub mod dispatch {
         fused!(affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T]));
         fused!(outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T]));
         fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
+        #[cfg(feature = "std")]
         fused!(axpy<>(alpha: T, x: &[T], y: &mut [T]));
     }
 }

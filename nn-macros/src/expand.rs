@@ -195,16 +195,18 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 <Self as #rt::Parameters<f32>>::zeros()
             }
 
-            /// As `new`, on the heap without passing through the stack: for big networks.
-            #[must_use]
-            pub fn new_boxed<R: #rt::Rng + ?Sized>(rng: &mut R) -> ::std::boxed::Box<Self> {
-                <Self as #rt::Network<f32, #inputs, #outputs>>::new_boxed(rng)
-            }
+            #rt::if_std! {
+                /// As `new`, on the heap without passing through the stack: for big networks.
+                #[must_use]
+                pub fn new_boxed<R: #rt::Rng + ?Sized>(rng: &mut R) -> #rt::Box<Self> {
+                    <Self as #rt::Network<f32, #inputs, #outputs>>::new_boxed(rng)
+                }
 
-            /// As `zeros`, on the heap without passing through the stack: for big networks.
-            #[must_use]
-            pub fn zeros_boxed() -> ::std::boxed::Box<Self> {
-                <Self as #rt::Parameters<f32>>::zeros_boxed()
+                /// As `zeros`, on the heap without passing through the stack: for big networks.
+                #[must_use]
+                pub fn zeros_boxed() -> #rt::Box<Self> {
+                    <Self as #rt::Parameters<f32>>::zeros_boxed()
+                }
             }
         }
 

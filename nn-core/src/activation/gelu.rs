@@ -1,3 +1,5 @@
+use nalgebra::ComplexField;
+
 use super::Elementwise;
 use crate::Scalar;
 
@@ -24,7 +26,7 @@ impl Elementwise for Gelu {
     #[inline]
     fn derivative<T: Scalar>(z: T, _a: T) -> T {
         let z = z.as_f64();
-        let density = (-0.5 * z * z).exp() * FRAC_1_SQRT_2PI;
+        let density = ComplexField::exp(-0.5 * z * z) * FRAC_1_SQRT_2PI;
         T::cast_from(normal_cdf(z) + z * density)
     }
 }
@@ -174,8 +176,8 @@ fn erfc_above_small(y: f64) -> f64 {
     };
     // e^(-y^2) split as e^(-r^2) e^(-(y - r)(y + r)), with r = y rounded down to a sixteenth so
     // that r^2 is exact: rounding y^2 first would cost digits of the result.
-    let r = (y * 16.0).trunc() / 16.0;
-    (-r * r).exp() * (-(y - r) * (y + r)).exp() * scaled
+    let r = ComplexField::trunc(y * 16.0) / 16.0;
+    ComplexField::exp(-r * r) * ComplexField::exp(-(y - r) * (y + r)) * scaled
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use rand::Rng;
 use super::Layer;
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
-use crate::unsafe_code::{MatrixMut, MatrixRef, dispatch, gemm};
+use crate::unsafe_code::dispatch;
+#[cfg(feature = "std")]
+use crate::unsafe_code::{MatrixMut, MatrixRef, gemm};
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
 
 /// Products of up to this many multiply-adds run in the small kernels.
@@ -72,7 +74,119 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
     /// packing only pays off for big products (and allocates).
     #[inline]
     fn small(batch: usize) -> bool {
-        OUT <= SMALL_WIDTH && OUT * IN * batch <= SMALL_PRODUCT
+        // Without `std` there is no matrixmultiply: the kernels take every batch they can hold.
+        OUT <= SMALL_WIDTH && (cfg!(not(feature = "std")) || OUT * IN * batch <= SMALL_PRODUCT)
+    }
+
+    /// `z = W x + b` for a batch too big for the small kernels, through matrixmultiply.
+    #[cfg(feature = "std")]
+    fn large_affine(&self, input: Columns<'_, T, IN>, z: &mut [T]) {
+        let batch = input.ncols();
+        for column in z.chunks_exact_mut(OUT) {
+            column.copy_from_slice(self.bias.as_slice());
+        }
+        gemm(
+            T::one(),
+            MatrixRef::column_major(self.weights.as_slice(), OUT, IN),
+            MatrixRef::column_major(input.as_slice(), IN, batch),
+            T::one(),
+            MatrixMut {
+                data: z,
+                rows: OUT,
+                cols: batch,
+            },
+        );
+    }
+
+    /// `dW = delta x^T` and `dx = W^T delta` for a batch too big for the small kernels, through
+    /// matrixmultiply; a transposed operand is the same memory read with swapped strides.
+    #[cfg(feature = "std")]
+    fn large_backward(
+        &self,
+        input: Columns<'_, T, IN>,
+        delta: &[T],
+        gradients: &mut DenseGradients<IN, OUT, T>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        let batch = input.ncols();
+        let delta = MatrixRef::column_major(delta, OUT, batch);
+        gemm(
+            T::one(),
+            delta,
+            MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
+            T::zero(),
+            MatrixMut {
+                data: gradients.weights.as_mut_slice(),
+                rows: OUT,
+                cols: IN,
+            },
+        );
+        if let Some(mut input_gradient) = input_gradient {
+            gemm(
+                T::one(),
+                MatrixRef::column_major(self.weights.as_slice(), OUT, IN).transpose(),
+                delta,
+                T::zero(),
+                MatrixMut {
+                    data: input_gradient.as_mut_slice(),
+                    rows: IN,
+                    cols: batch,
+                },
+            );
+        }
+    }
+
+    /// `z = W x + b` for layers too wide for the small kernels, without an allocator: one
+    /// matrix-vector product per sample.
+    #[cfg(not(feature = "std"))]
+    fn large_affine(&self, input: Columns<'_, T, IN>, z: &mut [T]) {
+        for (x, z) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(z.chunks_exact_mut(OUT))
+        {
+            let mut column = SVector::<T, OUT>::from_column_slice(self.bias.as_slice());
+            column.gemv(
+                T::one(),
+                &self.weights,
+                &SVector::<T, IN>::from_column_slice(x),
+                T::one(),
+            );
+            z.copy_from_slice(column.as_slice());
+        }
+    }
+
+    /// The gradients for layers too wide for the small kernels, without an allocator: a rank-one
+    /// update and a transposed matrix-vector product per sample, on contiguous vectors only.
+    #[cfg(not(feature = "std"))]
+    fn large_backward(
+        &self,
+        input: Columns<'_, T, IN>,
+        delta: &[T],
+        gradients: &mut DenseGradients<IN, OUT, T>,
+        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        gradients.weights.fill(T::zero());
+        let dx = input_gradient.as_mut().map(|g| g.as_mut_slice());
+        let mut dx_columns = dx.map(|dx| dx.chunks_exact_mut(IN));
+        for (x, d) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(delta.chunks_exact(OUT))
+        {
+            let d = SVector::<T, OUT>::from_column_slice(d);
+            gradients.weights.ger(
+                T::one(),
+                &d,
+                &SVector::<T, IN>::from_column_slice(x),
+                T::one(),
+            );
+            if let Some(dx) = dx_columns.as_mut().and_then(Iterator::next) {
+                let mut column = SVector::<T, IN>::zeros();
+                column.gemv_tr(T::one(), &self.weights, &d, T::zero());
+                dx.copy_from_slice(column.as_slice());
+            }
+        }
     }
 
     /// A layer with the given weights and biases.
@@ -223,21 +337,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
                 z.as_mut_slice(),
             );
         } else {
-            for mut column in z.column_iter_mut() {
-                column.copy_from(&self.bias);
-            }
-            // z = W x + b.
-            gemm(
-                T::one(),
-                MatrixRef::column_major(self.weights.as_slice(), OUT, IN),
-                MatrixRef::column_major(input.as_slice(), IN, batch),
-                T::one(),
-                MatrixMut {
-                    data: z.as_mut_slice(),
-                    rows: OUT,
-                    cols: batch,
-                },
-            );
+            self.large_affine(input, z.as_mut_slice());
         }
         A::forward(OUT, z.as_slice(), a.as_mut_slice());
     }
@@ -276,32 +376,6 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
             }
             return;
         }
-        let delta = MatrixRef::column_major(delta.as_slice(), OUT, batch);
-        // dW = delta x^T, with x^T the input's memory read transposed.
-        gemm(
-            T::one(),
-            delta,
-            MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
-            T::zero(),
-            MatrixMut {
-                data: gradients.weights.as_mut_slice(),
-                rows: OUT,
-                cols: IN,
-            },
-        );
-        // dx = W^T delta.
-        if let Some(mut input_gradient) = input_gradient {
-            gemm(
-                T::one(),
-                MatrixRef::column_major(self.weights.as_slice(), OUT, IN).transpose(),
-                delta,
-                T::zero(),
-                MatrixMut {
-                    data: input_gradient.as_mut_slice(),
-                    rows: IN,
-                    cols: batch,
-                },
-            );
-        }
+        self.large_backward(input, delta.as_slice(), gradients, input_gradient);
     }
 }

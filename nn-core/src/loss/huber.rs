@@ -1,5 +1,7 @@
 use super::Loss;
-use crate::{Columns, ColumnsMut, Scalar, TrainError};
+#[cfg(feature = "std")]
+use crate::TrainError;
+use crate::{Columns, ColumnsMut, Scalar};
 
 /// The Huber loss: quadratic for small errors, linear for large ones, averaged over the batch
 /// and the outputs.
@@ -34,6 +36,7 @@ impl Huber {
     /// The `delta` of [`Huber::default`], PyTorch's and Keras's default.
     pub const DEFAULT_DELTA: f64 = 1.0;
 
+    #[cfg(feature = "std")]
     /// A Huber loss that turns from quadratic to linear at errors of `delta`.
     ///
     /// # Errors
