@@ -1,6 +1,8 @@
 //! Layers: the building blocks a `network!` chains together.
 
 mod dense;
+#[cfg(feature = "serde")]
+mod deserialize;
 
 pub use dense::{Dense, DenseGradients};
 
