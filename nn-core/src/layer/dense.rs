@@ -49,45 +49,31 @@ const SMALL_WIDTH: usize = 256;
 /// tensor as nalgebra writes a static matrix: its elements column by column (so the `OUT x IN`
 /// weights go `w[0][0], w[1][0], ..., w[OUT-1][0], w[0][1], ...`), without dimensions. The
 /// activation is part of the type, not of the data. Reading refuses a tensor of the wrong length,
-/// a non-finite number and an unknown field, with an error that says what it expected.
+/// a non-finite number and an unknown, missing or repeated field, with an error that says what
+/// it expected. `Deserialize::deserialize_in_place` reads into an existing layer, writing each
+/// number where it belongs.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(bound = "T: Scalar", deny_unknown_fields))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
     /// `OUT x IN`: row `i` holds the input weights of unit `i`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(deserialize_with = "crate::layer::deserialize::weights")
-    )]
     pub weights: SMatrix<T, OUT, IN>,
     /// One bias per unit.
-    #[cfg_attr(
-        feature = "serde",
-        serde(deserialize_with = "crate::layer::deserialize::bias")
-    )]
     pub bias: SVector<T, OUT>,
     #[cfg_attr(feature = "serde", serde(skip))]
-    activation: PhantomData<A>,
+    pub(super) activation: PhantomData<A>,
 }
 
 /// The gradient of a loss with respect to a [`Dense`] layer's parameters, in the same shapes.
 ///
 /// With the `serde` feature it is written and read as [`Dense`] is.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(bound = "T: Scalar", deny_unknown_fields))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct DenseGradients<const IN: usize, const OUT: usize, T = f32> {
     /// `d loss / d weights`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(deserialize_with = "crate::layer::deserialize::weights")
-    )]
     pub weights: SMatrix<T, OUT, IN>,
     /// `d loss / d bias`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(deserialize_with = "crate::layer::deserialize::bias")
-    )]
     pub bias: SVector<T, OUT>,
 }
 

@@ -5,6 +5,9 @@ mod dense;
 mod deserialize;
 
 pub use dense::{Dense, DenseGradients};
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub use deserialize::{FieldName, InPlace};
 
 use nalgebra::SVector;
 use rand::Rng;
