@@ -17,7 +17,20 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! - `serde` (off by default): `Serialize` and `Deserialize` for every `network!` struct, its
+//!   gradients struct, and the layers. A network is written as its layers (by field name, or as a
+//!   sequence for a tuple struct), a layer as `{"weights": [...], "bias": [...]}` with each
+//!   tensor's numbers column by column, as nalgebra writes a matrix. Reading refuses a tensor of
+//!   the wrong length, an unknown, missing or repeated field and a non-finite number with an
+//!   error that says what it expected. A network too big for the stack is read into
+//!   `zeros_boxed()` with serde's `Deserialize::deserialize_in_place` (after an error it holds
+//!   part of the input). serde_json reads `f64` exactly only with its `float_roundtrip` feature.
 #![forbid(unsafe_code)]
+
+mod serde_impls;
 
 pub use nn_core::{
     Activation, Columns, ColumnsMut, DataError, Dataset, Dense, DenseGradients, Elementwise,
@@ -70,4 +83,10 @@ pub mod __private {
         inference_len, training_len, widest,
     };
     pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};
+
+    pub use crate::__serde_impls;
+    #[cfg(feature = "serde")]
+    pub use nn_core::layer::{FieldName, InPlace};
+    #[cfg(feature = "serde")]
+    pub use serde;
 }
