@@ -8,7 +8,7 @@
 //! what it found, and refuses them.
 //!
 //! Everything is read in place (serde's `Deserialize::deserialize_in_place`), so that a network
-//! too big for the stack can be read into [`Parameters::zeros_boxed`]'s allocation, and
+//! too big for the stack can be read into [`Parameters::zeros_boxed`](crate::Parameters::zeros_boxed)'s allocation, and
 //! `deserialize` itself fills a heap allocation before it moves the value out once.
 
 use core::fmt;
