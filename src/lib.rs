@@ -17,8 +17,21 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! - `serde` (off by default): `Serialize` and `Deserialize` for every `network!` struct, its
+//!   gradients struct, and the layers. A network is written as its layers (by field name, or as a
+//!   sequence for a tuple struct), a layer as `{"weights": [...], "bias": [...]}` with each
+//!   tensor's numbers column by column, as nalgebra writes a matrix. Reading refuses a tensor of
+//!   the wrong length, an unknown, missing or repeated field and a non-finite number with an
+//!   error that says what it expected. A network too big for the stack is read into
+//!   `zeros_boxed()` with serde's `Deserialize::deserialize_in_place` (after an error it holds
+//!   part of the input). serde_json reads `f64` exactly only with its `float_roundtrip` feature.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
+
+mod serde_impls;
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
@@ -106,4 +119,10 @@ pub mod __private {
     pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};
     #[cfg(feature = "std")]
     pub use std::boxed::Box;
+
+    pub use crate::__serde_impls;
+    #[cfg(feature = "serde")]
+    pub use nn_core::layer::{FieldName, InPlace};
+    #[cfg(feature = "serde")]
+    pub use serde;
 }

@@ -5,7 +5,14 @@ use core::fmt::{Debug, Display};
 use nalgebra::RealField;
 
 mod sealed {
+    #[cfg(not(feature = "serde"))]
     pub trait Sealed {}
+
+    /// With the `serde` feature every scalar can be written and read, so that layers and networks
+    /// generic over `T: Scalar` can be too without a bound of their own.
+    #[cfg(feature = "serde")]
+    pub trait Sealed: serde::Serialize + serde::de::DeserializeOwned {}
+
     impl Sealed for f32 {}
     impl Sealed for f64 {}
 }
@@ -14,6 +21,9 @@ mod sealed {
 ///
 /// The trait is sealed: the zero bit pattern must be the number zero, which the training code
 /// relies on when it views parameters as plain slices.
+///
+/// With the `serde` feature, every `Scalar` is also `serde::Serialize` and
+/// `serde::de::DeserializeOwned`.
 pub trait Scalar:
     RealField
     + Copy

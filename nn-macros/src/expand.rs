@@ -168,6 +168,23 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
+    // Serialize and Deserialize, or nothing: the facade's `serde` feature decides.
+    let style = match declaration.style {
+        Style::Tuple => quote!(tuple),
+        Style::Named => quote!(named),
+    };
+    // Field names as serde_derive writes them: `r#type` is `"type"`.
+    let labels: Vec<&str> = layers
+        .iter()
+        .map(|layer| layer.label.strip_prefix("r#").unwrap_or(&layer.label))
+        .collect();
+    let serde_impls = quote! {
+        #rt::__serde_impls! {
+            #style #ident { #(#members #labels),* }
+            #style #gradients_ident { #(#members #labels),* }
+        }
+    };
+
     quote! {
         #network_struct
         #gradients_struct
@@ -254,6 +271,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 
         #network_parameters
         #gradients_parameters
+        #serde_impls
 
         impl<T: #rt::Scalar> #rt::Network<T, #inputs, #outputs> for #ident<T> {
             type Gradients = #gradients_ident<T>;

@@ -44,17 +44,34 @@ const SMALL_WIDTH: usize = 256;
 /// assert_eq!(layer.forward(&SVector::from([3.0, 1.0])), SVector::from([2.5]));
 /// assert_eq!(layer.forward(&SVector::from([0.0, 1.0])), SVector::from([0.0]));
 /// ```
+///
+/// # Serialization
+///
+/// With the `serde` feature a layer is written as `{"weights": [...], "bias": [...]}`, each
+/// tensor as nalgebra writes a static matrix: its elements column by column (so the `OUT x IN`
+/// weights go `w[0][0], w[1][0], ..., w[OUT-1][0], w[0][1], ...`), without dimensions. The
+/// activation is part of the type, not of the data. Reading refuses a tensor of the wrong length,
+/// a non-finite number and an unknown, missing or repeated field, with an error that says what
+/// it expected. `Deserialize::deserialize_in_place` reads into an existing layer, writing each
+/// number where it belongs.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
     /// `OUT x IN`: row `i` holds the input weights of unit `i`.
     pub weights: SMatrix<T, OUT, IN>,
     /// One bias per unit.
     pub bias: SVector<T, OUT>,
-    activation: PhantomData<A>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub(super) activation: PhantomData<A>,
 }
 
 /// The gradient of a loss with respect to a [`Dense`] layer's parameters, in the same shapes.
+///
+/// With the `serde` feature it is written and read as [`Dense`] is.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct DenseGradients<const IN: usize, const OUT: usize, T = f32> {
     /// `d loss / d weights`.
     pub weights: SMatrix<T, OUT, IN>,

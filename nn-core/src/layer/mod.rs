@@ -1,8 +1,13 @@
 //! Layers: the building blocks a `network!` chains together.
 
 mod dense;
+#[cfg(feature = "serde")]
+mod deserialize;
 
 pub use dense::{Dense, DenseGradients};
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub use deserialize::{FieldName, InPlace};
 
 use nalgebra::SVector;
 use rand::Rng;
