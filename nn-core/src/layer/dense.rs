@@ -321,7 +321,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         self.bias.fill(T::zero());
     }
 
-    #[inline]
+    #[inline(always)]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
         let mut z = self.bias;
         if OUT <= SMALL_WIDTH {
