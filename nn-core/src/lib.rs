@@ -19,6 +19,7 @@ pub mod persist;
 mod rng;
 mod scalar;
 mod train;
+pub mod tune;
 #[allow(unsafe_code)]
 mod unsafe_code;
 
@@ -54,3 +55,8 @@ pub use train::{
 
 pub use nalgebra::{SMatrix, SVector};
 pub use rand::Rng;
+// Choosing structure and settings: k-fold cross-validation and grid search.
+pub use tune::{
+    CrossValidation, Fold, FoldError, Grid, GridSearch, Hyperparameters, KFold, TuneError,
+    cross_validate, grid_search,
+};
