@@ -55,9 +55,17 @@ pub use nn_core::{
 };
 // What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
 #[cfg(feature = "std")]
+/// Choosing structure and settings: k-fold cross-validation and grid search.
+pub use nn_core::tune::{self, TuneError};
+#[cfg(feature = "std")]
 pub use nn_core::{
     Callback, Control, EarlyStopping, EpochLog, Fit, Metric, MetricHistory, MetricValues, Mode,
     Monitor,
+};
+#[cfg(feature = "std")]
+pub use nn_core::{
+    CrossValidation, Fold, FoldError, Grid, GridSearch, Hyperparameters, KFold, cross_validate,
+    grid_search,
 };
 /// The random number crate typenn's constructors take generators from.
 pub use rand;

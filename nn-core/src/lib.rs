@@ -30,6 +30,8 @@ mod rng;
 mod scalar;
 #[cfg(feature = "std")]
 mod train;
+#[cfg(feature = "std")]
+pub mod tune;
 #[allow(unsafe_code)]
 mod unsafe_code;
 
@@ -74,3 +76,9 @@ pub use train::{
 
 pub use nalgebra::{SMatrix, SVector};
 pub use rand::Rng;
+// Choosing structure and settings: k-fold cross-validation and grid search.
+#[cfg(feature = "std")]
+pub use tune::{
+    CrossValidation, Fold, FoldError, Grid, GridSearch, Hyperparameters, KFold, TuneError,
+    cross_validate, grid_search,
+};
