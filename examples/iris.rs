@@ -1,27 +1,57 @@
 //! Iris: 4 measurements -> 8 hidden units (tanh) -> 3 classes, trained on the same train/test
-//! split as the PyTorch baselines (`examples/data/splits_seed0.json`).
+//! split as the PyTorch baselines (`examples/data/splits_seed0.json`: 120 training flowers, 30
+//! test flowers).
 //!
-//! Run with `cargo run --release --example iris`.
+//! ```sh
+//! cargo run --release --example iris                      # train, print every epoch, test
+//! cargo run --release --example iris -- --plot loss.svg   # the same, and the loss curves
+//! ```
+//!
+//! The network outputs logits and trains with `SoftmaxCrossEntropy` and Adam; `predict_proba`
+//! turns logits into probabilities. The last fifth of the training flowers is held out as
+//! validation data: training stops when the validation loss has not improved for `PATIENCE`
+//! epochs, and the network keeps its best epoch's weights.
+//!
+//! # How the settings were chosen
+//!
+//! Not tuned: Adam with learning rate 0.01 (ten times PyTorch's default, as there are only six
+//! steps per epoch), batches of 16. An earlier version trained MSE on one-hot targets with SGD
+//! (learning rate 0.05, momentum 0.9) for 100 epochs; with the same validation split and early
+//! stopping it classifies the 30 test flowers as well as this one does, and cross-entropy is the
+//! loss for classes, so this is the one kept.
 
 mod common;
+#[path = "common/plot.rs"]
+mod plot;
+
+use std::time::Instant;
 
 use typenn::prelude::*;
 
 network! {
-    /// Sepal and petal length and width in, one score per species out.
+    /// Sepal and petal length and width in, one logit per species out.
     pub struct IrisClassifier(Dense<4, 8, Tanh>, Dense<8, 3>);
 }
 
-const EPOCHS: usize = 100;
+/// The most epochs training may take; early stopping ends it sooner.
+const EPOCHS: usize = 500;
+/// Epochs without a lower validation loss before training stops.
+const PATIENCE: usize = 20;
+/// The fraction of the training flowers held out for validation (the last ones; the rows are
+/// already in shuffled order).
+const VALIDATION: f64 = 0.2;
+/// The seed of the initial weights and of the shuffling.
+const SEED: u64 = 0;
 const SPECIES: [&str; 3] = ["setosa", "versicolor", "virginica"];
 
-/// The loss and the optimizer: MSE on one-hot targets with SGD for now. Swap in cross-entropy
-/// (with a softmax output) and Adam here once they land.
-fn loss_and_optimizer() -> (Mse, Sgd) {
-    (Mse, Sgd::new(0.05).momentum(0.9))
+/// The loss and the optimizer.
+fn loss_and_optimizer() -> (SoftmaxCrossEntropy, Adam) {
+    (SoftmaxCrossEntropy, Adam::new(0.01))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let plot_path = plot::plot_argument()?;
+
     let data = Dataset::<f32, 4, 3>::from_csv_path(
         common::data_path("iris.csv"),
         Target::one_hot("label"),
@@ -34,34 +64,81 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let scaler = Standardizer::fit(&train);
     scaler.transform(&mut train)?;
     scaler.transform(&mut test)?;
+    println!(
+        "{} training flowers ({:.0}% held out for validation), {} test flowers\n",
+        train.len(),
+        100.0 * VALIDATION,
+        test.len()
+    );
 
-    let mut model = IrisClassifier::new(&mut StdRng::seed_from_u64(0));
+    let mut model = IrisClassifier::new(&mut StdRng::seed_from_u64(SEED));
     let (loss, optimizer) = loss_and_optimizer();
-    let options = FitOptions::new().epochs(EPOCHS).batch_size(16).shuffle(0);
+    let options = FitOptions::new()
+        .epochs(EPOCHS)
+        .batch_size(16)
+        .shuffle(SEED)
+        .validation_split(VALIDATION)
+        .metric(Metric::Accuracy)
+        .early_stopping(
+            EarlyStopping::new(Monitor::ValLoss)
+                .patience(PATIENCE)
+                .restore_best_weights(true),
+        );
+    let started = Instant::now();
     let history = model.fit(&train, loss, optimizer, &options)?;
-    for (epoch, loss) in history.loss.iter().enumerate() {
-        println!("epoch {:>3}/{EPOCHS} - loss: {loss:.4}", epoch + 1);
-    }
+    let elapsed = started.elapsed();
 
-    let predictions = model.predict(test.inputs());
-    let correct = predictions
+    let accuracy = history.metric(Metric::Accuracy).unwrap_or_default();
+    let val_accuracy = history.val_metric(Metric::Accuracy).unwrap_or_default();
+    let val_loss = history.val_loss.as_deref().unwrap_or_default();
+    for (epoch, loss) in history.loss.iter().enumerate() {
+        println!(
+            "epoch {:>3} - loss: {loss:.4} - accuracy: {:.4} - val_loss: {:.4} - val_accuracy: {:.4}",
+            epoch + 1,
+            accuracy[epoch],
+            val_loss[epoch],
+            val_accuracy[epoch],
+        );
+    }
+    let best = history.best_epoch.unwrap_or(history.epochs());
+    println!(
+        "\nstopped after {} epochs in {:.3} s; kept the weights of epoch {best} (val_loss {:.4})",
+        history.epochs(),
+        elapsed.as_secs_f64(),
+        val_loss[best - 1]
+    );
+
+    let correct = model
+        .predict(test.inputs())
         .iter()
         .zip(test.targets())
-        .filter(|(prediction, target)| prediction.imax() == target.imax())
+        .filter(|(logits, target)| logits.imax() == target.imax())
         .count();
     println!(
-        "\ntest accuracy: {correct}/{} = {:.1}%",
+        "test accuracy: {correct}/{} = {:.4}",
         test.len(),
-        100.0 * correct as f64 / test.len() as f64
+        correct as f64 / test.len() as f64
     );
 
     // New measurements go through the same standardisation before the network.
     let flower = SVector::from([6.1, 2.8, 4.7, 1.2]);
-    let scores = model.forward(&scaler.transform_input(&flower));
-    println!(
-        "a flower of {:?} cm: {}",
-        flower.as_slice(),
-        SPECIES[scores.imax()]
-    );
+    let probabilities = model.predict_proba(&[scaler.transform_input(&flower)]);
+    if let Some(probabilities) = probabilities.first() {
+        println!(
+            "a flower of {:?} cm: {} (probability {:.3})",
+            flower.as_slice(),
+            SPECIES[probabilities.imax()],
+            probabilities.max()
+        );
+    }
+
+    if let Some(path) = plot_path {
+        plot::loss_curves(
+            &path,
+            "Iris: 4 -> 8 (tanh) -> 3, Adam, softmax cross-entropy",
+            &history,
+        )?;
+        println!("loss curves written to {}", path.display());
+    }
     Ok(())
 }
