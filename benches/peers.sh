@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs typenn, dfdx and PyTorch workloads back to back, three rounds.
+cd "$(dirname "$0")/.."
+for round in 1 2 3; do
+  echo "## round $round typenn"; ./target/release/examples/workloads
+  echo "## round $round dfdx"; "${DFDX_BENCH:-/tmp/dfdx-bench/release/dfdx-bench}"
+  echo "## round $round torch"; OMP_NUM_THREADS=1 "${PYTHON:-python3}" ../shared/peers/torch/bench_torch.py --threads 1
+done
