@@ -8,13 +8,16 @@
 //! parameters.
 
 use std::error::Error;
-use std::fmt::Display;
 
 use typenn::prelude::*;
 use typenn::{Optimizer, Scalar};
 
 #[path = "fixtures/optimizer_trajectories.rs"]
 mod fixture;
+#[path = "support/reference.rs"]
+mod reference;
+
+use reference::{Check, matrix, samples, vector};
 
 network! {
     /// The reference network.
@@ -91,14 +94,6 @@ macro_rules! rmsprop {
 
 const INITIAL: Params = params!(initial);
 
-fn matrix<T: Scalar, const R: usize, const C: usize>(rows: &[[f64; C]; R]) -> SMatrix<T, R, C> {
-    SMatrix::from_fn(|r, c| T::cast_from(rows[r][c]))
-}
-
-fn vector<T: Scalar, const N: usize>(values: &[f64; N]) -> SVector<T, N> {
-    SVector::from_fn(|i, _| T::cast_from(values[i]))
-}
-
 impl Params {
     fn load<T: Scalar>(&self) -> Net<T> {
         let mut net = Net::<T>::zeros();
@@ -111,72 +106,6 @@ impl Params {
         check.layer(format_args!("{what} layer 0"), &net.0, &self.w1, &self.b1);
         check.layer(format_args!("{what} layer 1"), &net.1, &self.w2, &self.b2);
     }
-}
-
-/// Compares values with the reference, collecting every mismatch and the worst relative error.
-struct Check {
-    tolerance: f64,
-    worst: f64,
-    mismatches: Vec<String>,
-}
-
-impl Check {
-    fn new(tolerance: f64) -> Self {
-        Self {
-            tolerance,
-            worst: 0.0,
-            mismatches: Vec::new(),
-        }
-    }
-
-    fn value(&mut self, what: impl Display, got: f64, want: f64) {
-        let error = if got.is_finite() {
-            (got - want).abs() / want.abs().max(1e-3)
-        } else {
-            f64::INFINITY
-        };
-        self.worst = self.worst.max(error);
-        if error > self.tolerance {
-            self.mismatches.push(format!(
-                "{what}: got {got:e}, want {want:e}, relative error {error:.2e}"
-            ));
-        }
-    }
-
-    fn layer<T: Scalar, A, const IN: usize, const OUT: usize>(
-        &mut self,
-        what: impl Display,
-        layer: &Dense<IN, OUT, A, T>,
-        weights: &[[f64; IN]; OUT],
-        bias: &[f64; OUT],
-    ) {
-        for (r, row) in weights.iter().enumerate() {
-            for (c, &want) in row.iter().enumerate() {
-                let got = layer.weights[(r, c)].as_f64();
-                self.value(format_args!("{what} weights[({r}, {c})]"), got, want);
-            }
-            self.value(
-                format_args!("{what} bias[{r}]"),
-                layer.bias[r].as_f64(),
-                bias[r],
-            );
-        }
-    }
-
-    fn finish(self, name: &str) {
-        println!("{name}: max relative error {:.3e}", self.worst);
-        assert!(
-            self.mismatches.is_empty(),
-            "{name}: {} values differ from the reference by more than {:e} (relative):\n{}",
-            self.mismatches.len(),
-            self.tolerance,
-            self.mismatches.join("\n")
-        );
-    }
-}
-
-fn samples<T: Scalar, const N: usize>(rows: &[[f64; N]]) -> Vec<SVector<T, N>> {
-    rows.iter().map(vector).collect()
 }
 
 /// Trains from the reference's initial parameters twice, once with `trainer.step` and once with

@@ -5,13 +5,16 @@
 //! parameters, the data, and for each optimizer the loss of every step and the final parameters.
 
 use std::error::Error;
-use std::fmt::Display;
 
 use typenn::Scalar;
 use typenn::prelude::*;
 
 #[path = "fixtures/sgd_trajectory.rs"]
 mod fixture;
+#[path = "support/reference.rs"]
+mod reference;
+
+use reference::{Check, matrix, samples, vector};
 
 network! {
     /// The reference network.
@@ -69,14 +72,6 @@ const PLAIN: Run = run!(plain);
 const MOMENTUM: Run = run!(momentum);
 const NESTEROV: Run = run!(nesterov);
 
-fn matrix<T: Scalar, const R: usize, const C: usize>(rows: &[[f64; C]; R]) -> SMatrix<T, R, C> {
-    SMatrix::from_fn(|r, c| T::cast_from(rows[r][c]))
-}
-
-fn vector<T: Scalar, const N: usize>(values: &[f64; N]) -> SVector<T, N> {
-    SVector::from_fn(|i, _| T::cast_from(values[i]))
-}
-
 impl Params {
     fn load<T: Scalar>(&self) -> Net<T> {
         let mut net = Net::<T>::zeros();
@@ -91,72 +86,6 @@ impl Params {
         check.layer(format_args!("{what} layer 1"), &net.1, &self.w2, &self.b2);
         check.layer(format_args!("{what} layer 2"), &net.2, &self.w3, &self.b3);
     }
-}
-
-/// Compares values with the reference, collecting every mismatch and the worst relative error.
-struct Check {
-    tolerance: f64,
-    worst: f64,
-    mismatches: Vec<String>,
-}
-
-impl Check {
-    fn new(tolerance: f64) -> Self {
-        Self {
-            tolerance,
-            worst: 0.0,
-            mismatches: Vec::new(),
-        }
-    }
-
-    fn value(&mut self, what: impl Display, got: f64, want: f64) {
-        let error = if got.is_finite() {
-            (got - want).abs() / want.abs().max(1e-3)
-        } else {
-            f64::INFINITY
-        };
-        self.worst = self.worst.max(error);
-        if error > self.tolerance {
-            self.mismatches.push(format!(
-                "{what}: got {got:e}, want {want:e}, relative error {error:.2e}"
-            ));
-        }
-    }
-
-    fn layer<T: Scalar, A, const IN: usize, const OUT: usize>(
-        &mut self,
-        what: impl Display,
-        layer: &Dense<IN, OUT, A, T>,
-        weights: &[[f64; IN]; OUT],
-        bias: &[f64; OUT],
-    ) {
-        for (r, row) in weights.iter().enumerate() {
-            for (c, &want) in row.iter().enumerate() {
-                let got = layer.weights[(r, c)].as_f64();
-                self.value(format_args!("{what} weights[({r}, {c})]"), got, want);
-            }
-            self.value(
-                format_args!("{what} bias[{r}]"),
-                layer.bias[r].as_f64(),
-                bias[r],
-            );
-        }
-    }
-
-    fn finish(self, name: &str) {
-        println!("{name}: max relative error {:.3e}", self.worst);
-        assert!(
-            self.mismatches.is_empty(),
-            "{name}: {} values differ from the reference by more than {:e} (relative):\n{}",
-            self.mismatches.len(),
-            self.tolerance,
-            self.mismatches.join("\n")
-        );
-    }
-}
-
-fn samples<T: Scalar, const N: usize>(rows: &[[f64; N]]) -> Vec<SVector<T, N>> {
-    rows.iter().map(vector).collect()
 }
 
 /// Trains from the reference's initial parameters with `trainer.step` and with `fit`, and checks
