@@ -6,93 +6,23 @@
 use typenn::prelude::*;
 use typenn::{Elementwise, Layer, TrainError};
 
-/// Step of the central difference: truncation error about `H^2`, rounding about `1e-16 / H`.
-const H: f64 = 1e-6;
-/// Largest relative difference allowed between an analytic and a numeric gradient.
-const RELATIVE: f64 = 1e-6;
-/// Below this, a difference is rounding noise of the difference quotient.
-const ABSOLUTE: f64 = 1e-9;
+#[path = "support/finite_difference.rs"]
+mod finite_difference;
 
-/// Numbers in [-1, 1) fixed by a seed (SplitMix64).
-struct Numbers(u64);
+use finite_difference::{
+    Numbers, RELATIVE, assert_mostly_significant, check_all, randomize_biases,
+};
 
-impl Numbers {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1_u64 << 53) as f64 * 2.0 - 1.0
-    }
-
-    fn batch<const N: usize>(&mut self, len: usize) -> Vec<SVector<f64, N>> {
-        (0..len)
-            .map(|_| SVector::from_fn(|_, _| self.next()))
-            .collect()
-    }
-}
-
-/// Gives every bias non-zero values in [-0.5, 0.5), so that bias gradients are exercised.
-fn randomize_biases<N: Parameters<f64>>(model: &mut N, numbers: &mut Numbers) {
-    for tensor in 0..N::TENSORS {
-        if N::tensor_info(tensor).is_some_and(|info| info.name == "bias") {
-            for value in model.tensor_mut(tensor) {
-                *value = 0.5 * numbers.next();
-            }
-        }
-    }
-}
-
-/// Compares every gradient in `analytic` with the central difference of `loss` over the
-/// corresponding parameter of `model`; returns the largest relative difference seen over the
-/// gradients large enough for it to mean something.
-fn check_all<N, G>(label: &str, model: &mut N, analytic: &G, loss: impl Fn(&N) -> f64) -> f64
+/// Every gradient checked against central differences, most of them large enough for the
+/// relative comparison to apply; returns the largest relative difference.
+fn checked<N, G>(label: &str, model: &mut N, analytic: &G, loss: impl Fn(&N) -> f64) -> f64
 where
     N: Parameters<f64>,
     G: Parameters<f64>,
 {
-    assert_eq!(G::TENSORS, N::TENSORS, "{label}: gradient tensors");
-    let (mut worst, mut significant, mut checked) = (0.0_f64, 0, 0);
-    for tensor in 0..N::TENSORS {
-        let info = N::tensor_info(tensor).expect("every tensor below TENSORS has info");
-        for index in 0..model.tensor(tensor).len() {
-            let original = model.tensor(tensor)[index];
-            model.tensor_mut(tensor)[index] = original + H;
-            let plus = loss(model);
-            model.tensor_mut(tensor)[index] = original - H;
-            let minus = loss(model);
-            model.tensor_mut(tensor)[index] = original;
-            let numeric = (plus - minus) / (2.0 * H);
-            let gradient = analytic.tensor(tensor)[index];
-            let difference = (gradient - numeric).abs();
-            let scale = gradient.abs().max(numeric.abs());
-            assert!(
-                difference <= (RELATIVE * scale).max(ABSOLUTE),
-                "{label}: layer {:?} {} slice index {index}: analytic {gradient:e}, \
-                 numeric {numeric:e}, difference {difference:e}",
-                info.layer,
-                info.name,
-            );
-            if RELATIVE * scale > ABSOLUTE {
-                worst = worst.max(difference / scale);
-                significant += 1;
-            }
-            checked += 1;
-        }
-    }
-    assert_eq!(checked, N::PARAMETERS, "{label}: parameters checked");
-    // Most gradients must be large enough for the relative comparison to apply, or the check
-    // would say little.
-    assert!(
-        significant * 10 >= checked * 8,
-        "{label}: only {significant} of {checked} gradients are above the absolute floor"
-    );
-    println!(
-        "{label}: {checked} parameters, {significant} above {:e}, largest relative difference {worst:e}",
-        ABSOLUTE / RELATIVE
-    );
-    worst
+    let errors = check_all(label, model, analytic, loss);
+    assert_mostly_significant(&errors);
+    errors.relative
 }
 
 /// One SGD step with the trainer: it reports the loss before the update, moves every parameter
@@ -177,7 +107,7 @@ fn softmax_cross_entropy_classifier_gradient_and_one_step() -> Result<(), TrainE
         "{loss} vs {expected}"
     );
 
-    let worst = check_all("Classifier", &mut model, &*analytic, |m| {
+    let worst = checked("Classifier", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &SoftmaxCrossEntropy)
             .expect("a valid batch")
             .0
@@ -222,7 +152,7 @@ fn binary_cross_entropy_with_logits_gradient_and_one_step() -> Result<(), TrainE
         "{loss} vs {expected}"
     );
 
-    let worst = check_all("Tagger", &mut model, &*analytic, |m| {
+    let worst = checked("Tagger", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &BinaryCrossEntropyWithLogits)
             .expect("a valid batch")
             .0
@@ -272,7 +202,7 @@ fn binary_cross_entropy_on_probabilities_gradient_and_one_step() -> Result<(), T
         "{loss} vs {logits_loss}"
     );
 
-    let worst = check_all("SigmoidTagger", &mut model, &*analytic, |m| {
+    let worst = checked("SigmoidTagger", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &BinaryCrossEntropy)
             .expect("a valid batch")
             .0
@@ -326,14 +256,14 @@ fn huber_and_mae_regressor_gradients_and_one_step() -> Result<(), TrainError> {
         .sum::<f64>()
         / errors.len() as f64;
     assert!((huber_loss - expected).abs() <= 1e-14 * expected);
-    check_all("Robust/Huber", &mut model, &*analytic, |m| {
+    checked("Robust/Huber", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &huber).expect("a valid batch").0
     });
 
     let (mae_loss, analytic) = model.gradients(&xs, &ys, &Mae)?;
     let expected = errors.iter().map(|e| e.abs()).sum::<f64>() / errors.len() as f64;
     assert!((mae_loss - expected).abs() <= 1e-14 * expected);
-    check_all("Robust/Mae", &mut model, &*analytic, |m| {
+    checked("Robust/Mae", &mut model, &*analytic, |m| {
         m.gradients(&xs, &ys, &Mae).expect("a valid batch").0
     });
 
