@@ -426,3 +426,29 @@ fn a_network_bigger_than_the_stack_is_read_in_place() {
         assert_same(&*read, &*model);
     });
 }
+
+#[test]
+fn history_round_trips_with_every_figure() -> Result<(), Box<dyn std::error::Error>> {
+    let data = Dataset::<f64, 1, 1>::from_rows(
+        &[[0.0], [1.0], [2.0], [3.0], [4.0]],
+        &[[1.0], [3.0], [5.0], [7.0], [9.0]],
+    )?;
+    network! {
+        struct Line(Dense<1, 1>);
+    }
+    let mut model = Line::<f64>::zeros();
+    let options = FitOptions::new()
+        .epochs(3)
+        .batch_size(2)
+        .validation_split(0.4)
+        .metric(Metric::Mae);
+    let history = model.fit(&data, Mse, Sgd::new(0.01), &options)?;
+    let json = serde_json::to_string(&history)?;
+    assert!(
+        json.contains("\"val_loss\"") && json.contains("\"Mae\""),
+        "{json}"
+    );
+    let back: typenn::History = serde_json::from_str(&json)?;
+    assert_eq!(back, history);
+    Ok(())
+}

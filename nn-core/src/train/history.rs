@@ -64,6 +64,7 @@ impl EpochLog {
 
 /// One metric's value for every epoch.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct MetricHistory {
     /// The metric.
     pub metric: Metric,
@@ -92,6 +93,7 @@ pub struct MetricHistory {
 /// }
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct History {
     /// Mean training loss of each epoch: every step's loss (taken before its update) weighted by
     /// its batch size, as Keras reports it.

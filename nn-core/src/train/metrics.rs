@@ -32,6 +32,7 @@ use crate::{
 /// assert_eq!(options.metrics_value().map(Metric::name).collect::<Vec<_>>(), ["accuracy", "mae"]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Metric {
     /// The fraction of samples whose predicted class is the target's class. With several outputs
