@@ -20,6 +20,8 @@
 //! stopping it classifies the 30 test flowers as well as this one does, and cross-entropy is the
 //! loss for classes, so this is the one kept.
 
+#[path = "common/classification.rs"]
+mod classification;
 mod common;
 #[path = "common/plot.rs"]
 mod plot;
@@ -88,37 +90,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let history = model.fit(&train, loss, optimizer, &options)?;
     let elapsed = started.elapsed();
 
-    let accuracy = history.metric(Metric::Accuracy).unwrap_or_default();
-    let val_accuracy = history.val_metric(Metric::Accuracy).unwrap_or_default();
-    let val_loss = history.val_loss.as_deref().unwrap_or_default();
-    for (epoch, loss) in history.loss.iter().enumerate() {
-        println!(
-            "epoch {:>3} - loss: {loss:.4} - accuracy: {:.4} - val_loss: {:.4} - val_accuracy: {:.4}",
-            epoch + 1,
-            accuracy[epoch],
-            val_loss[epoch],
-            val_accuracy[epoch],
-        );
-    }
-    let best = history.best_epoch.unwrap_or(history.epochs());
-    println!(
-        "\nstopped after {} epochs in {:.3} s; kept the weights of epoch {best} (val_loss {:.4})",
-        history.epochs(),
-        elapsed.as_secs_f64(),
-        val_loss[best - 1]
-    );
-
-    let correct = model
-        .predict(test.inputs())
-        .iter()
-        .zip(test.targets())
-        .filter(|(logits, target)| logits.imax() == target.imax())
-        .count();
-    println!(
-        "test accuracy: {correct}/{} = {:.4}",
-        test.len(),
-        correct as f64 / test.len() as f64
-    );
+    classification::print_history(&history, elapsed);
+    classification::print_test_accuracy(&model, &test);
 
     // New measurements go through the same standardisation before the network.
     let flower = SVector::from([6.1, 2.8, 4.7, 1.2]);
