@@ -1,9 +1,9 @@
 //! The `network!` macro of [typenn](https://docs.rs/typenn). Use it through the `typenn` crate,
 //! whose documentation describes it; this crate is an implementation detail.
 //!
-//! The macro works in three phases, each a pure function: [`parse`] reads the declaration into a
-//! model that keeps every token's span, [`validate`] checks every rule and reports all mistakes
-//! at once, and [`expand`] turns a valid model into code.
+//! The macro works in three phases, each a pure function: `parse` reads the declaration into a
+//! model that keeps every token's span, `validate` checks every rule and reports all mistakes
+//! at once, and `expand` turns a valid model into code.
 #![forbid(unsafe_code)]
 
 mod expand;
