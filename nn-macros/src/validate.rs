@@ -4,6 +4,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, Lit, Member, Path, PathArguments, Type};
 
@@ -98,7 +99,7 @@ pub fn validate(declaration: &Declaration) -> syn::Result<Model<'_>> {
         match layer {
             Ok((kind, inputs, outputs, activation)) => {
                 let (member, label) = match &field.name {
-                    Some(name) => (Member::Named(name.clone()), name.to_string()),
+                    Some(name) => (Member::Named(name.clone()), name.unraw().to_string()),
                     None => (Member::Unnamed(index.into()), index.to_string()),
                 };
                 let text = layer_text(kind, &inputs, &outputs, &activation);
@@ -421,6 +422,17 @@ mod tests {
                 .starts_with("layer `output` (`Dense<9, 3>`) expects 9 inputs, but layer `hidden`"),
             "{named:?}"
         );
+    }
+
+    #[test]
+    fn raw_field_names_are_named_without_their_prefix() {
+        let found = errors(quote!(
+            struct C {
+                r#type: Dense<4, 8>,
+                output: Dense<9, 3>,
+            }
+        ));
+        assert!(found[0].ends_with("but layer `type` (`Dense<4, 8>`) produces 8 outputs; each layer's input width must equal the previous layer's output width"), "{found:?}");
     }
 
     #[test]
