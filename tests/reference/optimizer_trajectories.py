@@ -26,6 +26,8 @@ import pathlib
 
 import numpy as np
 
+from rust_fixture import rust_const, rust_float, rust_parameters
+
 SEED = 2
 WIDTHS = (3, 4, 2)
 ACTIVATIONS = ("tanh", "identity")
@@ -208,46 +210,6 @@ def train(initial, x, y, kind, settings, learning_rates):
     first, last = np.mean(losses[:per_epoch]), np.mean(losses[-per_epoch:])
     assert last < first, "training does not reduce the loss; pick another SEED"
     return losses, params
-
-
-def rust_float(value):
-    return repr(float(value))
-
-
-def rust_array(values, indent, prefix=0):
-    """An array literal laid out as rustfmt would: on one line when its items take at most 60
-    columns (array_width) and the line, `prefix` columns of text before the array and a `,` or
-    `;` after it, fits in 100 (max_width); otherwise one item per line."""
-    if np.ndim(values) == 1:
-        items = [rust_float(v) for v in values]
-    else:
-        items = [rust_array(row, indent + 4) for row in values]
-    inline = "[" + ", ".join(items) + "]"
-    fits = len(inline) - 2 <= 60 and indent + prefix + len(inline) + 1 <= 100
-    if "\n" not in inline and fits:
-        return inline
-    inner = " " * (indent + 4)
-    return "[\n" + "".join(f"{inner}{item},\n" for item in items) + " " * indent + "]"
-
-
-def rust_type(values):
-    text = "f64"
-    for n in reversed(np.shape(values)):
-        text = f"[{text}; {n}]"
-    return text
-
-
-def rust_const(name, values, indent=0, kind=None):
-    pad = " " * indent
-    if kind is not None:
-        return f"{pad}pub const {name}: {kind} = {values};\n"
-    head = f"pub const {name}: {rust_type(values)} = "
-    return f"{pad}{head}{rust_array(values, indent, len(head))};\n"
-
-
-def rust_parameters(params, indent):
-    names = ("W1", "B1", "W2", "B2")
-    return "".join(rust_const(n, p, indent) for n, p in zip(names, params))
 
 
 def rust_settings(kind, settings):

@@ -22,6 +22,8 @@ import pathlib
 
 import numpy as np
 
+from rust_fixture import rust_const, rust_float, rust_parameters
+
 SEED = 2
 WIDTHS = (4, 5, 4, 2)
 ACTIVATIONS = ("tanh", "relu", "sigmoid")
@@ -125,43 +127,6 @@ def train(initial, x, y, lr, momentum, nesterov):
     assert (relu_inputs < 0).any(), "no relu unit is ever off; pick another SEED"
     assert losses[-1] < losses[0], "training does not reduce the loss; pick another SEED"
     return losses, params
-
-
-def rust_float(value):
-    return repr(float(value))
-
-
-def rust_array(values, indent):
-    """An array literal laid out as rustfmt would (array_width 60, max_width 100)."""
-    if np.ndim(values) == 1:
-        items = [rust_float(v) for v in values]
-    else:
-        items = [rust_array(row, indent + 4) for row in values]
-    inline = "[" + ", ".join(items) + "]"
-    if "\n" not in inline and len(inline) <= 60 and indent + len(inline) + 2 <= 100:
-        return inline
-    inner = " " * (indent + 4)
-    return "[\n" + "".join(f"{inner}{item},\n" for item in items) + " " * indent + "]"
-
-
-def rust_type(values):
-    shape = np.shape(values)
-    text = "f64"
-    for n in reversed(shape):
-        text = f"[{text}; {n}]"
-    return text
-
-
-def rust_const(name, values, indent=0, kind=None):
-    pad = " " * indent
-    if kind is not None:
-        return f"{pad}pub const {name}: {kind} = {values};\n"
-    return f"{pad}pub const {name}: {rust_type(values)} = {rust_array(values, indent)};\n"
-
-
-def rust_parameters(params, indent):
-    names = ("W1", "B1", "W2", "B2", "W3", "B3")
-    return "".join(rust_const(n, p, indent) for n, p in zip(names, params))
 
 
 def main():
