@@ -11,6 +11,9 @@ pub struct TensorInfo {
     pub name: &'static str,
     /// The logical shape, PyTorch-style: `[out, in]` for a weight matrix, `[out, 1]` for a bias.
     pub shape: [usize; 2],
+    /// Whether the tensor is a vector (a bias), which PyTorch and safetensors store with one
+    /// dimension, `[out]`, rather than as an `[out, 1]` matrix.
+    pub vector: bool,
 }
 
 /// A fixed list of parameter tensors, each seen as a flat slice.

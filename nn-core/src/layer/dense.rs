@@ -295,11 +295,13 @@ fn dense_tensor_info(inputs: usize, outputs: usize, index: usize) -> Option<Tens
             layer: "",
             name: "weight",
             shape: [outputs, inputs],
+            vector: false,
         }),
         1 => Some(TensorInfo {
             layer: "",
             name: "bias",
             shape: [outputs, 1],
+            vector: true,
         }),
         _ => None,
     }

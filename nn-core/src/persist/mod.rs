@@ -204,6 +204,7 @@ fn entries<T: Scalar, N: Parameters<T>>() -> Vec<Entry> {
             layer: label,
             name: tensor,
             shape: [rows, cols],
+            vector,
         }) = N::tensor_info(index)
         else {
             continue;
@@ -217,12 +218,8 @@ fn entries<T: Scalar, N: Parameters<T>>() -> Vec<Entry> {
         } else {
             format!("{label}.{tensor}")
         };
-        // `TensorInfo` gives a bias as `[out, 1]`; PyTorch stores it with one dimension.
-        let shape = if tensor == "bias" && cols == 1 {
-            vec![rows]
-        } else {
-            vec![rows, cols]
-        };
+        // A vector (a bias) is stored with one dimension, as PyTorch stores it.
+        let shape = if vector { vec![rows] } else { vec![rows, cols] };
         entries.push(Entry {
             index,
             layer,
