@@ -122,6 +122,19 @@ fn a_training_step_does_not_allocate() {
 }
 
 #[test]
+fn single_sample_plain_sgd_never_allocates_even_on_the_first_step() {
+    let mut model = Small::new(&mut StdRng::seed_from_u64(3));
+    let (inputs, targets) = batch(16);
+    let mut trainer = model.trainer(Mse, Sgd::new(0.01)).expect("valid settings");
+    let count = allocations(|| {
+        for (x, y) in inputs.chunks(1).zip(targets.chunks(1)) {
+            trainer.step(&mut model, x, y).expect("a finite loss");
+        }
+    });
+    assert_eq!(count, 0);
+}
+
+#[test]
 fn the_counter_sees_allocations() {
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 16]))), 1);
 }

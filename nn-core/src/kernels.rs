@@ -114,6 +114,29 @@ pub(crate) fn outer_sum<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>
     }
 }
 
+/// `W += alpha * sum_j delta[:, j] x[:, j]^T`: plain SGD's weight update for a batch (with
+/// `alpha = -learning_rate`), added straight to the weights without a gradient buffer.
+#[inline(always)]
+pub(crate) fn outer_update<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>(
+    alpha: T,
+    delta: &[T],
+    inputs: &[T],
+    weights: &mut [T],
+) {
+    let weights = &mut weights[..OUT * IN];
+    for (d, x) in delta.chunks_exact(OUT).zip(inputs.chunks_exact(IN)) {
+        let mut scaled = [T::zero(); OUT];
+        for (s, &d) in scaled.iter_mut().zip(d) {
+            *s = alpha * d;
+        }
+        for (column, &scale) in weights.chunks_exact_mut(OUT).zip(x) {
+            for (w, &s) in column.iter_mut().zip(&scaled) {
+                *w = F::mul_add(s, scale, *w);
+            }
+        }
+    }
+}
+
 /// `dx[:, j] = W^T delta[:, j]`: the input gradient of a batch, written over `dx`.
 #[inline(always)]
 pub(crate) fn transposed_product<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>(
@@ -212,6 +235,22 @@ mod tests {
             for i in 0..4 {
                 let expected: f64 = (0..2).map(|o| w[i * 2 + o] * delta[j * 2 + o]).sum();
                 assert_eq!(dx[j * 4 + i], expected);
+            }
+        }
+    }
+
+    #[test]
+    fn outer_update_adds_the_scaled_outer_products() {
+        // delta: 2 x 2, x: 3 x 2 (column-major), W: 2 x 3.
+        let delta = [1.0, -2.0, 0.5, 4.0];
+        let x = [1.0, 2.0, -1.0, 3.0, 0.0, 2.0];
+        let start: Vec<f64> = (0..6).map(|k| f64::from(k) * 0.25).collect();
+        let mut w = start.clone();
+        outer_update::<Fused, f64, 3, 2>(-0.5, &delta, &x, &mut w);
+        for o in 0..2 {
+            for i in 0..3 {
+                let sum: f64 = (0..2).map(|j| delta[j * 2 + o] * x[j * 3 + i]).sum();
+                assert_eq!(w[i * 2 + o], start[i * 2 + o] - 0.5 * sum);
             }
         }
     }

@@ -107,6 +107,40 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         workspace: &mut Workspace<T>,
     ) -> T;
 
+    /// One training step of plain SGD (`w <- w - learning_rate * dw`) on one sample, with each
+    /// layer updated as back-propagation reaches it: no gradient buffers, and every value on
+    /// the stack. Returns the loss before the update, or `None` when the network has no such
+    /// path (training then computes the gradients and updates from them, to the same effect).
+    /// When the loss is not finite nothing is updated.
+    ///
+    /// [`Trainer`] calls this for an optimizer whose [`Optimizer::plain_sgd`] is set.
+    #[doc(hidden)]
+    fn sgd_single<L: Loss<T>>(
+        &mut self,
+        input: &SVector<T, IN>,
+        target: &SVector<T, OUT>,
+        loss: &L,
+        learning_rate: T,
+    ) -> Option<T> {
+        let _ = (input, target, loss, learning_rate);
+        None
+    }
+
+    /// As [`sgd_single`](Self::sgd_single) for a batch (one sample per column of `input` and
+    /// `targets`), with scratch memory from `workspace`.
+    #[doc(hidden)]
+    fn sgd_batch<L: Loss<T>>(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        targets: Columns<'_, T, OUT>,
+        loss: &L,
+        learning_rate: T,
+        workspace: &mut Workspace<T>,
+    ) -> Option<T> {
+        let _ = (input, targets, loss, learning_rate, workspace);
+        None
+    }
+
     #[cfg(feature = "std")]
     /// The loss of a batch and the gradient of every parameter: one backward pass, for learning
     /// and for checking gradients. Training uses a [`Trainer`], which reuses its buffers.
@@ -383,6 +417,8 @@ pub trait Fits<const FROM: usize, const TO: usize> {
     fn vector<T: Scalar>(value: SVector<T, FROM>) -> SVector<T, TO>;
     /// The same batch, seen at the next layer's width.
     fn columns<T: Scalar>(value: Columns<'_, T, FROM>) -> Columns<'_, T, TO>;
+    /// A gradient at the next layer's input, seen at the previous layer's output width.
+    fn back<T: Scalar>(value: SVector<T, TO>) -> SVector<T, FROM>;
 }
 
 /// The one type that implements [`Fits`].
@@ -397,6 +433,11 @@ impl<const N: usize> Fits<N, N> for Boundary {
 
     #[inline(always)]
     fn columns<T: Scalar>(value: Columns<'_, T, N>) -> Columns<'_, T, N> {
+        value
+    }
+
+    #[inline(always)]
+    fn back<T: Scalar>(value: SVector<T, N>) -> SVector<T, N> {
         value
     }
 }

@@ -34,13 +34,18 @@ use crate::{
 /// Everything a training loop keeps between steps: the loss, the optimizer and its state, the
 /// gradient buffers and scratch memory. A step allocates nothing once the scratch has grown to
 /// the largest batch.
+///
+/// With plain SGD ([`Optimizer::plain_sgd`]) a step updates each layer as back-propagation
+/// reaches it, so no gradient buffers are allocated at all, and a step on a single sample runs
+/// on the stack.
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.
     loss: Metered<L>,
     optimizer: O,
     state: O::State<G>,
-    gradients: Box<G>,
+    /// Allocated by the first step that needs them: plain SGD does not.
+    gradients: Option<Box<G>>,
     workspace: Workspace<T>,
     epoch: usize,
     step: usize,
@@ -59,7 +64,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             state: optimizer.state(),
             loss: Metered::new(loss),
             optimizer,
-            gradients: G::zeros_boxed(),
+            gradients: None,
             workspace: Workspace::new(),
             epoch: 1,
             step: 0,
@@ -83,7 +88,10 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ) -> Result<T, TrainError> {
         check_batch(inputs.len(), targets.len())?;
         self.step += 1;
-        with_fma(|| self.apply(network, inputs, targets))
+        with_fma(
+            #[inline(always)]
+            || self.apply(network, inputs, targets),
+        )
     }
 
     /// The body of [`Trainer::step`] once the batch is checked: one function, so that it is
@@ -95,30 +103,42 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         inputs: &[SVector<T, IN>],
         targets: &[SVector<T, OUT>],
     ) -> Result<T, TrainError> {
+        if let Some(learning_rate) = self.optimizer.plain_sgd() {
+            let learning_rate = T::cast_from(learning_rate);
+            let fused = match (inputs, targets) {
+                ([input], [target]) => network.sgd_single(input, target, &self.loss, learning_rate),
+                _ => network.sgd_batch(
+                    columns(flatten(inputs)),
+                    columns(flatten(targets)),
+                    &self.loss,
+                    learning_rate,
+                    &mut self.workspace,
+                ),
+            };
+            if let Some(loss) = fused {
+                return checked(loss, self.epoch, self.step);
+            }
+        }
+        let gradients = self.gradients.get_or_insert_with(G::zeros_boxed);
         let loss = network.loss_and_gradients(
             columns(flatten(inputs)),
             columns(flatten(targets)),
             &self.loss,
-            &mut self.gradients,
+            gradients,
             &mut self.workspace,
         );
-        if !loss.is_finite() {
-            return Err(TrainError::NonFiniteLoss {
-                epoch: self.epoch,
-                step: self.step,
-                loss: loss.as_f64(),
-                history: Box::default(),
-            });
-        }
+        checked(loss, self.epoch, self.step)?;
         self.optimizer
-            .update(network, &*self.gradients, &mut self.state);
+            .update(network, &**gradients, &mut self.state);
         Ok(loss)
     }
 
-    /// The gradients of the last step.
+    /// The gradients of the last step, when the optimizer needed them: `None` before the first
+    /// step and with plain SGD, which updates the layers during back-propagation instead (use
+    /// [`Network::gradients`] to compute them).
     #[must_use]
-    pub fn gradients(&self) -> &G {
-        &self.gradients
+    pub fn gradients(&self) -> Option<&G> {
+        self.gradients.as_deref()
     }
 
     /// The optimizer, to read its settings.
@@ -153,5 +173,20 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         options: &FitOptions,
     ) -> Result<History, TrainError> {
         Fit::new(data).options(*options).run_with(self, network)
+    }
+}
+
+/// `loss`, or the error that stops training when it is not finite.
+#[inline(always)]
+fn checked<T: Scalar>(loss: T, epoch: usize, step: usize) -> Result<T, TrainError> {
+    if loss.is_finite() {
+        Ok(loss)
+    } else {
+        Err(TrainError::NonFiniteLoss {
+            epoch,
+            step,
+            loss: loss.as_f64(),
+            history: Box::default(),
+        })
     }
 }

@@ -362,6 +362,10 @@ pub mod dispatch {
         outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T])
     );
     dispatched!(
+        /// [`kernels::outer_update`].
+        outer_update<IN, OUT>(alpha: T, delta: &[T], inputs: &[T], weights: &mut [T])
+    );
+    dispatched!(
         /// [`kernels::transposed_product`].
         transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T])
     );
@@ -396,6 +400,7 @@ pub mod dispatch {
 
         fused!(affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T]));
         fused!(outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T]));
+        fused!(outer_update<IN, OUT>(alpha: T, delta: &[T], inputs: &[T], weights: &mut [T]));
         fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
         #[cfg(feature = "std")]
         fused!(axpy<>(alpha: T, x: &[T], y: &mut [T]));

@@ -166,6 +166,89 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         }
     });
 
+    // Plain SGD on a batch: the same backward pass, each layer updated as it is reached.
+    let sgd_backward = layers.iter().enumerate().rev().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let layer_in = &layer.inputs.tokens;
+        let out = &layer.outputs.tokens;
+        let (z, a) = &buffers[index];
+        let input = match index {
+            0 => quote!(input),
+            _ => {
+                let previous = &layers[index - 1];
+                let previous_out = &previous.outputs.tokens;
+                let (_, previous_a) = &buffers[index - 1];
+                boundary(previous, layer, quote!(columns), quote!(#rt::columns::<T, #previous_out>(#previous_a)))
+            }
+        };
+        let input_gradient = match index {
+            0 => quote!(::core::option::Option::None),
+            _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
+        };
+        quote! {
+            #layer_trait::sgd_batch(
+                &mut self.#member,
+                #input,
+                #rt::columns::<T, #out>(#z),
+                #rt::columns::<T, #out>(#a),
+                #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
+                learning_rate,
+                #input_gradient,
+            );
+            ::core::mem::swap(&mut current, &mut next);
+        }
+    });
+
+    // Plain SGD on one sample: every value a stack vector, named per layer.
+    let parts: Vec<(Ident, Ident)> = (0..layers.len())
+        .map(|index| (format_ident!("z{}", index), format_ident!("a{}", index)))
+        .collect();
+    let single_input = |index: usize| -> TokenStream {
+        match index {
+            0 => quote!(*input),
+            _ => {
+                let (_, previous_a) = &parts[index - 1];
+                boundary(
+                    &layers[index - 1],
+                    &layers[index],
+                    quote!(vector),
+                    quote!(#previous_a),
+                )
+            }
+        }
+    };
+    let sgd_forward = layers.iter().enumerate().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let (z, a) = &parts[index];
+        let input = single_input(index);
+        quote!(let (#z, #a) = #layer_trait::forward_parts(&self.#member, &#input);)
+    });
+    let sgd_single_backward = layers.iter().enumerate().rev().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let (z, a) = &parts[index];
+        let input = single_input(index);
+        let step = quote! {
+            #layer_trait::sgd_single(
+                &mut self.#member, &#input, &#z, &#a, delta, learning_rate, #index != 0,
+            )
+        };
+        match index {
+            0 => quote!(let _ = #step;),
+            _ => {
+                let previous = &layers[index - 1];
+                let from = &previous.outputs.tokens;
+                let to = &layer.inputs.tokens;
+                let rt = runtime_at(layer.inputs.span);
+                let back = quote_spanned!(layer.inputs.span=> <#rt::Boundary as #rt::Fits<#from, #to>>::back::<T>);
+                quote!(let delta = #back(#step);)
+            }
+        }
+    });
+    let (_, last_part) = &parts[layers.len() - 1];
+
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
     // Serialize and Deserialize, or nothing: the facade's `serde` feature decides.
@@ -332,6 +415,58 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 );
                 #(#backward)*
                 value
+            }
+
+            #[inline(always)]
+            fn sgd_single<L: #rt::Loss<T>>(
+                &mut self,
+                input: &#rt::SVector<T, #inputs>,
+                target: &#rt::SVector<T, #outputs>,
+                loss: &L,
+                learning_rate: T,
+            ) -> ::core::option::Option<T> {
+                #(#sgd_forward)*
+                let mut delta = #rt::SVector::<T, #outputs>::zeros();
+                let value = <L as #rt::Loss<T>>::loss_and_gradient(
+                    loss,
+                    #rt::columns::<T, #outputs>(#last_part.as_slice()),
+                    #rt::columns::<T, #outputs>(target.as_slice()),
+                    #rt::columns_mut::<T, #outputs>(delta.as_mut_slice()),
+                );
+                if !<T as #rt::Scalar>::as_f64(value).is_finite() {
+                    return ::core::option::Option::Some(value);
+                }
+                #(#sgd_single_backward)*
+                ::core::option::Option::Some(value)
+            }
+
+            #[inline(always)]
+            fn sgd_batch<L: #rt::Loss<T>>(
+                &mut self,
+                input: #rt::Columns<'_, T, #inputs>,
+                targets: #rt::Columns<'_, T, #outputs>,
+                loss: &L,
+                learning_rate: T,
+                workspace: &mut #rt::Workspace<T>,
+            ) -> ::core::option::Option<T> {
+                let batch = input.ncols();
+                let mut scratch = workspace.take(#rt::training_len(Self::WIDTHS, batch));
+                #(#take_buffers)*
+                let widest = #rt::widest(Self::WIDTHS) * batch;
+                let mut current = scratch.slice(widest);
+                let mut next = scratch.slice(widest);
+                #(#forward_batches)*
+                let value = <L as #rt::Loss<T>>::loss_and_gradient(
+                    loss,
+                    #rt::columns::<T, #outputs>(#last_a),
+                    targets,
+                    #rt::columns_mut::<T, #outputs>(&mut current[..#outputs * batch]),
+                );
+                if !<T as #rt::Scalar>::as_f64(value).is_finite() {
+                    return ::core::option::Option::Some(value);
+                }
+                #(#sgd_backward)*
+                ::core::option::Option::Some(value)
             }
         }
     }

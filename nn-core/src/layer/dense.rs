@@ -153,6 +153,83 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         }
     }
 
+    /// Plain SGD's update `W += alpha * delta x^T` (after `dx = W^T delta`) for a batch too big
+    /// for the small kernels: one matrixmultiply call that adds the product to the weights.
+    #[cfg(feature = "std")]
+    fn large_sgd(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        delta: &[T],
+        alpha: T,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        let batch = input.ncols();
+        let delta = MatrixRef::column_major(delta, OUT, batch);
+        if let Some(mut input_gradient) = input_gradient {
+            gemm(
+                T::one(),
+                MatrixRef::column_major(self.weights.as_slice(), OUT, IN).transpose(),
+                delta,
+                T::zero(),
+                MatrixMut {
+                    data: input_gradient.as_mut_slice(),
+                    rows: IN,
+                    cols: batch,
+                },
+            );
+        }
+        gemm(
+            alpha,
+            delta,
+            MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
+            T::one(),
+            MatrixMut {
+                data: self.weights.as_mut_slice(),
+                rows: OUT,
+                cols: IN,
+            },
+        );
+    }
+
+    /// Plain SGD for layers too wide for the small kernels, without an allocator: every input
+    /// gradient first (with the weights before the update), then a rank-one update per sample.
+    #[cfg(not(feature = "std"))]
+    fn large_sgd(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        delta: &[T],
+        alpha: T,
+        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        if let Some(dx) = input_gradient.as_mut() {
+            for (d, dx) in delta
+                .chunks_exact(OUT)
+                .zip(dx.as_mut_slice().chunks_exact_mut(IN))
+            {
+                let mut column = SVector::<T, IN>::zeros();
+                column.gemv_tr(
+                    T::one(),
+                    &self.weights,
+                    &SVector::<T, OUT>::from_column_slice(d),
+                    T::zero(),
+                );
+                dx.copy_from_slice(column.as_slice());
+            }
+        }
+        for (x, d) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(delta.chunks_exact(OUT))
+        {
+            self.weights.ger(
+                alpha,
+                &SVector::<T, OUT>::from_column_slice(d),
+                &SVector::<T, IN>::from_column_slice(x),
+                T::one(),
+            );
+        }
+    }
+
     /// `z = W x + b` for layers too wide for the small kernels, without an allocator: one
     /// matrix-vector product per sample.
     #[cfg(not(feature = "std"))]
@@ -325,6 +402,11 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
 
     #[inline(always)]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.forward_parts(input).1
+    }
+
+    #[inline(always)]
+    fn forward_parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>) {
         let mut z = self.bias;
         if OUT <= SMALL_WIDTH {
             dispatch::affine::<T, IN, OUT>(
@@ -338,7 +420,85 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         }
         let mut a = z;
         A::forward(OUT, z.as_slice(), a.as_mut_slice());
-        a
+        (z, a)
+    }
+
+    #[inline(always)]
+    fn sgd_single(
+        &mut self,
+        input: &SVector<T, IN>,
+        z: &SVector<T, OUT>,
+        a: &SVector<T, OUT>,
+        mut delta: SVector<T, OUT>,
+        learning_rate: T,
+        input_gradient: bool,
+    ) -> SVector<T, IN> {
+        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
+        let mut dx = SVector::<T, IN>::zeros();
+        if input_gradient {
+            // With the weights before the update.
+            dispatch::transposed_product::<T, IN, OUT>(
+                self.weights.as_slice(),
+                delta.as_slice(),
+                dx.as_mut_slice(),
+            );
+        }
+        let alpha = -learning_rate;
+        if OUT <= SMALL_WIDTH {
+            dispatch::outer_update::<T, IN, OUT>(
+                alpha,
+                delta.as_slice(),
+                input.as_slice(),
+                self.weights.as_mut_slice(),
+            );
+        } else {
+            self.weights.ger(alpha, &delta, input, T::one());
+        }
+        for (b, &d) in self.bias.iter_mut().zip(delta.iter()) {
+            *b += alpha * d;
+        }
+        dx
+    }
+
+    fn sgd_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        z: Columns<'_, T, OUT>,
+        a: Columns<'_, T, OUT>,
+        mut delta: ColumnsMut<'_, T, OUT>,
+        learning_rate: T,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        let batch = input.ncols();
+        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
+        let alpha = -learning_rate;
+        // The bias moves by the summed deltas, added up first as its gradient would be.
+        let mut bias_step = SVector::<T, OUT>::zeros();
+        for column in delta.as_slice().chunks_exact(OUT) {
+            for (g, &d) in bias_step.iter_mut().zip(column) {
+                *g += d;
+            }
+        }
+        for (b, &g) in self.bias.iter_mut().zip(bias_step.iter()) {
+            *b += alpha * g;
+        }
+        if Self::small(batch) {
+            if let Some(mut input_gradient) = input_gradient {
+                dispatch::transposed_product::<T, IN, OUT>(
+                    self.weights.as_slice(),
+                    delta.as_slice(),
+                    input_gradient.as_mut_slice(),
+                );
+            }
+            dispatch::outer_update::<T, IN, OUT>(
+                alpha,
+                delta.as_slice(),
+                input.as_slice(),
+                self.weights.as_mut_slice(),
+            );
+            return;
+        }
+        self.large_sgd(input, delta.as_slice(), alpha, input_gradient);
     }
 
     fn forward_batch(

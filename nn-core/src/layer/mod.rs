@@ -38,6 +38,43 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> {
         a: ColumnsMut<'_, T, OUT>,
     );
 
+    /// Output for one sample with its pre-activation: `(z, a)`, both of which
+    /// [`sgd_single`](Self::sgd_single) takes back.
+    #[must_use]
+    fn forward_parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>);
+
+    /// Back-propagation through one sample with plain SGD applied on the way: as
+    /// [`sgd_batch`](Self::sgd_batch) for a batch of one, on stack vectors. `delta` is the
+    /// loss's gradient with respect to `a`; the gradient with respect to `input` is returned
+    /// (computed only when `input_gradient` is true, and zero otherwise).
+    #[allow(clippy::too_many_arguments)]
+    #[must_use]
+    fn sgd_single(
+        &mut self,
+        input: &SVector<T, IN>,
+        z: &SVector<T, OUT>,
+        a: &SVector<T, OUT>,
+        delta: SVector<T, OUT>,
+        learning_rate: T,
+        input_gradient: bool,
+    ) -> SVector<T, IN>;
+
+    /// Back-propagation through a batch with plain SGD (`w <- w - learning_rate * dw`) applied
+    /// to this layer's parameters on the way, so that no gradient buffer is written.
+    ///
+    /// The arguments are those of [`backward_batch`](Self::backward_batch); the input gradient
+    /// is computed with the parameters as they were before the update.
+    #[allow(clippy::too_many_arguments)]
+    fn sgd_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        z: Columns<'_, T, OUT>,
+        a: Columns<'_, T, OUT>,
+        delta: ColumnsMut<'_, T, OUT>,
+        learning_rate: T,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    );
+
     /// Back-propagation through a batch.
     ///
     /// On entry `delta` holds the loss's gradient with respect to this layer's output `a`; on

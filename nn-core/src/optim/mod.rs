@@ -36,6 +36,16 @@ pub trait Optimizer<T: Scalar> {
     /// The value is not checked here; [`Optimizer::validate`] reports one out of range.
     fn set_learning_rate(&mut self, learning_rate: f64);
 
+    /// The learning rate when this optimizer's update is plain `w <- w - learning_rate * dw`
+    /// with nothing else (no momentum, no state, no decay), and `None` otherwise.
+    ///
+    /// Training then applies the update while back-propagating, as each layer's gradient
+    /// becomes known, instead of writing all gradients to buffers and walking them afterwards:
+    /// the same step, faster. The default is `None`.
+    fn plain_sgd(&self) -> Option<f64> {
+        None
+    }
+
     /// A fresh state, as before the first step.
     #[must_use]
     fn state<G: Parameters<T>>(&self) -> Self::State<G>;

@@ -95,6 +95,11 @@ impl<T: Scalar> Optimizer<T> for Sgd {
         self.learning_rate = learning_rate;
     }
 
+    /// The learning rate without momentum: Nesterov's rule with no momentum is plain SGD too.
+    fn plain_sgd(&self) -> Option<f64> {
+        (self.momentum == 0.0).then_some(self.learning_rate)
+    }
+
     fn state<G: Parameters<T>>(&self) -> Option<Box<G>> {
         (self.momentum != 0.0).then(G::zeros_boxed)
     }

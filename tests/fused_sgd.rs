@@ -1,0 +1,130 @@
+//! Plain SGD updates each layer during back-propagation instead of writing gradient buffers
+//! (`Optimizer::plain_sgd`). Here every such step is checked against the definition: the
+//! gradients from `Network::gradients`, then `w <- w - lr * g` on every tensor, in f64 so that
+//! the two orders of rounding agree to 1e-12.
+//!
+//! The shapes cover the three ways a step runs: one sample on the stack, a batch through the
+//! small kernels, and a batch through matrixmultiply (a layer wider than 256 units).
+
+use typenn::prelude::*;
+use typenn::{Loss, Network, Parameters, Trainer};
+
+network! {
+    /// Three activations and an input gradient through two boundaries.
+    #[derive(Clone)]
+    struct Deep(Dense<5, 7, Tanh>, Dense<7, 4, Relu>, Dense<4, 3, Sigmoid>);
+}
+
+network! {
+    /// A layer too wide for the small kernels.
+    #[derive(Clone)]
+    struct Wide(Dense<6, 300, Tanh>, Dense<300, 2>);
+}
+
+/// Inputs and targets that exercise every unit: deterministic, spread over [-1, 1].
+fn batch<const IN: usize, const OUT: usize>(
+    samples: usize,
+    seed: u64,
+) -> (Vec<SVector<f64, IN>>, Vec<SVector<f64, OUT>>) {
+    let value = |k: usize| ((k as f64 + 0.5) * (0.37 + seed as f64 * 0.11)).sin();
+    let inputs = (0..samples)
+        .map(|j| SVector::from_fn(|i, _| value(j * IN + i)))
+        .collect();
+    let targets = (0..samples)
+        .map(|j| SVector::from_fn(|o, _| 0.5 * value(1000 + j * OUT + o)))
+        .collect();
+    (inputs, targets)
+}
+
+/// The step by definition: gradients, then `w <- w - lr * g` tensor by tensor.
+fn reference_step<N: Network<f64, IN, OUT>, L: Loss<f64>, const IN: usize, const OUT: usize>(
+    network: &mut N,
+    inputs: &[SVector<f64, IN>],
+    targets: &[SVector<f64, OUT>],
+    loss: &L,
+    learning_rate: f64,
+) -> f64 {
+    let (value, gradients) = network
+        .gradients(inputs, targets, loss)
+        .expect("a valid batch");
+    for index in 0..N::TENSORS {
+        let gradient = gradients.tensor(index);
+        for (w, g) in network.tensor_mut(index).iter_mut().zip(gradient) {
+            *w -= learning_rate * g;
+        }
+    }
+    value
+}
+
+fn largest_difference<P: Parameters<f64>>(a: &P, b: &P) -> f64 {
+    (0..P::TENSORS)
+        .flat_map(|index| a.tensor(index).iter().zip(b.tensor(index)))
+        .map(|(x, y)| (x - y).abs() / x.abs().max(1.0))
+        .fold(0.0, f64::max)
+}
+
+/// Five steps of each batch size, fused and by definition, from the same start.
+fn check<N, L, const IN: usize, const OUT: usize>(start: &N, loss: L, batches: &[usize])
+where
+    N: Network<f64, IN, OUT> + Clone,
+    L: Loss<f64> + Clone,
+{
+    for &size in batches {
+        let mut fused = start.clone();
+        let mut expected = start.clone();
+        let mut trainer: Trainer<f64, N::Gradients, L, Sgd> =
+            Trainer::new(loss.clone(), Sgd::new(0.05)).expect("valid settings");
+        for step in 0..5 {
+            let (inputs, targets) = batch::<IN, OUT>(size, step);
+            let value = trainer.step(&mut fused, &inputs, &targets).expect("finite");
+            let reference = reference_step(&mut expected, &inputs, &targets, &loss, 0.05);
+            assert!(
+                (value - reference).abs() <= 1e-12 * reference.abs().max(1.0),
+                "batch {size}, step {step}: loss {value} against {reference}"
+            );
+            let difference = largest_difference(&fused, &expected);
+            assert!(
+                difference < 1e-12,
+                "batch {size}, step {step}: parameters differ by {difference}"
+            );
+            assert!(
+                largest_difference(&fused, start) > 1e-6,
+                "the step must move the parameters"
+            );
+        }
+        // Plain SGD kept no gradients: they were never written.
+        assert!(trainer.gradients().is_none());
+    }
+}
+
+#[test]
+fn fused_steps_equal_gradients_then_update_through_the_small_kernels() {
+    let start = Deep::<f64>::new(&mut StdRng::seed_from_u64(7));
+    check(&start, Mse, &[1, 2, 9]);
+    check(&start, SoftmaxCrossEntropy, &[1, 4]);
+}
+
+#[test]
+fn fused_steps_equal_gradients_then_update_through_matrixmultiply() {
+    let start = Wide::<f64>::new(&mut StdRng::seed_from_u64(8));
+    check(&start, Mse, &[1, 3, 40]);
+}
+
+#[test]
+fn momentum_and_adam_still_keep_their_gradients() {
+    let mut model = Deep::<f64>::new(&mut StdRng::seed_from_u64(9));
+    let (inputs, targets) = batch::<5, 3>(4, 0);
+    let mut with_momentum = model
+        .trainer(Mse, Sgd::new(0.05).momentum(0.5))
+        .expect("valid");
+    with_momentum
+        .step(&mut model, &inputs, &targets)
+        .expect("finite");
+    let (_, gradients) = model.gradients(&inputs, &targets, &Mse).expect("valid");
+    assert!(with_momentum.gradients().is_some());
+    let mut adam = model.trainer(Mse, Adam::new(0.01)).expect("valid");
+    adam.step(&mut model, &inputs, &targets).expect("finite");
+    assert!(adam.gradients().is_some());
+    // The momentum trainer's gradients were those of the batch at the start, not zeros.
+    assert!(gradients.0.weights.amax() > 0.0);
+}
