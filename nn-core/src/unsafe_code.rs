@@ -3,6 +3,9 @@
 //! - matrix products through matrixmultiply on plain slices with explicit strides, after checking
 //!   that every element the call can touch lies inside the slices it was given (a transposed
 //!   operand is the same slice with its strides swapped, so nothing is copied);
+//! - single-sample f32 kernels written with AVX2 and FMA intrinsics, run only after the CPU has
+//!   been checked for those features, each load bounds-checked (the masked loads read no lane
+//!   outside their slice);
 //! - `bytemuck::Zeroable` for layers and their gradients, so that big networks are allocated
 //!   zeroed on the heap without passing through the stack.
 
@@ -282,6 +285,42 @@ mod tests {
         assert_eq!(y, [1.0 - 1.75, 1.0 - 2.25, 1.0 + 2.75, 1.0 + 3.75]);
     }
 
+    /// The single-sample kernel (vector code on CPUs with AVX2 and FMA) against the portable
+    /// one, for widths that exercise full, partial and several row blocks, and a dot product.
+    #[test]
+    fn single_sample_kernel_matches_the_portable_kernel() {
+        use crate::kernels::{Separate, affine};
+        use crate::{Activation, Relu, Softmax, Tanh};
+
+        fn check<A: Activation, const IN: usize, const OUT: usize>() {
+            let w: Vec<f32> = (0..IN * OUT).map(|k| (k as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..OUT).map(|k| (k as f32 * 0.11).cos() - 0.5).collect();
+            let x: Vec<f32> = (0..IN).map(|k| (k as f32 * 0.73).cos()).collect();
+            let (mut z, mut a) = (vec![0.0_f32; OUT], vec![0.0_f32; OUT]);
+            dispatch::affine_single::<f32, A, IN, OUT>(&w, &b, &x, &mut z, &mut a);
+            let mut expected_z = vec![0.0_f32; OUT];
+            affine::<Separate, f32, IN, OUT>(&w, &b, &x, &mut expected_z);
+            let mut expected_a = vec![0.0_f32; OUT];
+            A::forward(OUT, &expected_z, &mut expected_a);
+            for (got, want) in z.iter().zip(&expected_z).chain(a.iter().zip(&expected_a)) {
+                assert!(
+                    (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{} {IN} -> {OUT}: {got} against {want}",
+                    A::NAME
+                );
+            }
+        }
+        check::<Relu, 32, 10>();
+        check::<Tanh, 10, 1>();
+        check::<Relu, 3, 1>();
+        check::<Tanh, 17, 1>();
+        check::<Relu, 1, 8>();
+        check::<Tanh, 5, 16>();
+        check::<Relu, 7, 17>();
+        check::<Tanh, 4, 33>();
+        check::<Softmax, 6, 12>();
+    }
+
     #[test]
     #[should_panic(expected = "does not fit")]
     fn refuses_views_past_their_slices() {
@@ -302,12 +341,165 @@ mod tests {
     }
 }
 
+/// `values` as f32, when `T` is f32.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn f32s<T: Scalar>(values: &[T]) -> Option<&[f32]> {
+    (core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>())
+        .then(|| bytemuck::cast_slice(values))
+}
+
+/// `values` as f32, when `T` is f32.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn f32s_mut<T: Scalar>(values: &mut [T]) -> Option<&mut [f32]> {
+    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() {
+        Some(bytemuck::cast_slice_mut(values))
+    } else {
+        None
+    }
+}
+
+/// Single-sample f32 kernels written with AVX2 and FMA intrinsics, so that their code does not
+/// depend on how the optimizer vectorizes the surrounding pass. They are `#[inline(always)]`
+/// rather than `#[target_feature]` functions (which cannot be forced inline): inlined into a
+/// function compiled for AVX2 and FMA they become plain vector instructions.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use crate::Activation;
+    use core::arch::x86_64::{
+        __m256, __m256i, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps,
+        _mm256_maskload_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
+        _mm256_setzero_ps, _mm256_storeu_ps,
+    };
+
+    /// Lanes below `count` set.
+    #[inline(always)]
+    unsafe fn mask(count: usize) -> __m256i {
+        // SAFETY (for the caller's CPU): AVX2 integer compare of constants.
+        unsafe {
+            _mm256_cmpgt_epi32(
+                _mm256_set1_epi32(i32::try_from(count).unwrap_or(8)),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            )
+        }
+    }
+
+    /// The first `count` (1 to 8) floats of `values` from `start`, zeros in the other lanes.
+    #[inline(always)]
+    unsafe fn load(values: &[f32], start: usize, count: usize) -> __m256 {
+        assert!((1..=8).contains(&count) && start + count <= values.len());
+        // SAFETY: the assert keeps the `count` floats read inside `values`; a masked load does
+        // not touch the lanes left out of its mask.
+        unsafe {
+            let pointer = values.as_ptr().add(start);
+            if count == 8 {
+                _mm256_loadu_ps(pointer)
+            } else {
+                _mm256_maskload_ps(pointer, mask(count))
+            }
+        }
+    }
+
+    /// `z = W x + b` and `a = A(z)` for one sample: `W` is `OUT x IN` column-major, `OUT` is 1
+    /// or at least 8 (narrower layers waste most of each vector, and go to the portable kernel),
+    /// and `A` is element by element, so it is applied to whole vectors of sixteen lanes before
+    /// `z` and `a` are written, each in one piece.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2 and FMA.
+    #[inline(always)]
+    pub(super) unsafe fn affine<A: Activation, const IN: usize, const OUT: usize>(
+        weights: &[f32],
+        bias: &[f32],
+        input: &[f32],
+        z: &mut [f32],
+        a: &mut [f32],
+    ) {
+        let (w, b, x, z, a) = (
+            &weights[..OUT * IN],
+            &bias[..OUT],
+            &input[..IN],
+            &mut z[..OUT],
+            &mut a[..OUT],
+        );
+        // SAFETY: every load goes through `load`, which checks its bounds; the caller
+        // guarantees the CPU features.
+        unsafe {
+            if OUT == 1 {
+                // One unit: its weights are contiguous, so the output is a dot product. The
+                // input was usually written just before by the layer below, so it is read one
+                // number at a time: a vector load of numbers stored separately would wait for
+                // the stores to retire instead of taking their values on the fly. Four
+                // interleaved sums keep the multiply-adds from waiting on each other.
+                let mut sums = [0.0_f32; 4];
+                let mut i = 0;
+                while i < IN {
+                    for sum in &mut sums {
+                        if i < IN {
+                            *sum = w[i].mul_add(x[i], *sum);
+                        }
+                        i += 1;
+                    }
+                }
+                let total = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+                z[0] = b[0] + total;
+                A::forward(1, &z[..1], &mut a[..1]);
+                return;
+            }
+            // Sixteen rows at a time, in two vectors (the second may be partial); each input
+            // adds its column scaled by its value, in four interleaved partial sums.
+            let mut row = 0;
+            while row < OUT {
+                let rows = (OUT - row).min(16);
+                let (low, high) = (rows.min(8), rows.saturating_sub(8));
+                let mut sums = [[_mm256_setzero_ps(); 2]; 4];
+                sums[0][0] = load(b, row, low);
+                if high > 0 {
+                    sums[0][1] = load(b, row + 8, high);
+                }
+                let mut i = 0;
+                while i < IN {
+                    // Four inputs per round, one per partial sum (constant indices, so the sums
+                    // stay in registers).
+                    for partial in &mut sums {
+                        if i < IN {
+                            let scale = _mm256_set1_ps(x[i]);
+                            let column = i * OUT + row;
+                            partial[0] = _mm256_fmadd_ps(load(w, column, low), scale, partial[0]);
+                            if high > 0 {
+                                partial[1] =
+                                    _mm256_fmadd_ps(load(w, column + 8, high), scale, partial[1]);
+                            }
+                        }
+                        i += 1;
+                    }
+                }
+                let mut lanes = [0.0_f32; 16];
+                for (half, chunk) in lanes.chunks_exact_mut(8).enumerate() {
+                    let total = _mm256_add_ps(
+                        _mm256_add_ps(sums[0][half], sums[1][half]),
+                        _mm256_add_ps(sums[2][half], sums[3][half]),
+                    );
+                    _mm256_storeu_ps(chunk.as_mut_ptr(), total);
+                }
+                let mut activated = [0.0_f32; 16];
+                A::forward(16, &lanes, &mut activated);
+                z[row..row + rows].copy_from_slice(&lanes[..rows]);
+                a[row..row + rows].copy_from_slice(&activated[..rows]);
+                row += 16;
+            }
+        }
+    }
+}
+
 /// The small kernels, each run with fused multiply-add where the CPU has it. The CPU is asked
 /// once per call (a cached flag), so one build runs fast on every x86-64 CPU without
 /// `-C target-cpu=native`.
 pub mod dispatch {
-    use crate::Scalar;
     use crate::kernels::{self, Separate};
+    use crate::{Activation, Scalar};
 
     /// Whether this CPU has AVX2 and FMA.
     #[inline(always)]
@@ -338,6 +530,40 @@ pub mod dispatch {
                 kernels::$name::<Separate, T, $($const),*>($($arg),*)
             }
         };
+    }
+
+    /// `z = W x + b` for one sample, for networks' single-sample passes: with f32 on a CPU with
+    /// AVX2 and FMA, explicit vector code inlined into the caller (which runs inside
+    /// [`with_fma`], so the whole pass is one function with no call between layers); otherwise
+    /// [`affine`].
+    ///
+    /// Writes the pre-activation to `z` and the activation `A` of it to `a`.
+    #[inline(always)]
+    pub(crate) fn affine_single<T: Scalar, A: Activation, const IN: usize, const OUT: usize>(
+        weights: &[T],
+        bias: &[T],
+        input: &[T],
+        z: &mut [T],
+        a: &mut [T],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if (OUT == 1 || OUT >= 8)
+            && A::ELEMENTWISE
+            && fused()
+            && let (Some(weights), Some(bias), Some(input), Some(z), Some(a)) = (
+                super::f32s(weights),
+                super::f32s(bias),
+                super::f32s(input),
+                super::f32s_mut(z),
+                super::f32s_mut(a),
+            )
+        {
+            // SAFETY: `fused()` has just checked that this CPU has AVX2 and FMA.
+            unsafe { super::avx2::affine::<A, IN, OUT>(weights, bias, input, z, a) };
+            return;
+        }
+        affine::<T, IN, OUT>(weights, bias, input, z);
+        A::forward(OUT, z, a);
     }
 
     /// Runs `work` compiled for AVX2 and FMA when this CPU has them, so that the kernels it calls

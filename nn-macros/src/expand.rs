@@ -80,7 +80,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             0 => quote!(input),
             _ => boundary(&layers[index - 1], layer, quote!(vector), quote!(x)),
         };
-        quote!(let x = #layer_trait::forward(&self.#member, &#input);)
+        quote!(let x = #layer_trait::forward_parts(&self.#member, &#input).1;)
     });
 
     // Batched forward: a pre-activation and an activation buffer per layer.

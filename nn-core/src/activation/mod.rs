@@ -56,6 +56,10 @@ pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
     /// The name shown in summaries, as written in a layer type.
     const NAME: &'static str;
 
+    /// Whether each output depends on its own pre-activation alone (true for every
+    /// [`Elementwise`] activation), so that kernels may apply it to padded vectors.
+    const ELEMENTWISE: bool = false;
+
     /// `a = f(z)` for a batch of samples of `width` numbers each, stored one after the other.
     fn forward<T: Scalar>(width: usize, z: &[T], a: &mut [T]);
 
@@ -90,6 +94,7 @@ pub trait Elementwise: Copy + Default + Debug + Send + Sync + 'static {
 
 impl<E: Elementwise> Activation for E {
     const NAME: &'static str = E::NAME;
+    const ELEMENTWISE: bool = true;
 
     #[inline]
     fn forward<T: Scalar>(_width: usize, z: &[T], a: &mut [T]) {

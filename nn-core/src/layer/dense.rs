@@ -6,7 +6,7 @@ use rand::Rng;
 use super::Layer;
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
-use crate::unsafe_code::dispatch;
+use crate::unsafe_code::dispatch::{self, with_fma};
 #[cfg(feature = "std")]
 use crate::unsafe_code::{MatrixMut, MatrixRef, gemm};
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
@@ -400,26 +400,30 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         self.bias.fill(T::zero());
     }
 
-    #[inline(always)]
+    #[inline]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
-        self.forward_parts(input).1
+        with_fma(
+            #[inline(always)]
+            || self.forward_parts(input).1,
+        )
     }
 
     #[inline(always)]
     fn forward_parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>) {
         let mut z = self.bias;
+        let mut a = self.bias;
         if OUT <= SMALL_WIDTH {
-            dispatch::affine::<T, IN, OUT>(
+            dispatch::affine_single::<T, A, IN, OUT>(
                 self.weights.as_slice(),
                 self.bias.as_slice(),
                 input.as_slice(),
                 z.as_mut_slice(),
+                a.as_mut_slice(),
             );
         } else {
             z.gemv(T::one(), &self.weights, input, T::one());
+            A::forward(OUT, z.as_slice(), a.as_mut_slice());
         }
-        let mut a = z;
-        A::forward(OUT, z.as_slice(), a.as_mut_slice());
         (z, a)
     }
 
