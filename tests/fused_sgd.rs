@@ -3,8 +3,9 @@
 //! gradients from `Network::gradients`, then `w <- w - lr * g` on every tensor, in f64 so that
 //! the two orders of rounding agree to 1e-12.
 //!
-//! The shapes cover the three ways a step runs: one sample on the stack, a batch through the
-//! small kernels, and a batch through matrixmultiply (a layer wider than 256 units).
+//! The shapes cover the ways a step runs: one sample on the stack, a batch through the small
+//! kernels, a batch through matrixmultiply (a layer wider than 256 units), and in f32 a batch
+//! through the AVX-512 products (on CPUs that have them; matrixmultiply elsewhere).
 
 use typenn::prelude::*;
 use typenn::{Loss, Network, Parameters, Trainer};
@@ -127,4 +128,57 @@ fn momentum_and_adam_still_keep_their_gradients() {
     assert!(adam.gradients().is_some());
     // The momentum trainer's gradients were those of the batch at the start, not zeros.
     assert!(gradients.0.weights.amax() > 0.0);
+}
+
+network! {
+    /// Big enough products (64 x 40 x 30 > 65,536) for the wide path, with 64 rows.
+    #[derive(Clone)]
+    struct Broad(Dense<40, 64, Relu>, Dense<64, 32, Tanh>, Dense<32, 3>);
+}
+
+/// The same parameters in f64.
+fn widened<N: Parameters<f32>, M: Parameters<f64>>(network: &N) -> M {
+    let mut wide = M::zeros();
+    for index in 0..N::TENSORS {
+        for (w, &v) in wide.tensor_mut(index).iter_mut().zip(network.tensor(index)) {
+            *w = f64::from(v);
+        }
+    }
+    wide
+}
+
+#[test]
+fn f32_steps_on_big_batches_match_an_f64_reference() {
+    let start = Broad::<f32>::new(&mut StdRng::seed_from_u64(10));
+    for size in [30, 61] {
+        let mut model = start.clone();
+        let mut reference: Broad<f64> = widened(&model);
+        let mut trainer = model.trainer(Mse, Sgd::new(0.05)).expect("valid settings");
+        for step in 0..3 {
+            let (inputs, targets) = batch::<40, 3>(size, step);
+            let to_f32 = |v: &SVector<f64, 40>| v.map(|x| x as f32);
+            let inputs32: Vec<_> = inputs.iter().map(to_f32).collect();
+            let targets32: Vec<_> = targets.iter().map(|v| v.map(|x| x as f32)).collect();
+            // The gradients path (AVX-512 or matrixmultiply, not accumulating) first.
+            let (_, gradients) = model.gradients(&inputs32, &targets32, &Mse).expect("valid");
+            let (_, expected) = reference.gradients(&inputs, &targets, &Mse).expect("valid");
+            let widened_gradients: BroadGradients<f64> = widened(&*gradients);
+            let difference = largest_difference(&widened_gradients, &*expected);
+            assert!(
+                difference < 1e-5,
+                "batch {size}: gradients differ by {difference}"
+            );
+            // Then the fused step (accumulating into the weights).
+            let value = trainer
+                .step(&mut model, &inputs32, &targets32)
+                .expect("finite");
+            let reference_value = reference_step(&mut reference, &inputs, &targets, &Mse, 0.05);
+            assert!((f64::from(value) - reference_value).abs() < 1e-5 * reference_value.max(1.0));
+            let difference = largest_difference(&widened::<_, Broad<f64>>(&model), &reference);
+            assert!(
+                difference < 1e-5,
+                "batch {size}, step {step}: parameters differ by {difference}"
+            );
+        }
+    }
 }

@@ -8,7 +8,7 @@ use crate::activation::{Activation, Identity};
 use crate::init::uniform;
 use crate::unsafe_code::dispatch::{self, with_fma};
 #[cfg(feature = "std")]
-use crate::unsafe_code::{MatrixMut, MatrixRef, gemm};
+use crate::unsafe_code::{MatrixMut, MatrixRef, gemm, wide_affine, wide_outer};
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
 
 /// Products of up to this many multiply-adds run in the small kernels.
@@ -99,6 +99,16 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
     #[cfg(feature = "std")]
     fn large_affine(&self, input: Columns<'_, T, IN>, z: &mut [T]) {
         let batch = input.ncols();
+        let shape = (OUT, IN, batch);
+        if wide_affine(
+            self.weights.as_slice(),
+            self.bias.as_slice(),
+            input.as_slice(),
+            z,
+            shape,
+        ) {
+            return;
+        }
         for column in z.chunks_exact_mut(OUT) {
             column.copy_from_slice(self.bias.as_slice());
         }
@@ -126,18 +136,27 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
         let batch = input.ncols();
-        let delta = MatrixRef::column_major(delta, OUT, batch);
-        gemm(
+        if !wide_outer(
             T::one(),
             delta,
-            MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
-            T::zero(),
-            MatrixMut {
-                data: gradients.weights.as_mut_slice(),
-                rows: OUT,
-                cols: IN,
-            },
-        );
+            input.as_slice(),
+            gradients.weights.as_mut_slice(),
+            false,
+            (OUT, IN, batch),
+        ) {
+            gemm(
+                T::one(),
+                MatrixRef::column_major(delta, OUT, batch),
+                MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
+                T::zero(),
+                MatrixMut {
+                    data: gradients.weights.as_mut_slice(),
+                    rows: OUT,
+                    cols: IN,
+                },
+            );
+        }
+        let delta = MatrixRef::column_major(delta, OUT, batch);
         if let Some(mut input_gradient) = input_gradient {
             gemm(
                 T::one(),
@@ -177,6 +196,16 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
                     cols: batch,
                 },
             );
+        }
+        if wide_outer(
+            alpha,
+            delta.data,
+            input.as_slice(),
+            self.weights.as_mut_slice(),
+            true,
+            (OUT, IN, batch),
+        ) {
+            return;
         }
         gemm(
             alpha,
