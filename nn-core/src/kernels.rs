@@ -116,6 +116,11 @@ pub(crate) fn outer_sum<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>
 
 /// `W += alpha * sum_j delta[:, j] x[:, j]^T`: plain SGD's weight update for a batch (with
 /// `alpha = -learning_rate`), added straight to the weights without a gradient buffer.
+///
+/// Column by column, each column held in registers while the samples add to it in order (up to
+/// [`UPDATE_CHUNK`] samples at a time, their scaled deltas on the stack), so a weight is loaded
+/// and stored once per chunk rather than once per sample; each weight still receives the
+/// samples' terms one after another, as a per-sample loop would add them.
 #[inline(always)]
 pub(crate) fn outer_update<F: MulAdd, T: Scalar, const IN: usize, const OUT: usize>(
     alpha: T,
@@ -124,18 +129,34 @@ pub(crate) fn outer_update<F: MulAdd, T: Scalar, const IN: usize, const OUT: usi
     weights: &mut [T],
 ) {
     let weights = &mut weights[..OUT * IN];
-    for (d, x) in delta.chunks_exact(OUT).zip(inputs.chunks_exact(IN)) {
-        let mut scaled = [T::zero(); OUT];
-        for (s, &d) in scaled.iter_mut().zip(d) {
-            *s = alpha * d;
-        }
-        for (column, &scale) in weights.chunks_exact_mut(OUT).zip(x) {
-            for (w, &s) in column.iter_mut().zip(&scaled) {
-                *w = F::mul_add(s, scale, *w);
+    for (deltas, inputs) in delta
+        .chunks(OUT * UPDATE_CHUNK)
+        .zip(inputs.chunks(IN * UPDATE_CHUNK))
+    {
+        let samples = (deltas.len() / OUT).min(inputs.len() / IN);
+        let mut scaled = [[T::zero(); OUT]; UPDATE_CHUNK];
+        for (s, d) in scaled.iter_mut().zip(deltas.chunks_exact(OUT)) {
+            for (s, &d) in s.iter_mut().zip(d) {
+                *s = alpha * d;
             }
+        }
+        let scaled = &scaled[..samples];
+        for (i, column) in weights.chunks_exact_mut(OUT).enumerate() {
+            let mut sums = [T::zero(); OUT];
+            sums.copy_from_slice(column);
+            for (s, x) in scaled.iter().zip(inputs.chunks_exact(IN)) {
+                let scale = x[i];
+                for (sum, &s) in sums.iter_mut().zip(s) {
+                    *sum = F::mul_add(s, scale, *sum);
+                }
+            }
+            column.copy_from_slice(&sums);
         }
     }
 }
+
+/// Samples per pass of [`outer_update`].
+const UPDATE_CHUNK: usize = 8;
 
 /// `dx[:, j] = W^T delta[:, j]`: the input gradient of a batch, written over `dx`.
 #[inline(always)]
