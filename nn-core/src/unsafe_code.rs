@@ -858,13 +858,26 @@ pub mod dispatch {
     use crate::kernels::{self, Separate};
     use crate::{Activation, Scalar};
 
-    /// Whether this CPU has AVX2 and FMA.
+    /// Whether this CPU has AVX2 and FMA: asked once, then one relaxed load of a cached answer
+    /// (the standard library's detection costs a few loads and tests per feature, which a
+    /// single-sample pass would pay at every kernel).
     #[inline(always)]
     fn fused() -> bool {
         #[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
         {
-            std::arch::is_x86_feature_detected!("fma")
-                && std::arch::is_x86_feature_detected!("avx2")
+            use core::sync::atomic::{AtomicU8, Ordering};
+            /// 0 until asked, then 1 without the features and 2 with them.
+            static FUSED: AtomicU8 = AtomicU8::new(0);
+            match FUSED.load(Ordering::Relaxed) {
+                2 => true,
+                1 => false,
+                _ => {
+                    let fused = std::arch::is_x86_feature_detected!("fma")
+                        && std::arch::is_x86_feature_detected!("avx2");
+                    FUSED.store(if fused { 2 } else { 1 }, Ordering::Relaxed);
+                    fused
+                }
+            }
         }
         // Without `std` there is no run-time detection: the portable kernels.
         #[cfg(not(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64"))))]
