@@ -321,6 +321,31 @@ mod tests {
         check::<Softmax, 6, 12>();
     }
 
+    /// The single-sample update (vector code on CPUs with AVX2 and FMA) against the portable
+    /// batch kernel for one sample: the same roundings, so the same bits.
+    #[test]
+    fn single_sample_update_matches_the_portable_kernel() {
+        use crate::kernels::{Fused, outer_update};
+
+        fn check<const IN: usize, const OUT: usize>() {
+            let w: Vec<f32> = (0..IN * OUT).map(|k| (k as f32 * 0.37).sin()).collect();
+            let d: Vec<f32> = (0..OUT).map(|k| (k as f32 * 0.11).cos() - 0.5).collect();
+            let x: Vec<f32> = (0..IN).map(|k| (k as f32 * 0.73).cos()).collect();
+            let mut got = w.clone();
+            dispatch::rank_one_single::<f32, IN, OUT>(-0.25, &d, &x, &mut got);
+            let mut expected = w.clone();
+            outer_update::<Fused, f32, IN, OUT>(-0.25, &d, &x, &mut expected);
+            assert_eq!(got, expected, "{IN} -> {OUT}");
+            assert_ne!(got, w);
+        }
+        check::<32, 10>();
+        check::<3, 8>();
+        check::<5, 13>();
+        check::<2, 15>();
+        check::<4, 20>();
+        check::<1, 1>();
+    }
+
     /// The AVX-512 products against the definition (in f64), over shapes with full and edge
     /// tiles in both directions. On a CPU without AVX-512F (or under miri) they decline, and
     /// the test checks that they said so.
@@ -452,9 +477,10 @@ fn f32s_mut<T: Scalar>(values: &mut [T]) -> Option<&mut [f32]> {
 mod avx2 {
     use crate::Activation;
     use core::arch::x86_64::{
-        __m256, __m256i, _mm_cvtss_f32, _mm_fmadd_ss, _mm_set_ss, _mm256_add_ps,
-        _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_maskload_ps,
-        _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
+        __m256, __m256i, _mm_cvtss_f32, _mm_fmadd_ps, _mm_fmadd_ss, _mm_loadu_ps, _mm_set_ss,
+        _mm_storeu_ps, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cmpgt_epi32, _mm256_fmadd_ps,
+        _mm256_loadu_ps, _mm256_maskload_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
+        _mm256_setzero_ps, _mm256_storeu_ps,
     };
 
     /// `a * b + c` in one rounding (`f32::mul_add` needs `std`).
@@ -462,6 +488,58 @@ mod avx2 {
     unsafe fn fused_multiply_add(a: f32, b: f32, c: f32) -> f32 {
         // SAFETY (for the caller's CPU): a scalar FMA on registers.
         unsafe { _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c))) }
+    }
+
+    /// `W += (alpha d) x^T` for one sample: plain SGD's update of an `OUT x IN` column-major
+    /// weight matrix, `OUT` at least 8. The scaled deltas stay in registers; each column is
+    /// loaded, updated and stored once, its last `OUT % 8` rows in a piece of 4 and then one by
+    /// one, so that no masked store is needed (slow on some CPUs). The same roundings as the
+    /// portable kernel.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2 and FMA.
+    #[inline(always)]
+    pub(super) unsafe fn rank_one<const IN: usize, const OUT: usize>(
+        alpha: f32,
+        delta: &[f32],
+        input: &[f32],
+        weights: &mut [f32],
+    ) {
+        let (d, x, w) = (&delta[..OUT], &input[..IN], &mut weights[..OUT * IN]);
+        let full = OUT / 8 * 8;
+        let mut scaled = [0.0_f32; OUT];
+        for (s, &d) in scaled.iter_mut().zip(d) {
+            *s = alpha * d;
+        }
+        // SAFETY: the caller guarantees the CPU features; every access below is to a slice of
+        // the length it reads or writes.
+        unsafe {
+            for (column, &scale) in w.chunks_exact_mut(OUT).zip(x) {
+                let broadcast = _mm256_set1_ps(scale);
+                for (target, s) in column[..full]
+                    .chunks_exact_mut(8)
+                    .zip(scaled[..full].chunks_exact(8))
+                {
+                    let updated = _mm256_fmadd_ps(load(s, 0, 8), broadcast, load(target, 0, 8));
+                    _mm256_storeu_ps(target.as_mut_ptr(), updated);
+                }
+                let mut row = full;
+                if OUT - row >= 4 {
+                    let target = &mut column[row..row + 4];
+                    let updated = _mm_fmadd_ps(
+                        _mm_loadu_ps(scaled[row..row + 4].as_ptr()),
+                        _mm256_castps256_ps128(broadcast),
+                        _mm_loadu_ps(target.as_ptr()),
+                    );
+                    _mm_storeu_ps(target.as_mut_ptr(), updated);
+                    row += 4;
+                }
+                for (target, &s) in column[row..].iter_mut().zip(&scaled[row..]) {
+                    *target = fused_multiply_add(s, scale, *target);
+                }
+            }
+        }
     }
 
     /// Lanes below `count` set.
@@ -934,6 +1012,32 @@ pub mod dispatch {
         }
         affine::<T, IN, OUT>(weights, bias, input, z);
         A::forward(OUT, z, a);
+    }
+
+    /// `W += (alpha d) x^T` for one sample: [`outer_update`] for a batch of one, with f32 on a
+    /// CPU with AVX2 and FMA through vector code inlined into the caller (which runs inside
+    /// [`with_fma`]).
+    #[inline(always)]
+    pub(crate) fn rank_one_single<T: Scalar, const IN: usize, const OUT: usize>(
+        alpha: T,
+        delta: &[T],
+        input: &[T],
+        weights: &mut [T],
+    ) {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if OUT >= 8
+            && fused()
+            && let (Some(d), Some(x), Some(w)) = (
+                super::f32s(delta),
+                super::f32s(input),
+                super::f32s_mut(weights),
+            )
+        {
+            // SAFETY: `fused()` has just checked that this CPU has AVX2 and FMA.
+            unsafe { super::avx2::rank_one::<IN, OUT>(bytemuck::cast(alpha), d, x, w) };
+            return;
+        }
+        outer_update::<T, IN, OUT>(alpha, delta, input, weights);
     }
 
     /// Runs `work` compiled for AVX2 and FMA when this CPU has them, so that the kernels it calls

@@ -478,7 +478,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         }
         let alpha = -learning_rate;
         if OUT <= SMALL_WIDTH {
-            dispatch::outer_update::<T, IN, OUT>(
+            dispatch::rank_one_single::<T, IN, OUT>(
                 alpha,
                 delta.as_slice(),
                 input.as_slice(),
