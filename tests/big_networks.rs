@@ -1,10 +1,11 @@
-//! Networks with big layers are built, trained and evaluated on threads with the default 2 MiB
-//! stack, in debug and release builds: their parameters, gradients and optimizer state live on
-//! the heap without passing through the stack.
+//! Networks with big layers are built, trained, evaluated, saved and loaded on threads with the
+//! default 2 MiB stack, in debug and release builds: their parameters, gradients and optimizer
+//! state live on the heap without passing through the stack.
 
 use std::thread;
 
 use typenn::prelude::*;
+use typenn::{LoadOptions, Parameters, persist};
 
 network! {
     /// The W3 workload's shape: 100 K parameters, 400 KB in f32.
@@ -41,7 +42,7 @@ fn one_hot_data<const IN: usize>(samples: usize) -> Dataset<f32, IN, 10> {
 }
 
 #[test]
-fn mnist_sized_network_trains_on_a_2_mib_stack() {
+fn mnist_sized_network_trains_and_saves_on_a_2_mib_stack() {
     on_small_stack(|| {
         let mut rng = StdRng::seed_from_u64(3);
         let mut model = Mnist::new_boxed(&mut rng);
@@ -55,11 +56,37 @@ fn mnist_sized_network_trains_on_a_2_mib_stack() {
         let after = model.evaluate(&data, &Mse);
         assert!(after < before, "loss went from {before} to {after}");
         assert!(model.0.weights.iter().all(|w| w.is_finite()));
+        saved_and_loaded_on_the_heap(&*model);
     });
 }
 
+/// Saves `network` to a file, loads it into a boxed network and checks every parameter.
+fn saved_and_loaded_on_the_heap<N: Parameters<f32>>(network: &N) {
+    let path = std::env::temp_dir().join(format!(
+        "typenn-big-{}-{:?}.safetensors",
+        std::process::id(),
+        thread::current().id()
+    ));
+    persist::save(network, &path).expect("saving");
+    let loaded: Box<N> = persist::open_boxed(&path, &LoadOptions::new()).expect("loading");
+    std::fs::remove_file(&path).expect("removing the file");
+    for index in 0..N::TENSORS {
+        assert_eq!(
+            loaded.tensor(index),
+            network.tensor(index),
+            "tensor {index}"
+        );
+    }
+    let bytes = persist::to_bytes(network).expect("encoding");
+    let mut again = N::zeros_boxed();
+    again
+        .load_safetensors(&bytes, &LoadOptions::new())
+        .expect("loading in place");
+    assert_eq!(again.tensor(0), network.tensor(0));
+}
+
 #[test]
-fn four_mib_network_trains_on_a_2_mib_stack() {
+fn four_mib_network_trains_and_saves_on_a_2_mib_stack() {
     on_small_stack(|| {
         let mut rng = StdRng::seed_from_u64(4);
         let mut model = Wide::new_boxed(&mut rng);
@@ -86,5 +113,6 @@ fn four_mib_network_trains_on_a_2_mib_stack() {
             zeros.forward(&data.inputs()[0]),
             SVector::<f32, 10>::zeros()
         );
+        saved_and_loaded_on_the_heap(&*model);
     });
 }

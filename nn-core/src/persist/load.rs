@@ -17,6 +17,8 @@ const MAX_HEADER_BYTES: usize = 100_000_000;
 
 /// A network with the parameters of a safetensors file's bytes, matched as `options` says.
 ///
+/// The network is built on the stack; for one too big for it, [`from_bytes_boxed`].
+///
 /// # Errors
 ///
 /// A [`LoadError`] naming the first mistake found.
@@ -45,6 +47,8 @@ pub fn from_bytes<T: Scalar, N: Parameters<T>>(
 
 /// A network with the parameters of the safetensors file at `path`, matched as `options` says.
 ///
+/// The network is built on the stack; for one too big for it, [`open_boxed`].
+///
 /// # Errors
 ///
 /// [`LoadError::Io`] when the file cannot be read, or the first mistake found in it.
@@ -54,6 +58,36 @@ pub fn open<T: Scalar, N: Parameters<T>>(
 ) -> Result<N, LoadError> {
     let mut network = N::zeros();
     load_file(&mut network, path, options)?;
+    Ok(network)
+}
+
+/// As [`from_bytes`], with the network built on the heap without passing through the stack: for
+/// networks too big for a thread's stack.
+///
+/// # Errors
+///
+/// A [`LoadError`] naming the first mistake found.
+pub fn from_bytes_boxed<T: Scalar, N: Parameters<T>>(
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<Box<N>, LoadError> {
+    let mut network = N::zeros_boxed();
+    load_bytes(&mut *network, bytes, options)?;
+    Ok(network)
+}
+
+/// As [`open`], with the network built on the heap without passing through the stack: for
+/// networks too big for a thread's stack.
+///
+/// # Errors
+///
+/// [`LoadError::Io`] when the file cannot be read, or the first mistake found in it.
+pub fn open_boxed<T: Scalar, N: Parameters<T>>(
+    path: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<Box<N>, LoadError> {
+    let mut network = N::zeros_boxed();
+    load_file(&mut *network, path, options)?;
     Ok(network)
 }
 

@@ -57,7 +57,7 @@ mod save;
 use std::path::Path;
 
 pub use error::{LoadError, SaveError};
-pub use load::{from_bytes, load_bytes, load_file, open};
+pub use load::{from_bytes, from_bytes_boxed, load_bytes, load_file, open, open_boxed};
 pub use options::LoadOptions;
 pub use safetensors::{Dtype, SafeTensorError};
 pub use save::{save, to_bytes};
