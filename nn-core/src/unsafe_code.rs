@@ -321,6 +321,59 @@ mod tests {
         check::<Softmax, 6, 12>();
     }
 
+    /// The batch kernels (vector code, row by row, on CPUs with AVX2 and FMA for widths that are
+    /// not a multiple of 8) against the portable ones, over shapes with tails in every
+    /// direction. The sums run in another order, so the match is to rounding.
+    #[test]
+    fn batch_kernels_match_the_portable_kernels() {
+        use crate::kernels::{Separate, affine, outer_sum, outer_update};
+
+        fn check<const IN: usize, const OUT: usize>(samples: usize) {
+            let w: Vec<f32> = (0..IN * OUT).map(|k| (k as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..OUT).map(|k| (k as f32 * 0.11).cos() - 0.5).collect();
+            let x: Vec<f32> = (0..IN * samples).map(|k| (k as f32 * 0.73).cos()).collect();
+            let d: Vec<f32> = (0..OUT * samples)
+                .map(|k| (k as f32 * 0.29).sin())
+                .collect();
+            let close = |got: &[f32], want: &[f32]| {
+                got.iter()
+                    .zip(want)
+                    .all(|(g, w)| (g - w).abs() <= 1e-5 * w.abs().max(1.0))
+            };
+            let mut z = vec![0.0_f32; OUT * samples];
+            dispatch::affine::<f32, IN, OUT>(&w, &b, &x, &mut z);
+            let mut expected = vec![0.0_f32; OUT * samples];
+            affine::<Separate, f32, IN, OUT>(&w, &b, &x, &mut expected);
+            assert!(close(&z, &expected), "affine {IN} -> {OUT} x {samples}");
+
+            let mut gradient = vec![9.0_f32; IN * OUT];
+            dispatch::outer_sum::<f32, IN, OUT>(&d, &x, &mut gradient);
+            let mut expected = vec![0.0_f32; IN * OUT];
+            outer_sum::<Separate, f32, IN, OUT>(&d, &x, &mut expected);
+            assert!(
+                close(&gradient, &expected),
+                "gradient {IN} -> {OUT} x {samples}"
+            );
+
+            let mut updated = w.clone();
+            dispatch::outer_update::<f32, IN, OUT>(-0.5, &d, &x, &mut updated);
+            let mut expected = w.clone();
+            outer_update::<Separate, f32, IN, OUT>(-0.5, &d, &x, &mut expected);
+            assert!(
+                close(&updated, &expected),
+                "update {IN} -> {OUT} x {samples}"
+            );
+            assert_ne!(updated, w);
+        }
+        check::<32, 10>(32);
+        check::<5, 3>(9);
+        check::<17, 13>(8);
+        check::<8, 20>(11);
+        check::<3, 1>(16);
+        check::<9, 30>(7);
+        check::<4, 16>(12);
+    }
+
     /// The single-sample update (vector code on CPUs with AVX2 and FMA) against the portable
     /// batch kernel for one sample: the same roundings, so the same bits.
     #[test]
@@ -479,8 +532,8 @@ mod avx2 {
     use core::arch::x86_64::{
         __m256, __m256i, _mm_cvtss_f32, _mm_fmadd_ps, _mm_fmadd_ss, _mm_loadu_ps, _mm_set_ss,
         _mm_storeu_ps, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cmpgt_epi32, _mm256_fmadd_ps,
-        _mm256_loadu_ps, _mm256_maskload_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
-        _mm256_setzero_ps, _mm256_storeu_ps,
+        _mm256_hadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_permute2f128_ps,
+        _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
     };
 
     /// `a * b + c` in one rounding (`f32::mul_add` needs `std`).
@@ -539,6 +592,125 @@ mod avx2 {
                     *target = fused_multiply_add(s, scale, *target);
                 }
             }
+        }
+    }
+
+    /// Whether the batch kernels below take a layer: widths that waste part of a vector in the
+    /// column-by-column kernels (`OUT` not a multiple of 8), weights small enough to transpose
+    /// on the stack, and enough samples to repay it.
+    #[inline(always)]
+    pub(super) const fn batch_kernels_take(inputs: usize, outputs: usize, samples: usize) -> bool {
+        !outputs.is_multiple_of(8) && inputs * outputs <= 4096 && samples >= 8
+    }
+
+    /// `z[:, j] = W x[:, j] + b` for a batch, row by row: `W` is transposed once onto the stack,
+    /// so each output is a dot product of two contiguous vectors, taken eight outputs at a time
+    /// and reduced across lanes together. Every multiply-add then uses a whole vector, where the
+    /// column-by-column kernel wastes part of one on each column when `OUT` is not a multiple
+    /// of 8.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2 and FMA.
+    #[inline(always)]
+    pub(super) unsafe fn affine_batch<const IN: usize, const OUT: usize>(
+        weights: &[f32],
+        bias: &[f32],
+        inputs: &[f32],
+        outputs: &mut [f32],
+    ) {
+        let (w, b) = (&weights[..OUT * IN], &bias[..OUT]);
+        let mut rows = [[0.0_f32; IN]; OUT];
+        for (i, column) in w.chunks_exact(OUT).enumerate() {
+            for (row, &value) in rows.iter_mut().zip(column) {
+                row[i] = value;
+            }
+        }
+        // SAFETY: the caller guarantees the CPU features; loads go through `load`, which checks
+        // its bounds.
+        unsafe {
+            for (x, z) in inputs.chunks_exact(IN).zip(outputs.chunks_exact_mut(OUT)) {
+                let mut first = 0;
+                while first < OUT {
+                    let count = (OUT - first).min(8);
+                    let mut sums = [_mm256_setzero_ps(); 8];
+                    let mut i = 0;
+                    while i < IN {
+                        let lanes = (IN - i).min(8);
+                        let input = load(x, i, lanes);
+                        for (k, sum) in sums.iter_mut().enumerate().take(count) {
+                            *sum = _mm256_fmadd_ps(load(&rows[first + k], i, lanes), input, *sum);
+                        }
+                        i += 8;
+                    }
+                    let mut lanes = [0.0_f32; 8];
+                    let total = _mm256_add_ps(across(sums), load(b, first, count));
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), total);
+                    z[first..first + count].copy_from_slice(&lanes[..count]);
+                    first += 8;
+                }
+            }
+        }
+    }
+
+    /// `W += alpha * sum_j delta[:, j] x[:, j]^T` for a batch: the sums are gathered eight
+    /// inputs at a time along each sample's contiguous inputs, for up to twelve rows at once in
+    /// registers, then added to the weights. Every multiply-add uses a whole vector.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2 and FMA.
+    #[inline(always)]
+    pub(super) unsafe fn outer_update_batch<const IN: usize, const OUT: usize>(
+        alpha: f32,
+        delta: &[f32],
+        inputs: &[f32],
+        weights: &mut [f32],
+    ) {
+        const ROWS: usize = 12;
+        let w = &mut weights[..OUT * IN];
+        // SAFETY: the caller guarantees the CPU features; loads go through `load`, which checks
+        // its bounds.
+        unsafe {
+            let mut i = 0;
+            while i < IN {
+                let lanes = (IN - i).min(8);
+                let mut first = 0;
+                while first < OUT {
+                    let count = (OUT - first).min(ROWS);
+                    let mut sums = [_mm256_setzero_ps(); ROWS];
+                    for (d, x) in delta.chunks_exact(OUT).zip(inputs.chunks_exact(IN)) {
+                        let input = load(x, i, lanes);
+                        for (k, sum) in sums.iter_mut().enumerate().take(count) {
+                            *sum = _mm256_fmadd_ps(_mm256_set1_ps(d[first + k]), input, *sum);
+                        }
+                    }
+                    for (k, &sum) in sums.iter().enumerate().take(count) {
+                        let mut step = [0.0_f32; 8];
+                        _mm256_storeu_ps(step.as_mut_ptr(), sum);
+                        for (l, &value) in step.iter().enumerate().take(lanes) {
+                            let target = &mut w[(i + l) * OUT + first + k];
+                            *target = fused_multiply_add(alpha, value, *target);
+                        }
+                    }
+                    first += ROWS;
+                }
+                i += 8;
+            }
+        }
+    }
+
+    /// The lane sums of eight vectors, as one vector: lane `k` is the sum of `v[k]`'s lanes.
+    #[inline(always)]
+    unsafe fn across(v: [__m256; 8]) -> __m256 {
+        // SAFETY (for the caller's CPU): register shuffles and adds.
+        unsafe {
+            let a = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+            let b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+            _mm256_add_ps(
+                _mm256_permute2f128_ps::<0x20>(a, b),
+                _mm256_permute2f128_ps::<0x31>(a, b),
+            )
         }
     }
 
@@ -1098,9 +1270,82 @@ pub mod dispatch {
             work()
         }
 
-        fused!(affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T]));
-        fused!(outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T]));
-        fused!(outer_update<IN, OUT>(alpha: T, delta: &[T], inputs: &[T], weights: &mut [T]));
+        /// [`kernels::outer_sum`], or for f32 batches of awkward widths the vector batch kernel
+        /// adding to zeros.
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        pub(super) fn outer_sum<T: Scalar, const IN: usize, const OUT: usize>(
+            delta: &[T],
+            inputs: &[T],
+            weights_gradient: &mut [T],
+        ) {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if crate::unsafe_code::avx2::batch_kernels_take(IN, OUT, inputs.len() / IN.max(1))
+                && let (Some(d), Some(x), Some(g)) = (
+                    crate::unsafe_code::f32s(delta),
+                    crate::unsafe_code::f32s(inputs),
+                    crate::unsafe_code::f32s_mut(weights_gradient),
+                )
+            {
+                let g = &mut g[..OUT * IN];
+                g.fill(0.0);
+                // SAFETY: this function runs only on CPUs with AVX2 and FMA.
+                unsafe { crate::unsafe_code::avx2::outer_update_batch::<IN, OUT>(1.0, d, x, g) };
+                return;
+            }
+            kernels::outer_sum::<Fused, T, IN, OUT>(delta, inputs, weights_gradient);
+        }
+
+        /// [`kernels::affine`], or for f32 batches of awkward widths the vector batch kernel.
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        pub(super) fn affine<T: Scalar, const IN: usize, const OUT: usize>(
+            weights: &[T],
+            bias: &[T],
+            inputs: &[T],
+            outputs: &mut [T],
+        ) {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if crate::unsafe_code::avx2::batch_kernels_take(IN, OUT, inputs.len() / IN.max(1))
+                && let (Some(w), Some(b), Some(x), Some(z)) = (
+                    crate::unsafe_code::f32s(weights),
+                    crate::unsafe_code::f32s(bias),
+                    crate::unsafe_code::f32s(inputs),
+                    crate::unsafe_code::f32s_mut(outputs),
+                )
+            {
+                // SAFETY: this function runs only on CPUs with AVX2 and FMA.
+                unsafe { crate::unsafe_code::avx2::affine_batch::<IN, OUT>(w, b, x, z) };
+                return;
+            }
+            kernels::affine::<Fused, T, IN, OUT>(weights, bias, inputs, outputs);
+        }
+
+        /// [`kernels::outer_update`], or for f32 batches of awkward widths the vector batch
+        /// kernel.
+        #[target_feature(enable = "avx2,fma")]
+        #[inline]
+        pub(super) fn outer_update<T: Scalar, const IN: usize, const OUT: usize>(
+            alpha: T,
+            delta: &[T],
+            inputs: &[T],
+            weights: &mut [T],
+        ) {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if crate::unsafe_code::avx2::batch_kernels_take(IN, OUT, inputs.len() / IN.max(1))
+                && let (Some(d), Some(x), Some(w)) = (
+                    crate::unsafe_code::f32s(delta),
+                    crate::unsafe_code::f32s(inputs),
+                    crate::unsafe_code::f32s_mut(weights),
+                )
+            {
+                let alpha: f32 = bytemuck::cast(alpha);
+                // SAFETY: this function runs only on CPUs with AVX2 and FMA.
+                unsafe { crate::unsafe_code::avx2::outer_update_batch::<IN, OUT>(alpha, d, x, w) };
+                return;
+            }
+            kernels::outer_update::<Fused, T, IN, OUT>(alpha, delta, inputs, weights);
+        }
         fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
         #[cfg(feature = "std")]
         fused!(axpy<>(alpha: T, x: &[T], y: &mut [T]));
