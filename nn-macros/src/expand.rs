@@ -132,72 +132,62 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         .collect();
     let (_, last_a) = &buffers[layers.len() - 1];
 
-    // Backward: from the last layer to the first, two gradient buffers taking turns.
-    let backward = layers.iter().enumerate().rev().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let layer_in = &layer.inputs.tokens;
-        let out = &layer.outputs.tokens;
-        let (z, a) = &buffers[index];
-        let input = match index {
-            0 => quote!(input),
-            _ => {
-                let previous = &layers[index - 1];
-                let previous_out = &previous.outputs.tokens;
-                let (_, previous_a) = &buffers[index - 1];
-                boundary(previous, layer, quote!(columns), quote!(#rt::columns::<T, #previous_out>(#previous_a)))
-            }
-        };
-        let input_gradient = match index {
-            0 => quote!(::core::option::Option::None),
-            _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
-        };
-        quote! {
-            #layer_trait::backward_batch(
-                &self.#member,
-                #input,
-                #rt::columns::<T, #out>(#z),
-                #rt::columns::<T, #out>(#a),
-                #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
-                &mut gradients.#member,
-                #input_gradient,
-            );
-            ::core::mem::swap(&mut current, &mut next);
-        }
+    // Backward: from the last layer to the first, two gradient buffers taking turns. `step`
+    // gives, for a layer's field, the method to call, its receiver, and what it does with the
+    // parameter gradients (write them to the gradients' field, or apply them at a learning rate).
+    let batch_backward = |step: &dyn Fn(&syn::Member) -> [TokenStream; 3]| -> Vec<TokenStream> {
+        layers
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(index, layer)| {
+                let [method, receiver, sink] = step(&layer.member);
+                let layer_trait = &layer_traits[index];
+                let layer_in = &layer.inputs.tokens;
+                let out = &layer.outputs.tokens;
+                let (z, a) = &buffers[index];
+                let input = match index {
+                    0 => quote!(input),
+                    _ => {
+                        let previous = &layers[index - 1];
+                        let previous_out = &previous.outputs.tokens;
+                        let (_, previous_a) = &buffers[index - 1];
+                        boundary(previous, layer, quote!(columns), quote!(#rt::columns::<T, #previous_out>(#previous_a)))
+                    }
+                };
+                let input_gradient = match index {
+                    0 => quote!(::core::option::Option::None),
+                    _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
+                };
+                quote! {
+                    #layer_trait::#method(
+                        #receiver,
+                        #input,
+                        #rt::columns::<T, #out>(#z),
+                        #rt::columns::<T, #out>(#a),
+                        #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
+                        #sink,
+                        #input_gradient,
+                    );
+                    ::core::mem::swap(&mut current, &mut next);
+                }
+            })
+            .collect()
+    };
+    let backward = batch_backward(&|member| {
+        [
+            quote!(backward_batch),
+            quote!(&self.#member),
+            quote!(&mut gradients.#member),
+        ]
     });
-
-    // Plain SGD on a batch: the same backward pass, each layer updated as it is reached.
-    let sgd_backward = layers.iter().enumerate().rev().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let layer_in = &layer.inputs.tokens;
-        let out = &layer.outputs.tokens;
-        let (z, a) = &buffers[index];
-        let input = match index {
-            0 => quote!(input),
-            _ => {
-                let previous = &layers[index - 1];
-                let previous_out = &previous.outputs.tokens;
-                let (_, previous_a) = &buffers[index - 1];
-                boundary(previous, layer, quote!(columns), quote!(#rt::columns::<T, #previous_out>(#previous_a)))
-            }
-        };
-        let input_gradient = match index {
-            0 => quote!(::core::option::Option::None),
-            _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
-        };
-        quote! {
-            #layer_trait::sgd_batch(
-                &mut self.#member,
-                #input,
-                #rt::columns::<T, #out>(#z),
-                #rt::columns::<T, #out>(#a),
-                #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
-                learning_rate,
-                #input_gradient,
-            );
-            ::core::mem::swap(&mut current, &mut next);
-        }
+    // Plain SGD on a batch: the same pass, each layer updated as it is reached.
+    let sgd_backward = batch_backward(&|member| {
+        [
+            quote!(sgd_batch),
+            quote!(&mut self.#member),
+            quote!(learning_rate),
+        ]
     });
 
     // Plain SGD on one sample: every value a stack vector, named per layer.
@@ -248,6 +238,25 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         }
     });
     let (_, last_part) = &parts[layers.len() - 1];
+
+    // A training pass's start, shared by the gradients and the plain-SGD batch passes: scratch
+    // buffers, the forward pass keeping every layer's z and a, and the loss with its gradient
+    // in `current`.
+    let training_forward = quote! {
+        let batch = input.ncols();
+        let mut scratch = workspace.take(#rt::training_len(Self::WIDTHS, batch));
+        #(#take_buffers)*
+        let widest = #rt::widest(Self::WIDTHS) * batch;
+        let mut current = scratch.slice(widest);
+        let mut next = scratch.slice(widest);
+        #(#forward_batches)*
+        let value = <L as #rt::Loss<T>>::loss_and_gradient(
+            loss,
+            #rt::columns::<T, #outputs>(#last_a),
+            targets,
+            #rt::columns_mut::<T, #outputs>(&mut current[..#outputs * batch]),
+        );
+    };
 
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
@@ -400,19 +409,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 gradients: &mut Self::Gradients,
                 workspace: &mut #rt::Workspace<T>,
             ) -> T {
-                let batch = input.ncols();
-                let mut scratch = workspace.take(#rt::training_len(Self::WIDTHS, batch));
-                #(#take_buffers)*
-                let widest = #rt::widest(Self::WIDTHS) * batch;
-                let mut current = scratch.slice(widest);
-                let mut next = scratch.slice(widest);
-                #(#forward_batches)*
-                let value = <L as #rt::Loss<T>>::loss_and_gradient(
-                    loss,
-                    #rt::columns::<T, #outputs>(#last_a),
-                    targets,
-                    #rt::columns_mut::<T, #outputs>(&mut current[..#outputs * batch]),
-                );
+                #training_forward
                 #(#backward)*
                 value
             }
@@ -449,19 +446,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 learning_rate: T,
                 workspace: &mut #rt::Workspace<T>,
             ) -> ::core::option::Option<T> {
-                let batch = input.ncols();
-                let mut scratch = workspace.take(#rt::training_len(Self::WIDTHS, batch));
-                #(#take_buffers)*
-                let widest = #rt::widest(Self::WIDTHS) * batch;
-                let mut current = scratch.slice(widest);
-                let mut next = scratch.slice(widest);
-                #(#forward_batches)*
-                let value = <L as #rt::Loss<T>>::loss_and_gradient(
-                    loss,
-                    #rt::columns::<T, #outputs>(#last_a),
-                    targets,
-                    #rt::columns_mut::<T, #outputs>(&mut current[..#outputs * batch]),
-                );
+                #training_forward
                 if !<T as #rt::Scalar>::as_f64(value).is_finite() {
                     return ::core::option::Option::Some(value);
                 }

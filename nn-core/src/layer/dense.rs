@@ -125,8 +125,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         );
     }
 
-    /// `dW = delta x^T` and `dx = W^T delta` for a batch too big for the small kernels, through
-    /// matrixmultiply; a transposed operand is the same memory read with swapped strides.
+    /// `dW = delta x^T` and `dx = W^T delta` for a batch too big for the small kernels.
     #[cfg(feature = "std")]
     fn large_backward(
         &self,
@@ -135,45 +134,18 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         gradients: &mut DenseGradients<IN, OUT, T>,
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
-        let batch = input.ncols();
-        if !wide_outer(
+        large_outer::<T, IN, OUT>(
             T::one(),
             delta,
-            input.as_slice(),
+            input,
             gradients.weights.as_mut_slice(),
             false,
-            (OUT, IN, batch),
-        ) {
-            gemm(
-                T::one(),
-                MatrixRef::column_major(delta, OUT, batch),
-                MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
-                T::zero(),
-                MatrixMut {
-                    data: gradients.weights.as_mut_slice(),
-                    rows: OUT,
-                    cols: IN,
-                },
-            );
-        }
-        let delta = MatrixRef::column_major(delta, OUT, batch);
-        if let Some(mut input_gradient) = input_gradient {
-            gemm(
-                T::one(),
-                MatrixRef::column_major(self.weights.as_slice(), OUT, IN).transpose(),
-                delta,
-                T::zero(),
-                MatrixMut {
-                    data: input_gradient.as_mut_slice(),
-                    rows: IN,
-                    cols: batch,
-                },
-            );
-        }
+        );
+        self.large_input_gradient(delta, input_gradient);
     }
 
-    /// Plain SGD's update `W += alpha * delta x^T` (after `dx = W^T delta`) for a batch too big
-    /// for the small kernels: one matrixmultiply call that adds the product to the weights.
+    /// Plain SGD's update `W += alpha * delta x^T` for a batch too big for the small kernels,
+    /// after `dx = W^T delta` with the weights before it.
     #[cfg(feature = "std")]
     fn large_sgd(
         &mut self,
@@ -182,13 +154,20 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         alpha: T,
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
-        let batch = input.ncols();
-        let delta = MatrixRef::column_major(delta, OUT, batch);
+        self.large_input_gradient(delta, input_gradient);
+        large_outer::<T, IN, OUT>(alpha, delta, input, self.weights.as_mut_slice(), true);
+    }
+
+    /// `dx = W^T delta` through matrixmultiply, the transpose being the same memory read with
+    /// swapped strides.
+    #[cfg(feature = "std")]
+    fn large_input_gradient(&self, delta: &[T], input_gradient: Option<ColumnsMut<'_, T, IN>>) {
         if let Some(mut input_gradient) = input_gradient {
+            let batch = input_gradient.ncols();
             gemm(
                 T::one(),
                 MatrixRef::column_major(self.weights.as_slice(), OUT, IN).transpose(),
-                delta,
+                MatrixRef::column_major(delta, OUT, batch),
                 T::zero(),
                 MatrixMut {
                     data: input_gradient.as_mut_slice(),
@@ -197,27 +176,6 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
                 },
             );
         }
-        if wide_outer(
-            alpha,
-            delta.data,
-            input.as_slice(),
-            self.weights.as_mut_slice(),
-            true,
-            (OUT, IN, batch),
-        ) {
-            return;
-        }
-        gemm(
-            alpha,
-            delta,
-            MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
-            T::one(),
-            MatrixMut {
-                data: self.weights.as_mut_slice(),
-                rows: OUT,
-                cols: IN,
-            },
-        );
     }
 
     /// Plain SGD for layers too wide for the small kernels, without an allocator: every input
@@ -322,6 +280,40 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
             activation: PhantomData,
         }
     }
+}
+
+/// `W = alpha * delta x^T`, added to what `weights` holds when `accumulate`: the AVX-512 tiles
+/// where they apply, otherwise matrixmultiply with the transposed input as a strided view.
+#[cfg(feature = "std")]
+fn large_outer<T: Scalar, const IN: usize, const OUT: usize>(
+    alpha: T,
+    delta: &[T],
+    input: Columns<'_, T, IN>,
+    weights: &mut [T],
+    accumulate: bool,
+) {
+    let batch = input.ncols();
+    if wide_outer(
+        alpha,
+        delta,
+        input.as_slice(),
+        weights,
+        accumulate,
+        (OUT, IN, batch),
+    ) {
+        return;
+    }
+    gemm(
+        alpha,
+        MatrixRef::column_major(delta, OUT, batch),
+        MatrixRef::column_major(input.as_slice(), IN, batch).transpose(),
+        if accumulate { T::one() } else { T::zero() },
+        MatrixMut {
+            data: weights,
+            rows: OUT,
+            cols: IN,
+        },
+    );
 }
 
 impl<const IN: usize, const OUT: usize, T: Scalar> Parameters<T> for DenseGradients<IN, OUT, T> {
