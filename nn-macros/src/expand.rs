@@ -73,15 +73,19 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     });
 
     // Single-sample forward: each layer's output, seen at the next layer's width.
-    let single = layers.iter().enumerate().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let input = match index {
-            0 => quote!(input),
-            _ => boundary(&layers[index - 1], layer, quote!(vector), quote!(x)),
-        };
-        quote!(let x = #layer_trait::forward_parts(&self.#member, &#input).1;)
-    });
+    let single: Vec<TokenStream> = layers
+        .iter()
+        .enumerate()
+        .map(|(index, layer)| {
+            let member = &layer.member;
+            let layer_trait = &layer_traits[index];
+            let input = match index {
+                0 => quote!(input),
+                _ => boundary(&layers[index - 1], layer, quote!(vector), quote!(x)),
+            };
+            quote!(let x = #layer_trait::forward_parts(&self.#member, &#input).1;)
+        })
+        .collect();
 
     // Batched forward: a pre-activation and an activation buffer per layer.
     let buffers: Vec<(Ident, Ident)> = (0..layers.len())
@@ -337,11 +341,16 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                     #[inline(always)]
                     || {
                         let mut outputs = #rt::SMatrix::<T, #outputs, B>::zeros();
-                        for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
-                            output.copy_from(&<Self as #rt::Network<T, #inputs, #outputs>>::forward(
-                                self,
-                                &input.into_owned(),
-                            ));
+                        // Each column through the single-sample layers, inside this one
+                        // function compiled for fused multiply-add.
+                        for (column, output) in inputs
+                            .as_slice()
+                            .chunks_exact(#inputs)
+                            .zip(outputs.as_mut_slice().chunks_exact_mut(#outputs))
+                        {
+                            let input = &#rt::SVector::<T, #inputs>::from_column_slice(column);
+                            #(#single)*
+                            output.copy_from_slice(x.as_slice());
                         }
                         outputs
                     },
