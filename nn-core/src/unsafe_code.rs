@@ -3,9 +3,11 @@
 //! - matrix products through matrixmultiply on plain slices with explicit strides, after checking
 //!   that every element the call can touch lies inside the slices it was given (a transposed
 //!   operand is the same slice with its strides swapped, so nothing is copied);
-//! - single-sample f32 kernels written with AVX2 and FMA intrinsics, run only after the CPU has
-//!   been checked for those features, each load bounds-checked (the masked loads read no lane
-//!   outside their slice);
+//! - f32 kernels written with intrinsics, run only after the CPU has been checked for their
+//!   features, every load and store on a slice of the length it touches (the masked loads read
+//!   no lane outside their slice): AVX2/FMA kernels for single samples and for batches of layers
+//!   whose width is not a multiple of 8, and AVX-512 register tiles for layers of a multiple of
+//!   16 units;
 //! - `bytemuck::Zeroable` for layers and their gradients, so that big networks are allocated
 //!   zeroed on the heap without passing through the stack.
 
