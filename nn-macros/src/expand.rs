@@ -102,6 +102,24 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             }
         })
         .collect();
+    // A layer's input in a batched pass: the network's input, or the layer before's
+    // activation buffer seen at this layer's width.
+    let batch_input = |index: usize| -> TokenStream {
+        match index {
+            0 => quote!(input),
+            _ => {
+                let previous = &layers[index - 1];
+                let previous_out = &previous.outputs.tokens;
+                let (_, previous_a) = &buffers[index - 1];
+                boundary(
+                    previous,
+                    &layers[index],
+                    quote!(columns),
+                    quote!(#rt::columns::<T, #previous_out>(#previous_a)),
+                )
+            }
+        }
+    };
     let forward_batches: Vec<TokenStream> = layers
         .iter()
         .enumerate()
@@ -110,20 +128,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             let layer_trait = &layer_traits[index];
             let out = &layer.outputs.tokens;
             let (z, a) = &buffers[index];
-            let input = match index {
-                0 => quote!(input),
-                _ => {
-                    let previous = &layers[index - 1];
-                    let previous_out = &previous.outputs.tokens;
-                    let (_, previous_a) = &buffers[index - 1];
-                    boundary(
-                        previous,
-                        layer,
-                        quote!(columns),
-                        quote!(#rt::columns::<T, #previous_out>(#previous_a)),
-                    )
-                }
-            };
+            let input = batch_input(index);
             quote! {
                 #layer_trait::forward_batch(
                     &self.#member,
@@ -150,15 +155,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 let layer_in = &layer.inputs.tokens;
                 let out = &layer.outputs.tokens;
                 let (z, a) = &buffers[index];
-                let input = match index {
-                    0 => quote!(input),
-                    _ => {
-                        let previous = &layers[index - 1];
-                        let previous_out = &previous.outputs.tokens;
-                        let (_, previous_a) = &buffers[index - 1];
-                        boundary(previous, layer, quote!(columns), quote!(#rt::columns::<T, #previous_out>(#previous_a)))
-                    }
-                };
+                let input = batch_input(index);
                 let input_gradient = match index {
                     0 => quote!(::core::option::Option::None),
                     _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
