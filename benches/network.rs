@@ -13,7 +13,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
 use typenn::prelude::*;
-use typenn::{Workspace, columns, columns_mut, flatten};
+use typenn::{SplitMix64, Workspace, columns, columns_mut, flatten};
 
 network! {
     /// W1 and W2: 32 -> 10 (ReLU) -> 1.
@@ -172,7 +172,7 @@ fn train_step<N: Network<f32, IN, OUT>, const IN: usize, const OUT: usize>(
 fn samples<const IN: usize, const OUT: usize>(
     n: usize,
 ) -> (Vec<SVector<f32, IN>>, Vec<SVector<f32, OUT>>) {
-    let mut rng = SplitMix64(0x5EED_0001);
+    let mut rng = SplitMix64::new(0x5EED_0001);
     (0..n)
         .map(|_| {
             let x = SVector::from_fn(|_, _| 2.0 * rng.next_f32() - 1.0);
@@ -180,24 +180,6 @@ fn samples<const IN: usize, const OUT: usize>(
             (x, y)
         })
         .unzip()
-}
-
-/// SplitMix64, as in the peers and `examples/workloads.rs`.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A 24-bit uniform float in [0, 1).
-    fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
 }
 
 /// Short runs, so that `cargo bench` takes a few minutes on a shared 2-core machine; no plots.

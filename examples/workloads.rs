@@ -13,8 +13,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use typenn::Trainer;
 use typenn::prelude::*;
+use typenn::{SplitMix64, Trainer};
 
 network! {
     /// W1 and W2: 32 -> 10 (ReLU) -> 1.
@@ -122,26 +122,9 @@ where
     })
 }
 
-/// SplitMix64, as in the peers; `next_f32` yields 24-bit uniform floats in [0, 1).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
-
 /// W1: x ~ U[-1, 1]^32, y = mean_i sin(3 x_i).
 fn w1_data(n: usize) -> (Vec<SVector<f32, 32>>, Vec<SVector<f32, 1>>) {
-    let mut rng = SplitMix64(DATA_SEED);
+    let mut rng = SplitMix64::new(DATA_SEED);
     (0..n)
         .map(|_| {
             let x = SVector::<f32, 32>::from_fn(|_, _| 2.0 * rng.next_f32() - 1.0);
@@ -153,7 +136,7 @@ fn w1_data(n: usize) -> (Vec<SVector<f32, 32>>, Vec<SVector<f32, 1>>) {
 
 /// W3: x ~ U[0, 1]^784, one-hot targets of a class uniform in 0..10.
 fn w3_data(n: usize) -> (Vec<SVector<f32, 784>>, Vec<SVector<f32, 10>>) {
-    let mut rng = SplitMix64(DATA_SEED ^ 0x0784);
+    let mut rng = SplitMix64::new(DATA_SEED ^ 0x0784);
     (0..n)
         .map(|_| {
             let x = SVector::<f32, 784>::from_fn(|_, _| rng.next_f32());

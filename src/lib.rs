@@ -38,8 +38,8 @@ pub use nn_core::{
     Activation, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Dense,
     DenseGradients, Elementwise, Elu, Gelu, Huber, Identity, Init, Layer, LayerSummary, LeakyRelu,
     Loss, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Scalar, Sigmoid, Silu, Softmax,
-    SoftmaxCrossEntropy, Softplus, Summary, Swish, Tanh, TensorInfo, Workspace, activation,
-    columns, columns_mut, flatten, layer, loss,
+    SoftmaxCrossEntropy, Softplus, SplitMix64, Summary, Swish, Tanh, TensorInfo, Workspace,
+    activation, columns, columns_mut, flatten, layer, loss,
 };
 
 // With `std`: training, data and files.

@@ -23,7 +23,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use typenn::persist::{Dtype, SafeTensorError};
 use typenn::prelude::*;
-use typenn::{LoadError, LoadOptions, Scalar};
+use typenn::{LoadError, LoadOptions, Scalar, SplitMix64};
 
 network! {
     /// `nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))`.
@@ -89,21 +89,17 @@ const NUMBERS: [&str; 14] = [
     "1e3",
 ];
 
-/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, fast, well-mixed reproducible stream.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
+/// Draws for the fuzzer from typenn's own SplitMix64 stream.
+trait Draw {
     /// Uniform in `0..n` (`n > 0`), near enough for fuzzing.
+    fn below(&mut self, n: usize) -> usize;
+    /// One of `items`.
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T;
+}
+
+impl Draw for SplitMix64 {
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -123,7 +119,7 @@ fn random<T: Scalar, N: Parameters<T>>(rng: &mut SplitMix64) -> N {
     let mut network = N::zeros();
     for i in 0..N::TENSORS {
         for value in network.tensor_mut(i) {
-            *value = T::cast_from((rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0);
+            *value = T::cast_from((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0);
         }
     }
     network
@@ -343,7 +339,7 @@ fn mutate_bytes(rng: &mut SplitMix64, kind: usize, bytes: &mut Vec<u8>) {
         2 => bytes.truncate(rng.below(len + 1)),
         3 => {
             let extra = 1 + rng.below(16);
-            bytes.extend((0..extra).map(|_| rng.next() as u8));
+            bytes.extend((0..extra).map(|_| rng.next_u64() as u8));
         }
         4 if len > 0 => {
             let start = rng.below(len);
@@ -367,7 +363,7 @@ fn mutate_bytes(rng: &mut SplitMix64, kind: usize, bytes: &mut Vec<u8>) {
                 2 => u64::MAX,
                 3 => 1 << 61,
                 4 => bytes.len() as u64,
-                _ => rng.next() % (bytes.len() as u64 + 64),
+                _ => rng.next_u64() % (bytes.len() as u64 + 64),
             };
             bytes[..8].copy_from_slice(&new.to_le_bytes());
         }
@@ -419,12 +415,12 @@ fn generate(rng: &mut SplitMix64) -> Vec<u8> {
             let value = match rng.below(50) {
                 0 => f64::NAN,
                 1 => f64::INFINITY,
-                _ => (rng.next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5,
+                _ => (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 - 0.5,
             };
             match width {
                 4 => data.extend_from_slice(&(value as f32).to_le_bytes()),
                 8 => data.extend_from_slice(&value.to_le_bytes()),
-                _ => data.extend_from_slice(&(rng.next() as u16).to_le_bytes()),
+                _ => data.extend_from_slice(&(rng.next_u64() as u16).to_le_bytes()),
             }
         }
         if position > 0 {
@@ -540,7 +536,7 @@ fn check<T: Scalar, N: Parameters<T>>(
 fn mutated_files_never_panic_and_never_load_non_finite_or_partial_weights() {
     let iterations = env_u64("TYPENN_FUZZ_ITERATIONS", DEFAULT_ITERATIONS);
     let seed = env_u64("TYPENN_FUZZ_SEED", 0);
-    let mut rng = SplitMix64(seed);
+    let mut rng = SplitMix64::new(seed);
 
     let seq: Seq = random(&mut rng);
     let named: Named<f64> = random(&mut rng);

@@ -63,6 +63,7 @@ pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
 #[cfg(feature = "std")]
 pub use persist::{LoadError, LoadOptions, Persist, SaveError};
+pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]
 pub use train::{FitOptions, History, Trainer};

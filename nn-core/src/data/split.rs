@@ -98,7 +98,7 @@ impl<T: Scalar, const IN: usize, const OUT: usize> Dataset<T, IN, OUT> {
             });
         }
         let mut order: Vec<usize> = (0..samples).collect();
-        SplitMix64(seed).shuffle(&mut order);
+        SplitMix64::new(seed).shuffle(&mut order);
         let (test_indices, train_indices) = order.split_at(test);
         Ok((self.subset(train_indices)?, self.subset(test_indices)?))
     }

@@ -239,7 +239,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
 
         let mut history = History::with_columns(metrics, validation.is_some());
         let mut order: Vec<usize> = (0..samples).collect();
-        let mut shuffler = options.shuffle_seed().map(SplitMix64);
+        let mut shuffler = options.shuffle_seed().map(SplitMix64::new);
         let gathered = if shuffler.is_some() {
             batch_size.min(samples)
         } else {

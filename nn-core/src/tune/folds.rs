@@ -72,7 +72,7 @@ impl KFold {
             return Err(TuneError::TooManyFolds { folds, samples });
         }
         let mut order: Vec<usize> = (0..samples).collect();
-        SplitMix64(self.seed).shuffle(&mut order);
+        SplitMix64::new(self.seed).shuffle(&mut order);
         let (size, larger) = (samples / folds, samples % folds);
         let mut start = 0;
         Ok((0..folds)
