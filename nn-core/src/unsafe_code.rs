@@ -134,55 +134,40 @@ pub(crate) fn gemm<T: Scalar>(
         stride(b.col_stride),
     );
     let (rsc, csc) = (1, stride(c.rows));
+    // The same call for either scalar: `Scalar` is sealed to f32 and f64, so the casts to the
+    // type `TypeId` names are exact.
+    macro_rules! call {
+        ($gemm:path, $float:ty) => {{
+            let (a_data, b_data): (&[$float], &[$float]) =
+                (bytemuck::cast_slice(a.data), bytemuck::cast_slice(b.data));
+            let c_data: &mut [$float] = bytemuck::cast_slice_mut(c.data);
+            // SAFETY: the asserts above put every element matrixmultiply reads from `a` and `b`
+            // and writes to `c` inside those slices; `c` is a distinct `&mut` slice with
+            // column-major strides, so its elements do not alias each other or the inputs.
+            unsafe {
+                $gemm(
+                    c.rows,
+                    a.cols,
+                    c.cols,
+                    bytemuck::cast(alpha),
+                    a_data.as_ptr(),
+                    rsa,
+                    csa,
+                    b_data.as_ptr(),
+                    rsb,
+                    csb,
+                    bytemuck::cast(beta),
+                    c_data.as_mut_ptr(),
+                    rsc,
+                    csc,
+                );
+            }
+        }};
+    }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        let (a_data, b_data): (&[f32], &[f32]) =
-            (bytemuck::cast_slice(a.data), bytemuck::cast_slice(b.data));
-        let c_data: &mut [f32] = bytemuck::cast_slice_mut(c.data);
-        // SAFETY: the asserts above put every element matrixmultiply reads from `a` and `b` and
-        // writes to `c` inside those slices; `c` is a distinct `&mut` slice with column-major
-        // strides, so its elements do not alias each other or the inputs.
-        unsafe {
-            matrixmultiply::sgemm(
-                c.rows,
-                a.cols,
-                c.cols,
-                bytemuck::cast(alpha),
-                a_data.as_ptr(),
-                rsa,
-                csa,
-                b_data.as_ptr(),
-                rsb,
-                csb,
-                bytemuck::cast(beta),
-                c_data.as_mut_ptr(),
-                rsc,
-                csc,
-            );
-        }
+        call!(matrixmultiply::sgemm, f32);
     } else {
-        let (a_data, b_data): (&[f64], &[f64]) =
-            (bytemuck::cast_slice(a.data), bytemuck::cast_slice(b.data));
-        let c_data: &mut [f64] = bytemuck::cast_slice_mut(c.data);
-        // SAFETY: as for `sgemm` above. `Scalar` is sealed to f32 and f64, so `T` is f64 here
-        // and the casts are exact.
-        unsafe {
-            matrixmultiply::dgemm(
-                c.rows,
-                a.cols,
-                c.cols,
-                bytemuck::cast(alpha),
-                a_data.as_ptr(),
-                rsa,
-                csa,
-                b_data.as_ptr(),
-                rsb,
-                csb,
-                bytemuck::cast(beta),
-                c_data.as_mut_ptr(),
-                rsc,
-                csc,
-            );
-        }
+        call!(matrixmultiply::dgemm, f64);
     }
 }
 
