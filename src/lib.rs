@@ -36,10 +36,10 @@ mod serde_impls;
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
     Activation, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Dense,
-    DenseGradients, Elementwise, Elu, Gelu, Huber, Identity, Init, Layer, LayerSummary, LeakyRelu,
-    Loss, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Scalar, Sigmoid, Silu, Softmax,
-    SoftmaxCrossEntropy, Softplus, SplitMix64, Summary, Swish, Tanh, TensorInfo, Workspace,
-    activation, columns, columns_mut, flatten, layer, loss,
+    DenseGradients, Elementwise, ElementwiseLoss, Elu, Gelu, Huber, Identity, Init, Layer,
+    LayerSummary, LeakyRelu, Loss, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Scalar,
+    Sigmoid, Silu, Softmax, SoftmaxCrossEntropy, Softplus, Summary, Swish, Tanh, TensorInfo,
+    Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
 
 // With `std`: training, data and files.
@@ -50,8 +50,8 @@ pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
 #[cfg(feature = "std")]
 pub use nn_core::{
     Adam, AdamW, Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, DataError, Dataset,
-    FitOptions, History, Optimizer, Part, RmsProp, Sgd, Standardizer, Target, TargetScaler,
-    TrainError, Trainer, optim,
+    FitOptions, History, Optimizer, Part, RmsProp, Sgd, SplitMix64, Standardizer, Target,
+    TargetScaler, TrainError, Trainer, optim,
 };
 // What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
 #[cfg(feature = "std")]

@@ -51,7 +51,8 @@ pub use error::{DataError, Part, TrainError};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};
 pub use loss::{
-    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Huber, Loss, Mae, Mse, SoftmaxCrossEntropy,
+    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ElementwiseLoss, Huber, Loss, Mae, Mse,
+    SoftmaxCrossEntropy,
 };
 pub use network::{
     Boundary, Fits, LayerSummary, Network, Summary, inference_len, training_len, widest,
@@ -63,6 +64,7 @@ pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
 #[cfg(feature = "std")]
 pub use persist::{LoadError, LoadOptions, Persist, SaveError};
+#[cfg(feature = "std")]
 pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]

@@ -1,5 +1,5 @@
-use super::Loss;
-use crate::{Columns, ColumnsMut, Elementwise, Scalar, Sigmoid};
+use super::ElementwiseLoss;
+use crate::{Elementwise, Scalar, Sigmoid};
 
 /// Binary cross-entropy on probabilities: `mean(-(t ln p + (1 - t) ln(1 - p)))` over the batch
 /// and the outputs, each output an independent yes/no probability `p` with target `t` in [0, 1].
@@ -34,48 +34,24 @@ fn cross_entropy<T: Scalar>(p: T, t: T) -> T {
     -(t * p.ln() + (T::one() - t) * (T::one() - p).ln())
 }
 
-impl<T: Scalar> Loss<T> for BinaryCrossEntropy {
+impl ElementwiseLoss for BinaryCrossEntropy {
     const NAME: &'static str = "BinaryCrossEntropy";
 
-    fn loss<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-    ) -> T {
+    #[inline]
+    fn term<T: Scalar>(&self, prediction: T, target: T) -> T {
         let low = T::cast_from(Self::EPSILON);
-        let high = T::one() - low;
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let mut sum = T::zero();
-        for (&p, &t) in predictions.iter().zip(targets.iter()) {
-            sum += cross_entropy(p.clamp(low, high), t);
-        }
-        sum / count
+        cross_entropy(prediction.clamp(low, T::one() - low), target)
     }
 
-    fn loss_and_gradient<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-        mut gradient: ColumnsMut<'_, T, W>,
-    ) -> T {
+    /// Zero where the prediction is clamped, as the clamp's own derivative is.
+    #[inline]
+    fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T {
         let low = T::cast_from(Self::EPSILON);
-        let high = T::one() - low;
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let mut sum = T::zero();
-        for ((g, &p), &t) in gradient
-            .iter_mut()
-            .zip(predictions.iter())
-            .zip(targets.iter())
-        {
-            let clamped = p.clamp(low, high);
-            sum += cross_entropy(clamped, t);
-            *g = if p < low || p > high {
-                T::zero()
-            } else {
-                (p - t) / (p * (T::one() - p) * count)
-            };
+        if prediction < low || prediction > T::one() - low {
+            T::zero()
+        } else {
+            (prediction - target) / (prediction * (T::one() - prediction))
         }
-        sum / count
     }
 }
 
@@ -108,37 +84,24 @@ fn cross_entropy_with_logit<T: Scalar>(z: T, t: T) -> T {
     z.max(T::zero()) - z * t + (-z.abs()).exp().ln_1p()
 }
 
-impl<T: Scalar> Loss<T> for BinaryCrossEntropyWithLogits {
+impl ElementwiseLoss for BinaryCrossEntropyWithLogits {
     const NAME: &'static str = "BinaryCrossEntropyWithLogits";
 
-    fn loss<const W: usize>(&self, logits: Columns<'_, T, W>, targets: Columns<'_, T, W>) -> T {
-        let count = T::cast_from((W * logits.ncols()) as f64);
-        let mut sum = T::zero();
-        for (&z, &t) in logits.iter().zip(targets.iter()) {
-            sum += cross_entropy_with_logit(z, t);
-        }
-        sum / count
+    #[inline]
+    fn term<T: Scalar>(&self, logit: T, target: T) -> T {
+        cross_entropy_with_logit(logit, target)
     }
 
-    fn loss_and_gradient<const W: usize>(
-        &self,
-        logits: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-        mut gradient: ColumnsMut<'_, T, W>,
-    ) -> T {
-        let count = T::cast_from((W * logits.ncols()) as f64);
-        let mut sum = T::zero();
-        for ((g, &z), &t) in gradient.iter_mut().zip(logits.iter()).zip(targets.iter()) {
-            sum += cross_entropy_with_logit(z, t);
-            *g = (Sigmoid::apply(z) - t) / count;
-        }
-        sum / count
+    #[inline]
+    fn derivative<T: Scalar>(&self, logit: T, target: T) -> T {
+        Sigmoid::apply(logit) - target
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Loss;
     use crate::loss::testing::check_gradient;
     use crate::{columns, columns_mut};
     use core::f64::consts::LN_2;

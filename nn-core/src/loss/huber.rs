@@ -1,7 +1,7 @@
-use super::Loss;
+use super::ElementwiseLoss;
+use crate::Scalar;
 #[cfg(feature = "std")]
 use crate::TrainError;
-use crate::{Columns, ColumnsMut, Scalar};
 
 /// The Huber loss: quadratic for small errors, linear for large ones, averaged over the batch
 /// and the outputs.
@@ -72,61 +72,38 @@ impl Default for Huber {
     }
 }
 
-impl<T: Scalar> Loss<T> for Huber {
+impl ElementwiseLoss for Huber {
     const NAME: &'static str = "Huber";
 
-    fn loss<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-    ) -> T {
-        let delta = T::cast_from(self.delta);
-        let half = T::cast_from(0.5);
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let mut sum = T::zero();
-        for (&p, &t) in predictions.iter().zip(targets.iter()) {
-            let error = (p - t).abs();
-            sum += if error <= delta {
-                half * error * error
-            } else {
-                delta * (error - half * delta)
-            };
+    #[inline]
+    fn term<T: Scalar>(&self, prediction: T, target: T) -> T {
+        let (delta, half) = (T::cast_from(self.delta), T::cast_from(0.5));
+        let error = (prediction - target).abs();
+        if error <= delta {
+            half * error * error
+        } else {
+            delta * (error - half * delta)
         }
-        sum / count
     }
 
-    fn loss_and_gradient<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-        mut gradient: ColumnsMut<'_, T, W>,
-    ) -> T {
+    #[inline]
+    fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T {
         let delta = T::cast_from(self.delta);
-        let half = T::cast_from(0.5);
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let mut sum = T::zero();
-        for ((g, &p), &t) in gradient
-            .iter_mut()
-            .zip(predictions.iter())
-            .zip(targets.iter())
-        {
-            let error = p - t;
-            let size = error.abs();
-            if size <= delta {
-                sum += half * error * error;
-                *g = error / count;
-            } else {
-                sum += delta * (size - half * delta);
-                *g = if error > T::zero() { delta } else { -delta } / count;
-            }
+        let error = prediction - target;
+        if error.abs() <= delta {
+            error
+        } else if error > T::zero() {
+            delta
+        } else {
+            -delta
         }
-        sum / count
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Loss;
     use crate::loss::testing::check_gradient;
     use crate::{columns, columns_mut};
 

@@ -1,5 +1,5 @@
-use super::Loss;
-use crate::{Columns, ColumnsMut, Scalar};
+use super::ElementwiseLoss;
+use crate::Scalar;
 
 /// Mean absolute error: `mean(|prediction - target|)` over the batch and the outputs.
 ///
@@ -20,53 +20,32 @@ use crate::{Columns, ColumnsMut, Scalar};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mae;
 
-impl<T: Scalar> Loss<T> for Mae {
+impl ElementwiseLoss for Mae {
     const NAME: &'static str = "Mae";
 
-    fn loss<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-    ) -> T {
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let mut sum = T::zero();
-        for (&p, &t) in predictions.iter().zip(targets.iter()) {
-            sum += (p - t).abs();
-        }
-        sum / count
+    #[inline]
+    fn term<T: Scalar>(&self, prediction: T, target: T) -> T {
+        (prediction - target).abs()
     }
 
-    fn loss_and_gradient<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-        mut gradient: ColumnsMut<'_, T, W>,
-    ) -> T {
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let step = T::one() / count;
-        let mut sum = T::zero();
-        for ((g, &p), &t) in gradient
-            .iter_mut()
-            .zip(predictions.iter())
-            .zip(targets.iter())
-        {
-            let error = p - t;
-            sum += error.abs();
-            *g = if error > T::zero() {
-                step
-            } else if error < T::zero() {
-                -step
-            } else {
-                T::zero()
-            };
+    /// The sign of the error, and 0 where it is 0 (PyTorch's and Keras's choice at the kink).
+    #[inline]
+    fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T {
+        let error = prediction - target;
+        if error > T::zero() {
+            T::one()
+        } else if error < T::zero() {
+            -T::one()
+        } else {
+            T::zero()
         }
-        sum / count
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Loss;
     use crate::loss::testing::check_gradient;
     use crate::{columns, columns_mut};
 

@@ -36,6 +36,79 @@ pub trait Loss<T: Scalar> {
     ) -> T;
 }
 
+/// A loss that is the mean, over every output of every sample, of a term of one prediction and
+/// its target: every loss here but [`SoftmaxCrossEntropy`]. Implementing it gives [`Loss`] for
+/// every scalar type, as [`Elementwise`](crate::Elementwise) gives an activation.
+///
+/// # Example
+///
+/// ```
+/// use nn_core::{ElementwiseLoss, Loss, Scalar, columns};
+///
+/// /// The mean of the fourth powers of the errors.
+/// struct Quartic;
+///
+/// impl ElementwiseLoss for Quartic {
+///     const NAME: &'static str = "Quartic";
+///     fn term<T: Scalar>(&self, prediction: T, target: T) -> T {
+///         let e = prediction - target;
+///         e * e * e * e
+///     }
+///     fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T {
+///         let e = prediction - target;
+///         T::cast_from(4.0) * e * e * e
+///     }
+/// }
+///
+/// let loss = Quartic.loss(columns::<f64, 1>(&[2.0, 0.0]), columns::<f64, 1>(&[1.0, 0.0]));
+/// assert_eq!(loss, 0.5);
+/// ```
+pub trait ElementwiseLoss {
+    /// The name shown in summaries and errors.
+    const NAME: &'static str;
+
+    /// The term for one prediction and its target.
+    #[must_use]
+    fn term<T: Scalar>(&self, prediction: T, target: T) -> T;
+
+    /// The term's derivative with respect to the prediction.
+    #[must_use]
+    fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T;
+}
+
+impl<L: ElementwiseLoss, T: Scalar> Loss<T> for L {
+    const NAME: &'static str = L::NAME;
+
+    fn loss<const W: usize>(
+        &self,
+        predictions: Columns<'_, T, W>,
+        targets: Columns<'_, T, W>,
+    ) -> T {
+        let count = T::cast_from((W * predictions.ncols()) as f64);
+        let mut sum = T::zero();
+        for (&p, &t) in predictions.as_slice().iter().zip(targets.as_slice()) {
+            sum += self.term(p, t);
+        }
+        sum / count
+    }
+
+    fn loss_and_gradient<const W: usize>(
+        &self,
+        predictions: Columns<'_, T, W>,
+        targets: Columns<'_, T, W>,
+        mut gradient: ColumnsMut<'_, T, W>,
+    ) -> T {
+        let count = T::cast_from((W * predictions.ncols()) as f64);
+        let mut sum = T::zero();
+        let pairs = predictions.as_slice().iter().zip(targets.as_slice());
+        for (g, (&p, &t)) in gradient.as_mut_slice().iter_mut().zip(pairs) {
+            sum += self.term(p, t);
+            *g = self.derivative(p, t) / count;
+        }
+        sum / count
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     use super::Loss;

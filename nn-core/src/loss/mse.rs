@@ -1,5 +1,5 @@
-use super::Loss;
-use crate::{Columns, ColumnsMut, Scalar};
+use super::ElementwiseLoss;
+use crate::Scalar;
 
 /// Mean squared error: `mean((prediction - target)^2)` over the batch and the outputs.
 ///
@@ -20,44 +20,25 @@ use crate::{Columns, ColumnsMut, Scalar};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Mse;
 
-impl<T: Scalar> Loss<T> for Mse {
+impl ElementwiseLoss for Mse {
     const NAME: &'static str = "Mse";
 
-    fn loss<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-    ) -> T {
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let mut sum = T::zero();
-        for (&p, &t) in predictions.as_slice().iter().zip(targets.as_slice()) {
-            sum += (p - t) * (p - t);
-        }
-        sum / count
+    #[inline]
+    fn term<T: Scalar>(&self, prediction: T, target: T) -> T {
+        let error = prediction - target;
+        error * error
     }
 
-    fn loss_and_gradient<const W: usize>(
-        &self,
-        predictions: Columns<'_, T, W>,
-        targets: Columns<'_, T, W>,
-        mut gradient: ColumnsMut<'_, T, W>,
-    ) -> T {
-        let count = T::cast_from((W * predictions.ncols()) as f64);
-        let scale = T::cast_from(2.0) / count;
-        let mut sum = T::zero();
-        let pairs = predictions.as_slice().iter().zip(targets.as_slice());
-        for (g, (&p, &t)) in gradient.as_mut_slice().iter_mut().zip(pairs) {
-            let error = p - t;
-            sum += error * error;
-            *g = scale * error;
-        }
-        sum / count
+    #[inline]
+    fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T {
+        T::cast_from(2.0) * (prediction - target)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Loss;
     use crate::{columns, columns_mut};
 
     #[test]
