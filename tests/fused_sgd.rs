@@ -115,19 +115,26 @@ fn fused_steps_equal_gradients_then_update_through_matrixmultiply() {
 fn momentum_and_adam_still_keep_their_gradients() {
     let mut model = Deep::<f64>::new(&mut StdRng::seed_from_u64(9));
     let (inputs, targets) = batch::<5, 3>(4, 0);
-    let mut with_momentum = model
-        .trainer(Mse, Sgd::new(0.05).momentum(0.5))
-        .expect("valid");
-    with_momentum
-        .step(&mut model, &inputs, &targets)
-        .expect("finite");
-    let (_, gradients) = model.gradients(&inputs, &targets, &Mse).expect("valid");
-    assert!(with_momentum.gradients().is_some());
-    let mut adam = model.trainer(Mse, Adam::new(0.01)).expect("valid");
-    adam.step(&mut model, &inputs, &targets).expect("finite");
-    assert!(adam.gradients().is_some());
-    // The momentum trainer's gradients were those of the batch at the start, not zeros.
-    assert!(gradients.0.weights.amax() > 0.0);
+    // Each trainer keeps the gradients of the batch at the weights before its step.
+    for optimizer_is_adam in [false, true] {
+        let (_, before) = model.gradients(&inputs, &targets, &Mse).expect("valid");
+        let kept = if optimizer_is_adam {
+            let mut adam = model.trainer(Mse, Adam::new(0.01)).expect("valid");
+            adam.step(&mut model, &inputs, &targets).expect("finite");
+            adam.gradients().cloned()
+        } else {
+            let mut momentum = model
+                .trainer(Mse, Sgd::new(0.05).momentum(0.5))
+                .expect("valid");
+            momentum
+                .step(&mut model, &inputs, &targets)
+                .expect("finite");
+            momentum.gradients().cloned()
+        };
+        let kept = kept.expect("an optimizer with state keeps the gradients");
+        assert!(largest_difference(&kept, &*before) < 1e-15);
+        assert!(before.0.weights.amax() > 0.0);
+    }
 }
 
 network! {
