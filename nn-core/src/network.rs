@@ -193,38 +193,16 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// # Example
     ///
     /// ```
-    /// use nn_core::{Network, SVector};
-    /// # use nn_core::{Columns, ColumnsMut, Init, LayerSummary, Loss, Parameters, Rng, TensorInfo, Workspace};
-    /// # /// A network whose outputs are its inputs, so that the logits are plain to see.
-    /// # #[derive(Clone, Debug)]
-    /// # struct PassThrough;
-    /// # // SAFETY: a unit struct has no bytes.
-    /// # unsafe impl bytemuck::Zeroable for PassThrough {}
-    /// # impl Parameters<f64> for PassThrough {
-    /// #     const TENSORS: usize = 0;
-    /// #     const PARAMETERS: usize = 0;
-    /// #     fn zeros() -> Self { PassThrough }
-    /// #     fn tensor(&self, _: usize) -> &[f64] { &[] }
-    /// #     fn tensor_mut(&mut self, _: usize) -> &mut [f64] { &mut [] }
-    /// #     fn tensor_info(_: usize) -> Option<TensorInfo> { None }
-    /// # }
-    /// # impl Network<f64, 3, 3> for PassThrough {
-    /// #     type Gradients = PassThrough;
-    /// #     const NAME: &'static str = "PassThrough";
-    /// #     const LAYERS: &'static [LayerSummary] = &[];
-    /// #     const WIDTHS: &'static [usize] = &[3];
-    /// #     fn initialize<R: Rng + ?Sized>(&mut self, _: Init, _: &mut R) {}
-    /// #     fn forward(&self, input: &SVector<f64, 3>) -> SVector<f64, 3> { *input }
-    /// #     fn forward_columns(&self, input: Columns<'_, f64, 3>, mut output: ColumnsMut<'_, f64, 3>, _: &mut Workspace<f64>) {
-    /// #         output.copy_from(&input);
-    /// #     }
-    /// #     fn loss_and_gradients<L: Loss<f64>>(&self, input: Columns<'_, f64, 3>, targets: Columns<'_, f64, 3>, loss: &L, _: &mut PassThrough, _: &mut Workspace<f64>) -> f64 {
-    /// #         loss.loss(input, targets)
-    /// #     }
-    /// # }
-    /// // A classifier with three classes (with typenn, a `network!` struct ending in a linear
-    /// // layer); this one's logits are its inputs.
-    /// let model = PassThrough;
+    /// use typenn::prelude::*;
+    ///
+    /// network! {
+    ///     /// Three classes; its last layer is linear, so its outputs are logits.
+    ///     struct Classifier(Dense<3, 3>);
+    /// }
+    ///
+    /// // Identity weights and zero biases, so that the logits are the inputs, plain to see.
+    /// let mut model = Classifier::<f64>::zeros();
+    /// model.0.weights = SMatrix::identity();
     /// let logits = [SVector::from([0.0, 0.0, 0.0]), SVector::from([2.0, 1.0, 2.0])];
     /// let probabilities = model.predict_proba(&logits);
     /// assert_eq!(probabilities[0], SVector::from([1.0 / 3.0; 3]));

@@ -8,7 +8,7 @@
 /// # Example
 ///
 /// ```
-/// use nn_core::SplitMix64;
+/// use typenn::SplitMix64;
 ///
 /// let mut rng = SplitMix64::new(0);
 /// // The reference implementation's first output for seed 0.

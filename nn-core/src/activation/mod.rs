@@ -38,7 +38,7 @@ use crate::Scalar;
 /// # Example
 ///
 /// ```
-/// use nn_core::{Activation, Relu, Softmax};
+/// use typenn::{Activation, Relu, Softmax};
 ///
 /// let z = [-2.0_f32, 0.5, 3.0];
 /// let mut a = [0.0_f32; 3];
@@ -73,7 +73,7 @@ pub trait Activation: Copy + Default + Debug + Send + Sync + 'static {
 /// # Example
 ///
 /// ```
-/// use nn_core::{Elementwise, Relu};
+/// use typenn::{Elementwise, Relu};
 ///
 /// assert_eq!(Relu::apply(-2.0_f32), 0.0);
 /// assert_eq!(Relu::derivative(3.0_f32, 3.0), 1.0);

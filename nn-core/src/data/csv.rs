@@ -64,7 +64,7 @@ impl fmt::Display for ColumnId {
 /// # Example
 ///
 /// ```
-/// use nn_core::{ColumnId, Target};
+/// use typenn::{ColumnId, Target};
 ///
 /// assert_eq!(Target::one_hot("label"), Target::OneHot(ColumnId::Name("label".into())));
 /// assert_eq!(Target::column(10), Target::Column(ColumnId::Index(10)));
@@ -114,7 +114,7 @@ impl<T: Scalar, const IN: usize, const OUT: usize> Dataset<T, IN, OUT> {
     /// # Example
     ///
     /// ```
-    /// use nn_core::{CsvError, Dataset, Target};
+    /// use typenn::{CsvError, Dataset, Target};
     ///
     /// # fn main() -> Result<(), CsvError> {
     /// let csv = "height,weight,label\n1.5,50,0\n1.8,80,2\n";

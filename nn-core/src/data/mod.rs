@@ -20,7 +20,7 @@ use crate::{DataError, Part, Scalar};
 /// # Example
 ///
 /// ```
-/// use nn_core::{DataError, Dataset};
+/// use typenn::{DataError, Dataset};
 ///
 /// # fn main() -> Result<(), DataError> {
 /// let xor = Dataset::<f32, 2, 1>::from_rows(

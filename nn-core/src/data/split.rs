@@ -20,7 +20,7 @@ impl<T: Scalar, const IN: usize, const OUT: usize> Dataset<T, IN, OUT> {
     /// # Example
     ///
     /// ```
-    /// use nn_core::{DataError, Dataset};
+    /// use typenn::{DataError, Dataset};
     ///
     /// # fn main() -> Result<(), DataError> {
     /// let data = Dataset::<f32, 1, 1>::from_rows(&[[0.0], [1.0], [2.0]], &[[0.0], [10.0], [20.0]])?;
@@ -68,7 +68,7 @@ impl<T: Scalar, const IN: usize, const OUT: usize> Dataset<T, IN, OUT> {
     /// # Example
     ///
     /// ```
-    /// use nn_core::{DataError, Dataset};
+    /// use typenn::{DataError, Dataset};
     ///
     /// # fn main() -> Result<(), DataError> {
     /// let data = Dataset::<f32, 1, 1>::from_flat(&[0.0; 10], &[1.0; 10])?;
@@ -113,7 +113,7 @@ impl<T: Scalar, const IN: usize, const OUT: usize> Dataset<T, IN, OUT> {
     /// # Example
     ///
     /// ```
-    /// use nn_core::{DataError, Dataset};
+    /// use typenn::{DataError, Dataset};
     ///
     /// # fn main() -> Result<(), DataError> {
     /// let data = Dataset::<f32, 1, 1>::from_flat(&[0.0; 5], &[1.0; 5])?;

@@ -68,7 +68,7 @@ impl<T: Scalar, const N: usize> Moments<T, N> {
 /// # Example
 ///
 /// ```
-/// use nn_core::{DataError, Dataset, SVector, Standardizer};
+/// use typenn::{DataError, Dataset, SVector, Standardizer};
 ///
 /// # fn main() -> Result<(), DataError> {
 /// let mut train = Dataset::<f64, 2, 1>::from_rows(&[[1.0, 5.0], [3.0, 5.0]], &[[0.0], [1.0]])?;
@@ -154,7 +154,7 @@ impl<T: Scalar, const IN: usize> Standardizer<T, IN> {
 /// # Example
 ///
 /// ```
-/// use nn_core::{DataError, Dataset, SVector, TargetScaler};
+/// use typenn::{DataError, Dataset, SVector, TargetScaler};
 ///
 /// # fn main() -> Result<(), DataError> {
 /// let mut train = Dataset::<f64, 1, 1>::from_rows(&[[0.0], [1.0]], &[[100.0], [300.0]])?;

@@ -34,8 +34,7 @@ const SMALL_WIDTH: usize = 256;
 /// # Example
 ///
 /// ```
-/// use nalgebra::{SMatrix, SVector};
-/// use nn_core::{Dense, Layer, Relu};
+/// use typenn::{Dense, Layer, Relu, SMatrix, SVector};
 ///
 /// let layer = Dense::<2, 1, Relu>::from_parts(
 ///     SMatrix::<f32, 1, 2>::new(1.0, -1.0),

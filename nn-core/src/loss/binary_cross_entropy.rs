@@ -13,7 +13,7 @@ use crate::{Elementwise, Scalar, Sigmoid};
 /// # Example
 ///
 /// ```
-/// use nn_core::{columns, BinaryCrossEntropy, Loss};
+/// use typenn::{columns, BinaryCrossEntropy, Loss};
 ///
 /// let probabilities = [0.5_f64, 0.5];
 /// let targets = [1.0_f64, 0.0];
@@ -66,7 +66,7 @@ impl ElementwiseLoss for BinaryCrossEntropy {
 /// # Example
 ///
 /// ```
-/// use nn_core::{columns, BinaryCrossEntropyWithLogits, Loss};
+/// use typenn::{columns, BinaryCrossEntropyWithLogits, Loss};
 ///
 /// let logits = [0.0_f64, 1000.0];
 /// let targets = [1.0_f64, 1.0];

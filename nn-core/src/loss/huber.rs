@@ -14,9 +14,9 @@ use crate::TrainError;
 /// # Example
 ///
 /// ```
-/// use nn_core::{columns, Huber, Loss};
+/// use typenn::{columns, Huber, Loss};
 ///
-/// # fn main() -> Result<(), nn_core::TrainError> {
+/// # fn main() -> Result<(), typenn::TrainError> {
 /// let huber = Huber::new(1.0)?;
 /// let predictions = [0.5_f64, 3.0];
 /// let targets = [0.0_f64, 0.0];

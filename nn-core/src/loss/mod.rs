@@ -43,7 +43,7 @@ pub trait Loss<T: Scalar> {
 /// # Example
 ///
 /// ```
-/// use nn_core::{ElementwiseLoss, Loss, Scalar, columns};
+/// use typenn::{ElementwiseLoss, Loss, Scalar, columns};
 ///
 /// /// The mean of the fourth powers of the errors.
 /// struct Quartic;

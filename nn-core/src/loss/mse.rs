@@ -9,7 +9,7 @@ use crate::Scalar;
 /// # Example
 ///
 /// ```
-/// use nn_core::{columns, Loss, Mse};
+/// use typenn::{columns, Loss, Mse};
 ///
 /// let predictions = [1.0_f64, 2.0, 3.0, 5.0];
 /// let targets = [0.0_f64, 2.0, 3.0, 3.0];

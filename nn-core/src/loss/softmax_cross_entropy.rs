@@ -17,7 +17,7 @@ use crate::{Columns, ColumnsMut, Scalar};
 /// # Example
 ///
 /// ```
-/// use nn_core::{columns, Loss, SoftmaxCrossEntropy};
+/// use typenn::{columns, Loss, SoftmaxCrossEntropy};
 ///
 /// // One sample, two classes, undecided logits, the first class right.
 /// let logits = [3.0_f64, 3.0];

@@ -29,7 +29,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// # Example
 ///
 /// ```
-/// use nn_core::{Adam, Dense, DenseGradients, Identity, Optimizer, Parameters};
+/// use typenn::{Adam, Dense, DenseGradients, Identity, Optimizer, Parameters};
 ///
 /// let adam = Adam::new(0.1).betas(0.9, 0.999).epsilon(1e-8);
 /// Optimizer::<f64>::validate(&adam)?;
@@ -43,7 +43,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// // The first step moves a weight by the learning rate, whatever the gradient's size.
 /// assert!((layer.weights[(0, 0)] + 0.1).abs() < 1e-6);
 /// assert_eq!(state.step, 1);
-/// # Ok::<(), nn_core::TrainError>(())
+/// # Ok::<(), typenn::TrainError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Adam {

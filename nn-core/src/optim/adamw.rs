@@ -23,7 +23,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// # Example
 ///
 /// ```
-/// use nn_core::{AdamW, Dense, DenseGradients, Identity, Optimizer, Parameters};
+/// use typenn::{AdamW, Dense, DenseGradients, Identity, Optimizer, Parameters};
 ///
 /// let adamw = AdamW::new(0.1).weight_decay(0.5);
 /// Optimizer::<f64>::validate(&adamw)?;
@@ -36,7 +36,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// let mut optimizer = adamw;
 /// optimizer.update(&mut layer, &gradients, &mut state);
 /// assert!((layer.weights[(0, 0)] - 1.9).abs() < 1e-15);
-/// # Ok::<(), nn_core::TrainError>(())
+/// # Ok::<(), typenn::TrainError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamW {

@@ -35,7 +35,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// # Example
 ///
 /// ```
-/// use nn_core::{Dense, DenseGradients, Identity, Optimizer, Parameters, RmsProp};
+/// use typenn::{Dense, DenseGradients, Identity, Optimizer, Parameters, RmsProp};
 ///
 /// let rmsprop = RmsProp::new(0.1).alpha(0.75).epsilon(0.5).momentum(0.9);
 /// Optimizer::<f64>::validate(&rmsprop)?;
@@ -50,7 +50,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// optimizer.update(&mut layer, &gradients, &mut state);
 /// assert!((layer.weights[(0, 0)] - (1.0 - 0.2 / 1.5)).abs() < 1e-15);
 /// assert!(state.momentum_buffer.is_some() && state.gradient_average.is_none());
-/// # Ok::<(), nn_core::TrainError>(())
+/// # Ok::<(), typenn::TrainError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RmsProp {

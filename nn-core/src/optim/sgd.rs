@@ -15,7 +15,7 @@ use crate::{Parameters, Scalar, TrainError};
 /// # Example
 ///
 /// ```
-/// use nn_core::Sgd;
+/// use typenn::Sgd;
 ///
 /// let plain = Sgd::new(0.01);
 /// let nesterov = Sgd::new(0.01).momentum(0.9).nesterov(true);

@@ -26,8 +26,8 @@ const MAX_HEADER_BYTES: usize = 100_000_000;
 /// # Example
 ///
 /// ```
-/// use nn_core::persist::{self, LoadOptions};
-/// use nn_core::{Dense, Parameters};
+/// use typenn::persist::{self, LoadOptions};
+/// use typenn::{Dense, Parameters};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let bytes = persist::to_bytes(&Dense::<3, 2>::zeros())?;

@@ -28,9 +28,8 @@
 //! `Regressor::from_safetensors_bytes(include_bytes!("regressor.safetensors"))?` work the same way.
 //!
 //! ```
-//! use nalgebra::{SMatrix, SVector};
-//! use nn_core::persist::{LoadError, Persist};
-//! use nn_core::{Dense, Relu};
+//! use typenn::persist::{LoadError, Persist};
+//! use typenn::{Dense, Relu, SMatrix, SVector};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let layer = Dense::<2, 3, Relu>::from_parts(
@@ -78,9 +77,8 @@ use crate::{Parameters, Scalar, TensorInfo};
 /// # Example
 ///
 /// ```
-/// use nalgebra::{SMatrix, SVector};
-/// use nn_core::persist::{LoadOptions, Persist};
-/// use nn_core::{Dense, Parameters, Tanh};
+/// use typenn::persist::{LoadOptions, Persist};
+/// use typenn::{Dense, Parameters, SMatrix, SVector, Tanh};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let trained = Dense::<2, 1, Tanh, f64>::from_parts(

@@ -36,7 +36,7 @@ enum Names {
 /// such names with [`rename`](Self::rename).
 ///
 /// ```
-/// use nn_core::persist::LoadOptions;
+/// use typenn::persist::LoadOptions;
 ///
 /// // Linear, ReLU, Linear: the linear layers are modules 0 and 2.
 /// let options = LoadOptions::new().sequential_indices(&[0, 2]);
@@ -115,7 +115,7 @@ impl LoadOptions {
     /// Keras with each layer's `get_weights()` under those names. Replaces any other naming.
     ///
     /// ```
-    /// use nn_core::persist::LoadOptions;
+    /// use typenn::persist::LoadOptions;
     ///
     /// // Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3)]) names its layers
     /// // `dense` and `dense_1`.

@@ -16,8 +16,7 @@ use crate::{Parameters, Scalar};
 /// # Example
 ///
 /// ```
-/// use nalgebra::{SMatrix, SVector};
-/// use nn_core::{Dense, persist};
+/// use typenn::{Dense, SMatrix, SVector, persist};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let layer = Dense::<1, 1>::from_parts(SMatrix::<f32, 1, 1>::new(2.0), SVector::<f32, 1>::new(-1.0));

@@ -16,7 +16,7 @@ use super::EpochLog;
 /// # Example
 ///
 /// ```
-/// use nn_core::{Callback, Control, EpochLog};
+/// use typenn::{Callback, Control, EpochLog};
 ///
 /// /// Halves the learning rate whenever the loss went up.
 /// struct HalveOnPlateau {

@@ -73,7 +73,7 @@ impl fmt::Display for Monitor {
 /// # Example
 ///
 /// ```
-/// use nn_core::{EarlyStopping, FitOptions, Monitor};
+/// use typenn::{EarlyStopping, FitOptions, Monitor};
 ///
 /// let stop = EarlyStopping::new(Monitor::ValLoss).patience(3).restore_best_weights(true);
 /// let options = FitOptions::new().epochs(100).validation_split(0.2).early_stopping(stop);

@@ -28,7 +28,7 @@ use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
 /// # Example
 ///
 /// ```
-/// use nn_core::{Control, Dataset, EpochLog, Fit, FitOptions, History, Metric, Mse, Network, Sgd, TrainError};
+/// use typenn::{Control, Dataset, EpochLog, Fit, FitOptions, History, Metric, Mse, Network, Sgd, TrainError};
 ///
 /// /// Trains `model` on `train`, validating on `val`, halving the learning rate every 10 epochs.
 /// fn train<N: Network<f32, 2, 1>>(

@@ -8,7 +8,7 @@ use super::{Metric, MetricSet, MetricValues, Monitor};
 /// # Example
 ///
 /// ```
-/// use nn_core::{EpochLog, Metric, Monitor};
+/// use typenn::{EpochLog, Metric, Monitor};
 ///
 /// let mut log = EpochLog::new(3, 10, 0.25, 0.01);
 /// log.val_loss = Some(0.5);
@@ -78,7 +78,7 @@ pub struct MetricHistory {
 /// # Example
 ///
 /// ```
-/// use nn_core::{Dataset, FitOptions, Metric, Mse, Network, Sgd, TrainError};
+/// use typenn::{Dataset, FitOptions, Metric, Mse, Network, Sgd, TrainError};
 ///
 /// /// Trains `model` and prints the figures of its last epoch.
 /// fn train<N: Network<f32, 2, 1>>(model: &mut N, data: &Dataset<f32, 2, 1>) -> Result<(), TrainError> {

@@ -20,7 +20,7 @@ use crate::{
 /// # Example
 ///
 /// ```
-/// use nn_core::{Dataset, FitOptions, Metric, Network};
+/// use typenn::{Dataset, FitOptions, Metric, Network};
 ///
 /// /// The accuracy and mean absolute error of a classifier of 4 inputs into 3 classes.
 /// fn report<N: Network<f32, 4, 3>>(model: &N, test: &Dataset<f32, 4, 3>) -> (f64, f64) {
@@ -142,7 +142,7 @@ impl MetricSet {
 /// # Example
 ///
 /// ```
-/// use nn_core::{Metric, MetricValues};
+/// use typenn::{Metric, MetricValues};
 ///
 /// let mut values = MetricValues::default();
 /// values.set(Metric::Mae, 0.25);

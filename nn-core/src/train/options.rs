@@ -14,7 +14,7 @@ use super::{EarlyStopping, Metric, MetricSet};
 /// # Example
 ///
 /// ```
-/// use nn_core::{EarlyStopping, FitOptions, Metric, Monitor};
+/// use typenn::{EarlyStopping, FitOptions, Metric, Monitor};
 ///
 /// let options = FitOptions::new()
 ///     .epochs(50)

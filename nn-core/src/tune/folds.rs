@@ -17,7 +17,7 @@ use crate::{Dataset, Scalar};
 /// # Example
 ///
 /// ```
-/// use nn_core::tune::{KFold, TuneError};
+/// use typenn::tune::{KFold, TuneError};
 ///
 /// # fn main() -> Result<(), TuneError> {
 /// let folds = KFold::new(3, 7).splits(10)?;
@@ -150,8 +150,8 @@ impl fmt::Display for CrossValidation {
 /// The "model" here is the mean of the training targets, scored by its squared error.
 ///
 /// ```
-/// use nn_core::Dataset;
-/// use nn_core::tune::{KFold, cross_validate};
+/// use typenn::Dataset;
+/// use typenn::tune::{KFold, cross_validate};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let data = Dataset::<f64, 1, 1>::from_rows(&[[0.0], [1.0], [2.0], [3.0]], &[[1.0], [2.0], [3.0], [6.0]])?;

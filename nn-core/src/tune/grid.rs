@@ -40,8 +40,8 @@ impl fmt::Display for Hyperparameters {
 /// # Example
 ///
 /// ```
-/// use nn_core::FitOptions;
-/// use nn_core::tune::Grid;
+/// use typenn::FitOptions;
+/// use typenn::tune::Grid;
 ///
 /// let grid = Grid::new([0.1, 0.01], FitOptions::new().shuffle(3)).epochs([10, 20]);
 /// assert_eq!(grid.len(), 4);
@@ -172,8 +172,8 @@ impl<C> GridSearch<C> {
     /// # Example
     ///
     /// ```
-    /// use nn_core::Mode;
-    /// use nn_core::tune::{CrossValidation, GridSearch, TuneError};
+    /// use typenn::Mode;
+    /// use typenn::tune::{CrossValidation, GridSearch, TuneError};
     ///
     /// # fn main() -> Result<(), TuneError> {
     /// let search = GridSearch::from_results(
@@ -298,8 +298,8 @@ impl<C: fmt::Display> fmt::Display for GridSearch<C> {
 /// The "model" is a fraction of the training targets' mean; the candidates are the fraction.
 ///
 /// ```
-/// use nn_core::tune::{KFold, TuneError, grid_search};
-/// use nn_core::{Dataset, Mode};
+/// use typenn::tune::{KFold, TuneError, grid_search};
+/// use typenn::{Dataset, Mode};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let data = Dataset::<f64, 1, 1>::from_rows(&[[0.0], [1.0], [2.0], [3.0]], &[[1.0], [2.0], [3.0], [6.0]])?;
