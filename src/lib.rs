@@ -42,26 +42,28 @@ pub use nn_core::{
     Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
 
-// With `std`: training, data and files.
-/// Weights in and out as safetensors: [`Persist`] methods on every network, free functions,
-/// [`LoadOptions`] and the errors.
-#[cfg(feature = "std")]
-pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
+// With `std`: training, data and files. These re-exports carry no `///` comment: rustdoc
+// would put it in front of the doc of every item the line names, so that `LoadError`'s summary
+// would be the module's sentence. Each item (and each module) shows its own doc.
 #[cfg(feature = "std")]
 pub use nn_core::{
     Adam, AdamW, Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, DataError, Dataset,
     FitOptions, History, Optimizer, Part, RmsProp, Sgd, SplitMix64, Standardizer, Target,
     TargetScaler, TrainError, Trainer, optim,
 };
-// What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
+// Weights in and out as safetensors: `Persist` methods on every network, free functions,
+// `LoadOptions` and the errors.
 #[cfg(feature = "std")]
-/// Choosing structure and settings: k-fold cross-validation and grid search.
-pub use nn_core::tune::{self, TuneError};
+pub use nn_core::persist::{self, LoadError, LoadOptions, Persist, SaveError};
+// What `fit` takes and reports beyond the loss: validation, metrics, early stopping, callbacks.
 #[cfg(feature = "std")]
 pub use nn_core::{
     Callback, Control, EarlyStopping, EpochLog, Fit, Metric, MetricHistory, MetricValues, Mode,
     Monitor,
 };
+// Choosing structure and settings: k-fold cross-validation and grid search.
+#[cfg(feature = "std")]
+pub use nn_core::tune::{self, TuneError};
 #[cfg(feature = "std")]
 pub use nn_core::{
     CrossValidation, Fold, FoldError, Grid, GridSearch, Hyperparameters, KFold, cross_validate,

@@ -35,8 +35,8 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
-    /// A float uniform in [0, 1) on a grid of 2^-24: the top 24 bits of [`next_u64`]
-    /// (Self::next_u64) over 2^24, as the benchmark workloads define it.
+    /// A float uniform in `[0, 1)` on a grid of 2^-24: the top 24 bits of
+    /// [`next_u64`](Self::next_u64) over 2^24, as the benchmark workloads define it.
     pub fn next_f32(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1_u32 << 24) as f32
     }
