@@ -74,9 +74,209 @@ pub use rand;
 
 /// Declares a network whose shape is part of its type.
 ///
-/// The input is a struct declaration whose fields are layers. Widths are literals or `const`
-/// items; each layer must take as many inputs as the previous one produces, or the program does
-/// not compile.
+/// The input is an ordinary struct declaration whose fields are layers, in order from the input to
+/// the output. The macro emits that struct (with `f32` as its default scalar type), a struct of the
+/// same shape for its gradients, and the code that runs and trains it, written out for exactly
+/// these layers. Each layer must take as many inputs as the layer before it produces: a mismatch
+/// is a compile error on the width that is wrong.
+///
+/// # Examples
+///
+/// A tuple struct, as PyTorch's `nn.Sequential` numbers its layers:
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// network! {
+///     /// 32 inputs, 10 hidden units with ReLU, 1 linear output.
+///     pub struct Regressor(Dense<32, 10, Relu>, Dense<10, 1>);
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut rng = StdRng::seed_from_u64(42);
+/// let mut model = Regressor::new(&mut rng);
+/// assert_eq!(Regressor::PARAMETERS, 32 * 10 + 10 + 10 * 1 + 1);
+///
+/// // One sample, or a batch as a matrix with one sample per column.
+/// let y: SVector<f32, 1> = model.forward(&SVector::from([0.5; 32]));
+/// let batch: SMatrix<f32, 1, 4> = model.forward_batch(&SMatrix::<f32, 32, 4>::repeat(0.5));
+/// assert_eq!(batch.column(3), y);
+///
+/// // The same network in double precision, through the `Network` trait.
+/// let precise = Regressor::<f64>::new(&mut rng);
+/// let _: SVector<f64, 1> = precise.forward(&SVector::from([0.5; 32]));
+///
+/// // Training, as Keras's `fit` does.
+/// let inputs = vec![SVector::from([0.5; 32]), SVector::from([-0.5; 32])];
+/// let targets = vec![SVector::from([1.0]), SVector::from([-1.0])];
+/// let data = Dataset::new(inputs, targets)?;
+/// let history = model.fit(&data, Mse, Sgd::new(0.01), &FitOptions::new().epochs(5))?;
+/// assert_eq!(history.loss.len(), 5);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A struct with named fields, whose names become the layers' names in summaries and weight
+/// files; attributes, doc comments and visibility are kept as written:
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// const FEATURES: usize = 4;
+///
+/// network! {
+///     /// Iris: 4 measurements, 8 tanh units, 3 logits.
+///     #[derive(Clone, Debug)]
+///     pub(crate) struct Classifier {
+///         /// The hidden layer.
+///         pub hidden: Dense<FEATURES, 8, Tanh>,
+///         pub output: Dense<8, 3>,
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let model = Classifier::with_init(Init::HeUniform, &mut rng);
+/// let copy = model.clone();
+/// assert_eq!(model.hidden.weights.shape(), (8, 4));
+/// assert_eq!(model.summary().to_string(), "\
+/// Model: \"Classifier\"
+/// -----------------------------------------------------------
+/// Layer (type)                       Output width     Param #
+/// -----------------------------------------------------------
+/// hidden (Dense<FEATURES, 8, Tanh>)             8          40
+/// output (Dense<8, 3>)                          3          27
+/// -----------------------------------------------------------
+/// Total params: 67");
+///
+/// // Saved under the field names: `hidden.weight`, `hidden.bias`, `output.weight`, `output.bias`.
+/// let bytes = model.to_safetensors_bytes()?;
+/// let loaded = Classifier::from_safetensors_bytes(&bytes)?;
+/// assert_eq!(loaded.output.bias, copy.output.bias);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Grammar
+///
+/// ```text
+/// network! { Network }
+///
+/// Network    := Attribute* Visibility "struct" Name Body
+/// Body       := "(" Field ("," Field)* ","? ")" ";"?
+///             | "{" NamedField ("," NamedField)* ","? "}"
+/// Field      := Attribute* Visibility Layer
+/// NamedField := Attribute* Visibility Ident ":" Layer
+/// Layer      := "Dense" "<" Width "," Width ("," Activation)? ">"
+/// Width      := IntegerLiteral          (at least 1; checked by the macro)
+///             | Path                    (a `const` item of type `usize`; checked by the compiler)
+///             | "{" Expression "}"      (a constant expression; checked by the compiler)
+/// Activation := "Identity" | "Relu" | "LeakyRelu" | "Sigmoid" | "Tanh" | "Softmax"
+///             | "Elu" | "Gelu" | "Softplus" | "Swish" | "Silu"
+///             | Path "::" Ident         (your own type implementing `Activation`, such as
+///                                        `crate::Cube`)
+/// ```
+///
+/// The struct takes no generic parameters of its own: the macro adds `T: Scalar = f32`, so
+/// `Regressor` is `Regressor<f32>` and `Regressor<f64>` is the same network in double precision.
+/// A layer without an activation is linear (`Identity`). The macro is usable at module scope and
+/// inside a function.
+///
+/// # What it generates
+///
+/// For `network! { pub struct Net(...); }`:
+///
+/// | item | what it is |
+/// | --- | --- |
+/// | `pub struct Net<T = f32>` | the declared fields, each layer as a [`Dense<IN, OUT, Activation, T>`](Dense) with public `weights` and `bias` |
+/// | `pub struct NetGradients<T = f32>` | one [`DenseGradients`] per layer, with the same field names and visibility; `Clone`, `Debug`, `PartialEq` |
+/// | `Net::PARAMETERS` | the number of parameters, a `const usize` |
+/// | `Net::new(&mut rng)` | Glorot-uniform weights (Keras's default) and zero biases, drawn from any [`rand::Rng`] |
+/// | `Net::with_init(init, &mut rng)` | weights drawn as the [`Init`] says (`GlorotUniform`, `HeUniform`, `Zeros`), zero biases |
+/// | `Net::zeros()` | every parameter zero |
+/// | `Net::new_boxed(&mut rng)`, `Net::zeros_boxed()` | as `new` and `zeros`, built on the heap without passing through the stack: for networks too big for it (with `std`) |
+/// | `net.forward(&x)` | the output for one sample: `&SVector<T, IN>` to `SVector<T, OUT>`, no allocation |
+/// | `net.forward_batch(&xs)` | the outputs for a batch: `&SMatrix<T, IN, B>` to `SMatrix<T, OUT, B>`, one sample per column |
+/// | `net.summary()` | a Keras-style table of the layers, their output widths and parameter counts ([`Summary`], printed with `{}`) |
+/// | `impl Parameters<T> for Net<T>` and `for NetGradients<T>` | the parameters as a list of flat tensors, layer by layer (weights then bias), with their names and shapes |
+/// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against; it provides `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
+/// | `Serialize`, `Deserialize` | for both structs, with typenn's `serde` feature |
+///
+/// `new`, `with_init`, `zeros`, `new_boxed`, `zeros_boxed` and `PARAMETERS` are on `Net<f32>`; for
+/// `f64` the same constructors are reached through the traits (`Net::<f64>::new(&mut rng)` with
+/// [`Network`] in scope, as the prelude brings it). `forward`, `forward_batch` and `summary` are on
+/// every `Net<T>`.
+///
+/// Through blanket impls every network also has the [`Persist`] methods (with `std`):
+/// `save_safetensors(path)`, `to_safetensors_bytes()`, `Net::open_safetensors(path)`,
+/// `Net::from_safetensors_bytes(bytes)`, and `load_safetensors(bytes, &options)` into an existing
+/// network, with tensors named `0.weight`, `0.bias`, ... for a tuple struct (as PyTorch's
+/// `nn.Sequential` names them) and `hidden.weight`, ... for named fields. [`Network::fit`] trains
+/// on a [`Dataset`] with a loss, an optimizer and [`FitOptions`] and returns the [`History`] of
+/// every epoch; [`Fit`] adds validation data and callbacks.
+///
+/// # Shape errors
+///
+/// A width that does not match the layer before is reported by the macro, on that width:
+///
+/// ```compile_fail
+/// use typenn::prelude::*;
+///
+/// network! {
+///     pub struct Regressor(Dense<32, 10, Relu>, Dense<11, 1>);
+/// }
+/// ```
+///
+/// ```text
+/// error: layer 2 (`Dense<11, 1>`) expects 11 inputs, but layer 1 (`Dense<32, 10, Relu>`) produces 10 outputs; each layer's input width must equal the previous layer's output width
+///  --> src/main.rs:4:53
+///   |
+/// 4 |     pub struct Regressor(Dense<32, 10, Relu>, Dense<11, 1>);
+///   |                                                     ^^
+/// ```
+///
+/// When the widths are `const` items the macro cannot see their values, and the type checker
+/// makes the same check, still on the width:
+///
+/// ```text
+/// error[E0277]: this layer takes 11 inputs, but the layer before it produces 10 outputs
+///  --> src/main.rs:8:61
+///   |
+/// 8 |     pub struct Regressor(Dense<INPUTS, HIDDEN, Relu>, Dense<WIDER, 1>);
+///   |                                                             ^^^^^ expected 10 here, the previous layer's output width
+///   |
+///   = note: each layer's input width must equal the output width of the layer before it
+/// ```
+///
+/// Every mistake in one declaration (a zero width, an unknown activation, an unknown layer kind,
+/// ...) is reported in the same compile, each on its own token, and the struct is still declared,
+/// so the rest of the program adds no errors of its own. Data of the wrong width is a type error
+/// where it is used: `model.forward(&x)` with an `SVector<f32, 31>` for a network of 32 inputs says
+/// ``expected `32`, found `31` ``.
+///
+/// # Why a struct declaration
+///
+/// The design card writes the network as a type, `network!< Dense<32,10,Relu>, Dense<10,1> >`.
+/// Rust has no macro call with angle brackets, and typenn takes a struct declaration instead of
+/// a list of layers: the network then has a name of its own (which the compiler's messages, the
+/// summary and your functions' signatures use), a place for its doc comment and attributes, a
+/// visibility, and field names when you want them (`model.hidden.weights`, `hidden.weight` in a
+/// saved file). The card's list written as Rust allows, `network![Dense<32, 10, Relu>, Dense<10,
+/// 1>]`, does not compile and its error shows the struct form to write instead:
+///
+/// ```compile_fail
+/// use typenn::prelude::*;
+///
+/// network![Dense<32, 10, Relu>, Dense<10, 1>];
+/// ```
+///
+/// ```text
+/// error: expected a struct declaration, such as `pub struct Regressor(Dense<32, 10, Relu>, Dense<10, 1>);`
+///  --> src/main.rs:3:10
+///   |
+/// 3 | network![Dense<32, 10, Relu>, Dense<10, 1>];
+///   |          ^^^^^
+/// ```
 pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.

@@ -12,7 +12,13 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Declares a network whose shape is part of its type. See the `typenn` crate.
+// The macro's documentation is on its re-export in `typenn`. rustdoc builds that page from the
+// re-export's doc followed by this item's, so this short doc is kept out of the compiled crate
+// that `typenn` reads (it exists only when rustdoc documents this crate itself).
+#[cfg_attr(
+    doc,
+    doc = "Declares a network whose shape is part of its type. Use and read it through `typenn`."
+)]
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
     let declaration = match syn::parse::<parse::Declaration>(input) {
