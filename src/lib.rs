@@ -298,6 +298,11 @@ pub mod prelude {
 #[doc = include_str!("../docs/guide.md")]
 pub mod guide {}
 
+// The README's examples, run as doctests so that one that stops compiling fails the tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+pub struct Readme;
+
 /// Expands to its input when typenn has `std`, to nothing without: generated code offers heap
 /// constructors only where there is a heap. The macro's features are typenn's, not the caller's.
 #[cfg(feature = "std")]
