@@ -8,14 +8,14 @@
 //!     pub struct Regressor(Dense<32, 10, Relu>, Dense<10, 1>);
 //! }
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let mut rng = StdRng::seed_from_u64(42);
-//! let model = Regressor::new(&mut rng);
-//! let y = model.forward(&SVector::from([0.5; 32]));
-//! assert_eq!(y.len(), 1);
-//! assert_eq!(Regressor::PARAMETERS, 32 * 10 + 10 + 10 + 1);
-//! # Ok(())
-//! # }
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let mut rng = StdRng::seed_from_u64(42);
+//!     let model = Regressor::new(&mut rng);
+//!     let y = model.forward(&SVector::from([0.5; 32]));
+//!     assert_eq!(y.len(), 1);
+//!     assert_eq!(Regressor::PARAMETERS, 32 * 10 + 10 + 10 + 1);
+//!     Ok(())
+//! }
 //! ```
 //!
 //! # Features
@@ -92,28 +92,28 @@ pub use rand;
 ///     pub struct Regressor(Dense<32, 10, Relu>, Dense<10, 1>);
 /// }
 ///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let mut rng = StdRng::seed_from_u64(42);
-/// let mut model = Regressor::new(&mut rng);
-/// assert_eq!(Regressor::PARAMETERS, 32 * 10 + 10 + 10 * 1 + 1);
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let mut rng = StdRng::seed_from_u64(42);
+///     let mut model = Regressor::new(&mut rng);
+///     assert_eq!(Regressor::PARAMETERS, 32 * 10 + 10 + 10 * 1 + 1);
 ///
-/// // One sample, or a batch as a matrix with one sample per column.
-/// let y: SVector<f32, 1> = model.forward(&SVector::from([0.5; 32]));
-/// let batch: SMatrix<f32, 1, 4> = model.forward_batch(&SMatrix::<f32, 32, 4>::repeat(0.5));
-/// assert_eq!(batch.column(3), y);
+///     // One sample, or a batch as a matrix with one sample per column.
+///     let y: SVector<f32, 1> = model.forward(&SVector::from([0.5; 32]));
+///     let batch: SMatrix<f32, 1, 4> = model.forward_batch(&SMatrix::<f32, 32, 4>::repeat(0.5));
+///     assert_eq!(batch.column(3), y);
 ///
-/// // The same network in double precision, through the `Network` trait.
-/// let precise = Regressor::<f64>::new(&mut rng);
-/// let _: SVector<f64, 1> = precise.forward(&SVector::from([0.5; 32]));
+///     // The same network in double precision, through the `Network` trait.
+///     let precise = Regressor::<f64>::new(&mut rng);
+///     let _: SVector<f64, 1> = precise.forward(&SVector::from([0.5; 32]));
 ///
-/// // Training, as Keras's `fit` does.
-/// let inputs = vec![SVector::from([0.5; 32]), SVector::from([-0.5; 32])];
-/// let targets = vec![SVector::from([1.0]), SVector::from([-1.0])];
-/// let data = Dataset::new(inputs, targets)?;
-/// let history = model.fit(&data, Mse, Sgd::new(0.01), &FitOptions::new().epochs(5))?;
-/// assert_eq!(history.loss.len(), 5);
-/// # Ok(())
-/// # }
+///     // Training, as Keras's `fit` does.
+///     let inputs = vec![SVector::from([0.5; 32]), SVector::from([-0.5; 32])];
+///     let targets = vec![SVector::from([1.0]), SVector::from([-1.0])];
+///     let data = Dataset::new(inputs, targets)?;
+///     let history = model.fit(&data, Mse, Sgd::new(0.01), &FitOptions::new().epochs(5))?;
+///     assert_eq!(history.loss.len(), 5);
+///     Ok(())
+/// }
 /// ```
 ///
 /// A struct with named fields, whose names become the layers' names in summaries and weight
@@ -134,27 +134,29 @@ pub use rand;
 ///     }
 /// }
 ///
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let mut rng = StdRng::seed_from_u64(0);
-/// let model = Classifier::with_init(Init::HeUniform, &mut rng);
-/// let copy = model.clone();
-/// assert_eq!(model.hidden.weights.shape(), (8, 4));
-/// assert_eq!(model.summary().to_string(), "\
-/// Model: \"Classifier\"
-/// -----------------------------------------------------------
-/// Layer (type)                       Output width     Param #
-/// -----------------------------------------------------------
-/// hidden (Dense<FEATURES, 8, Tanh>)             8          40
-/// output (Dense<8, 3>)                          3          27
-/// -----------------------------------------------------------
-/// Total params: 67");
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let mut rng = StdRng::seed_from_u64(0);
+///     let model = Classifier::with_init(Init::HeUniform, &mut rng);
+///     let copy = model.clone();
+///     assert_eq!(model.hidden.weights.shape(), (8, 4));
+///     // As Keras prints it; a width given as a `const` is shown by name.
+///     let table = "\
+///         Model: \"Classifier\"\n\
+///         -----------------------------------------------------------\n\
+///         Layer (type)                       Output width     Param #\n\
+///         -----------------------------------------------------------\n\
+///         hidden (Dense<FEATURES, 8, Tanh>)             8          40\n\
+///         output (Dense<8, 3>)                          3          27\n\
+///         -----------------------------------------------------------\n\
+///         Total params: 67";
+///     assert_eq!(model.summary().to_string(), table);
 ///
-/// // Saved under the field names: `hidden.weight`, `hidden.bias`, `output.weight`, `output.bias`.
-/// let bytes = model.to_safetensors_bytes()?;
-/// let loaded = Classifier::from_safetensors_bytes(&bytes)?;
-/// assert_eq!(loaded.output.bias, copy.output.bias);
-/// # Ok(())
-/// # }
+///     // Saved under the field names: `hidden.weight`, `hidden.bias`, `output.weight`, `output.bias`.
+///     let bytes = model.to_safetensors_bytes()?;
+///     let loaded = Classifier::from_safetensors_bytes(&bytes)?;
+///     assert_eq!(loaded.output.bias, copy.output.bias);
+///     Ok(())
+/// }
 /// ```
 ///
 /// # Grammar
