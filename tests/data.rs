@@ -190,6 +190,61 @@ fn a_missing_header_is_an_error() {
 }
 
 #[test]
+fn cr_only_line_endings_are_named() {
+    // Classic Mac line endings: without a `\n` the whole file reads as one line.
+    let error = csv_error::<2, 3>("a,b,label\r1,2,0\r3,4,1\r", Target::one_hot("label"));
+    assert!(matches!(
+        error.kind(),
+        CsvErrorKind::CrLineEndings { line: 1 }
+    ));
+    assert_eq!(error.line(), Some(1));
+    assert_eq!(
+        error.to_string(),
+        "line 1: expected lines to end with `\\n` or `\\r\\n`, but found CR-only (classic Mac) line \
+         endings; convert them to `\\n` (for example `tr '\\r' '\\n' < old.csv > new.csv`)"
+    );
+    // A line that ends in a lone CR among `\n` lines is named too, with its line.
+    let error = csv_error::<2, 3>("a,b,label\n1,2,0\r3,4,1\n", Target::one_hot("label"));
+    assert!(matches!(
+        error.kind(),
+        CsvErrorKind::CrLineEndings { line: 2 }
+    ));
+}
+
+#[test]
+fn an_empty_header_name_is_named() {
+    let error = csv_error::<4, 3>("a,b,c,label,\n1,2,3,0,\n", Target::one_hot("label"));
+    assert!(matches!(
+        error.kind(),
+        CsvErrorKind::EmptyColumnName {
+            line: 1,
+            index: 4,
+            last: true
+        }
+    ));
+    assert_eq!(error.line(), Some(1));
+    assert_eq!(
+        error.to_string(),
+        "line 1: expected a name for every column, but column 5 of the header is empty (a trailing comma?)"
+    );
+    // An empty name elsewhere, here after a byte-order mark and blank lines, is named without
+    // the hint.
+    let error = csv_error::<2, 1>("\u{feff}\n\na, ,y\n1,2,3\n", Target::column("y"));
+    assert!(matches!(
+        error.kind(),
+        CsvErrorKind::EmptyColumnName {
+            line: 3,
+            index: 1,
+            last: false
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "line 3: expected a name for every column, but column 2 of the header is empty"
+    );
+}
+
+#[test]
 fn a_header_without_rows_is_an_error() {
     let error = csv_error::<2, 3>("a,b,label\n\n", Target::one_hot("label"));
     assert!(matches!(error.kind(), CsvErrorKind::NoRows));

@@ -211,6 +211,8 @@ impl CsvError {
     pub fn line(&self) -> Option<usize> {
         match &self.kind {
             CsvErrorKind::MissingHeader { line, .. }
+            | CsvErrorKind::CrLineEndings { line }
+            | CsvErrorKind::EmptyColumnName { line, .. }
             | CsvErrorKind::FeatureCount { line, .. }
             | CsvErrorKind::FieldCount { line, .. }
             | CsvErrorKind::UnterminatedQuote { line, .. }
@@ -269,6 +271,21 @@ pub enum CsvErrorKind {
         line: usize,
         /// The line's text.
         text: String,
+    },
+    /// A line ends in a lone carriage return: the file uses CR-only (classic Mac OS) line
+    /// endings, so its lines are not told apart.
+    CrLineEndings {
+        /// The line, counting from 1, that holds the first lone carriage return.
+        line: usize,
+    },
+    /// A column of the header row has no name.
+    EmptyColumnName {
+        /// The header's line, counting from 1.
+        line: usize,
+        /// The column, counting from 0.
+        index: usize,
+        /// Whether it is the last column, as a trailing comma makes.
+        last: bool,
     },
     /// There is a header row but no data rows.
     NoRows,
@@ -380,6 +397,22 @@ impl fmt::Display for CsvErrorKind {
                 f,
                 "line {line}: expected a header row of column names, but found only numbers: `{text}`"
             ),
+            Self::CrLineEndings { line } => write!(
+                f,
+                "line {line}: expected lines to end with `\\n` or `\\r\\n`, but found CR-only (classic Mac) \
+                 line endings; convert them to `\\n` (for example `tr '\\r' '\\n' < old.csv > new.csv`)"
+            ),
+            Self::EmptyColumnName { line, index, last } => {
+                write!(
+                    f,
+                    "line {line}: expected a name for every column, but column {} of the header is empty",
+                    index + 1
+                )?;
+                if *last {
+                    f.write_str(" (a trailing comma?)")?;
+                }
+                Ok(())
+            }
             Self::NoRows => f.write_str(
                 "expected at least one data row after the header, but found only the header",
             ),

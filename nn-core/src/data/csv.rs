@@ -1,8 +1,9 @@
 //! Reading a dataset from CSV: a header row of column names, then one sample per line.
 //!
-//! The dialect is the common one: fields separated by commas, `\n` or `\r\n` line endings,
-//! blank lines skipped, and optional double quotes around a field (`"a, b"`, with `""` for a
-//! quote inside). A quoted field must end on its line.
+//! The dialect is the common one: fields separated by commas, `\n` or `\r\n` line endings (a
+//! lone `\r`, as classic Mac files end lines, is an error that says so), blank lines skipped,
+//! and optional double quotes around a field (`"a, b"`, with `""` for a quote inside). A quoted
+//! field must end on its line.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -171,6 +172,7 @@ fn parse<T: Scalar, const IN: usize, const OUT: usize>(
         .filter(|(_, line)| !line.trim().is_empty());
 
     let (header_line, header_text) = lines.next().ok_or(CsvErrorKind::EmptyFile)?;
+    reject_lone_cr(header_line, header_text)?;
     let header: Vec<String> = split_fields(header_text)
         .map_err(|error| error.at(header_line, &[]))?
         .iter()
@@ -180,6 +182,13 @@ fn parse<T: Scalar, const IN: usize, const OUT: usize>(
         return Err(CsvErrorKind::MissingHeader {
             line: header_line,
             text: header_text.to_owned(),
+        });
+    }
+    if let Some(index) = header.iter().position(String::is_empty) {
+        return Err(CsvErrorKind::EmptyColumnName {
+            line: header_line,
+            index,
+            last: index + 1 == header.len(),
         });
     }
     let target_index = find_column(&header, target.column_id())?;
@@ -200,6 +209,7 @@ fn parse<T: Scalar, const IN: usize, const OUT: usize>(
     let mut inputs = Vec::new();
     let mut targets = Vec::new();
     for (line, text) in lines {
+        reject_lone_cr(line, text)?;
         let fields = split_fields(text).map_err(|error| error.at(line, &header))?;
         if fields.len() != header.len() {
             return Err(CsvErrorKind::FieldCount {
@@ -239,6 +249,16 @@ fn parse<T: Scalar, const IN: usize, const OUT: usize>(
     }
     // Every value was checked to be finite where it was read, with its line and column.
     Ok(Dataset { inputs, targets })
+}
+
+/// A carriage return left in a line once `\r\n` is stripped ends a line only for CR-only (classic
+/// Mac) files, whose lines would otherwise run together into one and fail far from the cause.
+fn reject_lone_cr(line: usize, text: &str) -> Result<(), CsvErrorKind> {
+    if text.contains('\r') {
+        Err(CsvErrorKind::CrLineEndings { line })
+    } else {
+        Ok(())
+    }
 }
 
 /// The position of `column` in the header.
