@@ -26,7 +26,9 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let members: Vec<&syn::Member> = layers.iter().map(|layer| &layer.member).collect();
     let layer_traits: Vec<TokenStream> = layers.iter().map(layer_trait).collect();
 
-    let network_struct = struct_tokens(declaration, &declaration.attrs, ident, &layer_types, false);
+    let network_attrs = without_standard_derives(&declaration.attrs);
+    let network_struct = struct_tokens(declaration, &network_attrs, ident, &layer_types, false);
+    let standard_traits = standard_traits_impl(declaration.style, ident, layers, &layer_types);
     let gradients_doc = format!(
         " The gradients of [`{name}`]'s parameters, one field per layer, in the same shapes as the layers."
     );
@@ -367,6 +369,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         // SAFETY: as above.
         unsafe impl<T: #rt::Scalar> #rt::Zeroable for #gradients_ident<T> {}
 
+        #standard_traits
         #network_parameters
         #gradients_parameters
         #serde_impls
@@ -538,6 +541,121 @@ fn boundary(
     quote!(#path(#value))
 }
 
+/// The traits every network has, whether or not the user derives them: the macro implements
+/// them itself, so the user's own derive of one of them is dropped rather than reported as a
+/// conflicting implementation.
+const STANDARD_TRAITS: &[(&str, &str)] =
+    &[("clone", "Clone"), ("fmt", "Debug"), ("cmp", "PartialEq")];
+
+/// Whether `path` names one of [`STANDARD_TRAITS`]: `Debug`, `fmt::Debug`, `core::fmt::Debug`,
+/// `::std::fmt::Debug` and so on.
+fn is_standard_trait(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let unqualified = path.segments.iter().all(|s| s.arguments.is_none());
+    unqualified
+        && STANDARD_TRAITS
+            .iter()
+            .any(|(module, name)| match names.as_slice() {
+                [only] => only == name && path.leading_colon.is_none(),
+                [m, last] => m == module && last == name && path.leading_colon.is_none(),
+                [krate, m, last] => {
+                    matches!(krate.as_str(), "core" | "std") && m == module && last == name
+                }
+                _ => false,
+            })
+}
+
+/// `attrs` with `Clone`, `Debug` and `PartialEq` taken out of every `#[derive(...)]`, and a
+/// derive left empty by that removed. Other derives and attributes pass through untouched.
+fn without_standard_derives(attrs: &[Attribute]) -> Vec<Attribute> {
+    let parser = syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated;
+    attrs
+        .iter()
+        .filter_map(|attr| {
+            if !attr.path().is_ident("derive") {
+                return Some(attr.clone());
+            }
+            // A derive that does not parse is left for the compiler to report.
+            let Ok(paths) = attr.parse_args_with(parser) else {
+                return Some(attr.clone());
+            };
+            let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_standard_trait(p)).collect();
+            if kept.len() == paths.len() {
+                return Some(attr.clone());
+            }
+            if kept.is_empty() {
+                return None;
+            }
+            let pound = attr.pound_token;
+            Some(syn::parse_quote_spanned!(pound.span=> #[derive(#(#kept),*)]))
+        })
+        .collect()
+}
+
+/// `Clone`, `Debug` and `PartialEq` for the network, as derives would write them but without
+/// bounds on the activation types (which are markers).
+fn standard_traits_impl(
+    style: Style,
+    ident: &Ident,
+    layers: &[LayerModel],
+    types: &[TokenStream],
+) -> TokenStream {
+    let rt = runtime();
+    let name = ident.to_string();
+    let members: Vec<&syn::Member> = layers.iter().map(|layer| &layer.member).collect();
+    let clones = layers.iter().zip(types).map(|(layer, ty)| {
+        let member = &layer.member;
+        quote_spanned!(layer.span=> <#ty as ::core::clone::Clone>::clone(&self.#member))
+    });
+    let clone = match style {
+        Style::Tuple => quote!(Self(#(#clones),*)),
+        Style::Named => quote!(Self { #(#members: #clones),* }),
+    };
+    let debug = match style {
+        Style::Tuple => quote! {
+            f.debug_tuple(#name)#(.field(&self.#members))*.finish()
+        },
+        Style::Named => {
+            let labels = layers.iter().map(|layer| &layer.label);
+            quote! {
+                f.debug_struct(#name)#(.field(#labels, &self.#members))*.finish()
+            }
+        }
+    };
+    let equal = layers.iter().zip(types).map(|(layer, ty)| {
+        let member = &layer.member;
+        quote_spanned!(layer.span=> <#ty as ::core::cmp::PartialEq>::eq(&self.#member, &other.#member))
+    });
+    quote! {
+        impl<T: #rt::Scalar> ::core::clone::Clone for #ident<T> {
+            fn clone(&self) -> Self {
+                #clone
+            }
+
+            /// Copies `source`'s parameters into `self` in place: no network is built on the
+            /// stack, whatever its size.
+            fn clone_from(&mut self, source: &Self) {
+                for index in 0..<Self as #rt::Parameters<T>>::TENSORS {
+                    <Self as #rt::Parameters<T>>::tensor_mut(self, index)
+                        .copy_from_slice(<Self as #rt::Parameters<T>>::tensor(source, index));
+                }
+            }
+        }
+
+        impl<T: #rt::Scalar> ::core::fmt::Debug for #ident<T> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #debug
+            }
+        }
+
+        impl<T: #rt::Scalar> ::core::cmp::PartialEq for #ident<T> {
+            fn eq(&self, other: &Self) -> bool {
+                true #(&& #equal)*
+            }
+        }
+    }
+}
+
 fn struct_tokens(
     declaration: &Declaration,
     attrs: &[Attribute],
@@ -634,5 +752,44 @@ fn parameters_impl(
                 ::core::option::Option::None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    fn derives(attrs: &[Attribute]) -> Vec<String> {
+        without_standard_derives(attrs)
+            .iter()
+            .map(|attr| attr.to_token_stream().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn drops_the_standard_derives_in_any_spelling() {
+        let attrs: Vec<Attribute> = vec![
+            syn::parse_quote!(#[derive(Clone, core::fmt::Debug)]),
+            syn::parse_quote!(#[derive(::std::cmp::PartialEq)]),
+            syn::parse_quote!(#[derive(fmt::Debug)]),
+            syn::parse_quote!(#[doc = " Kept."]),
+        ];
+        assert_eq!(derives(&attrs), ["# [doc = \" Kept.\"]"]);
+    }
+
+    #[test]
+    fn keeps_other_derives_and_look_alikes() {
+        let attrs: Vec<Attribute> = vec![
+            syn::parse_quote!(#[derive(Clone, Default, serde::Serialize)]),
+            syn::parse_quote!(#[derive(mine::Debug, ::Clone)]),
+        ];
+        assert_eq!(
+            derives(&attrs),
+            [
+                "# [derive (Default , serde :: Serialize)]",
+                "# [derive (mine :: Debug , :: Clone)]"
+            ]
+        );
     }
 }

@@ -53,7 +53,7 @@ const SMALL_WIDTH: usize = 256;
 /// a non-finite number and an unknown, missing or repeated field, with an error that says what
 /// it expected. `Deserialize::deserialize_in_place` reads into an existing layer, writing each
 /// number where it belongs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
@@ -63,6 +63,18 @@ pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
     pub bias: SVector<T, OUT>,
     #[cfg_attr(feature = "serde", serde(skip))]
     pub(super) activation: PhantomData<A>,
+}
+
+// By hand rather than derived: the activation is a marker type, and a derive would ask it for
+// `PartialEq`, which `Activation` does not require of a user's own activation.
+impl<const IN: usize, const OUT: usize, A, T> PartialEq for Dense<IN, OUT, A, T>
+where
+    SMatrix<T, OUT, IN>: PartialEq,
+    SVector<T, OUT>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.weights == other.weights && self.bias == other.bias
+    }
 }
 
 /// The gradient of a loss with respect to a [`Dense`] layer's parameters, in the same shapes.
