@@ -90,6 +90,7 @@ pub fn validate(declaration: &Declaration) -> syn::Result<Model<'_>> {
             "a network needs at least one layer, such as `Dense<4, 1>`",
         ));
     }
+    errors.extend(duplicate_names(declaration));
     let mut layers = Vec::new();
     for (index, field) in declaration.fields.iter().enumerate() {
         let layer = match &field.layer {
@@ -138,6 +139,29 @@ pub fn validate(declaration: &Declaration) -> syn::Result<Model<'_>> {
             layers,
         }),
     }
+}
+
+/// A field name used twice, reported on its second use (`r#type` and `type` are one name).
+fn duplicate_names(declaration: &Declaration) -> Vec<syn::Error> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut errors = Vec::new();
+    for (index, field) in declaration.fields.iter().enumerate() {
+        let Some(name) = &field.name else {
+            continue;
+        };
+        let text = name.unraw().to_string();
+        match seen.iter().find(|(earlier, _)| *earlier == text) {
+            Some((_, first)) => errors.push(syn::Error::new_spanned(
+                name,
+                format!(
+                    "`{text}` already names layer {}; give each layer its own field name",
+                    first + 1
+                ),
+            )),
+            None => seen.push((text, index)),
+        }
+    }
+    errors
 }
 
 /// One layer's kind, widths and activation.
@@ -468,6 +492,25 @@ mod tests {
                 struct Net<T>(Dense<1, 1>);
             ))[0]
                 .contains("remove these generics")
+        );
+    }
+
+    #[test]
+    fn a_repeated_field_name_is_one_error_on_its_second_use() {
+        let found = errors(quote!(
+            struct C {
+                hidden: Dense<4, 8, Tanh>,
+                r#hidden: Dense<8, 8>,
+                output: Dense<8, 3>,
+                hidden: Dense<3, 1>,
+            }
+        ));
+        assert_eq!(
+            found,
+            [
+                "`hidden` already names layer 1; give each layer its own field name",
+                "`hidden` already names layer 1; give each layer its own field name"
+            ]
         );
     }
 
