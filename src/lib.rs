@@ -126,7 +126,6 @@ pub use rand;
 ///
 /// network! {
 ///     /// Iris: 4 measurements, 8 tanh units, 3 logits.
-///     #[derive(Clone, Debug)]
 ///     pub(crate) struct Classifier {
 ///         /// The hidden layer.
 ///         pub hidden: Dense<FEATURES, 8, Tanh>,
@@ -137,7 +136,6 @@ pub use rand;
 /// fn main() -> Result<(), Box<dyn std::error::Error>> {
 ///     let mut rng = StdRng::seed_from_u64(0);
 ///     let model = Classifier::with_init(Init::HeUniform, &mut rng);
-///     let copy = model.clone();
 ///     assert_eq!(model.hidden.weights.shape(), (8, 4));
 ///     // As Keras prints it; a width given as a `const` is shown by name.
 ///     let table = "\
@@ -154,7 +152,9 @@ pub use rand;
 ///     // Saved under the field names: `hidden.weight`, `hidden.bias`, `output.weight`, `output.bias`.
 ///     let bytes = model.to_safetensors_bytes()?;
 ///     let loaded = Classifier::from_safetensors_bytes(&bytes)?;
-///     assert_eq!(loaded.output.bias, copy.output.bias);
+///     // Every network is `Clone`, `Debug` and `PartialEq`.
+///     assert_eq!(loaded, model.clone());
+///     assert!(format!("{loaded:?}").starts_with("Classifier { hidden: Dense { weights: "));
 ///     Ok(())
 /// }
 /// ```
@@ -202,6 +202,7 @@ pub use rand;
 /// | `net.summary()` | a Keras-style table of the layers, their output widths and parameter counts ([`Summary`], printed with `{}`) |
 /// | `impl Parameters<T> for Net<T>` and `for NetGradients<T>` | the parameters as a list of flat tensors, layer by layer (weights then bias), with their names and shapes |
 /// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against; it provides `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
+/// | `Clone`, `Debug`, `PartialEq` | for both structs, as derives would write them (`Debug` prints the layers' weights and biases); `clone_from` copies the parameters in place. A `#[derive]` of any of the three on the declaration is accepted and left to the macro; other derives are passed through |
 /// | `Serialize`, `Deserialize` | for both structs, with typenn's `serde` feature |
 ///
 /// `new`, `with_init`, `zeros`, `new_boxed`, `zeros_boxed` and `PARAMETERS` are on `Net<f32>`; for
