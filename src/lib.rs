@@ -35,11 +35,11 @@ mod serde_impls;
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
-    Activation, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Dense,
-    DenseGradients, Elementwise, ElementwiseLoss, Elu, Gelu, Huber, Identity, Init, Layer,
-    LayerSummary, LeakyRelu, Loss, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Scalar,
-    Sigmoid, Silu, Softmax, SoftmaxCrossEntropy, Softplus, Summary, Swish, Tanh, TensorInfo,
-    Workspace, activation, columns, columns_mut, flatten, layer, loss,
+    Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns,
+    ColumnsMut, Dense, DenseGradients, Elementwise, ElementwiseLoss, Elu, Gelu, Huber, Identity,
+    Init, Layer, LayerSummary, LeakyRelu, Loss, Mae, Mse, Network, Parameters, Relu, SMatrix,
+    SVector, Scalar, Sigmoid, Silu, Softmax, SoftmaxCrossEntropy, Softplus, Summary, Swish, Tanh,
+    TensorInfo, Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
 
 // With `std`: training, data and files. These re-exports carry no `///` comment: rustdoc
@@ -327,6 +327,10 @@ macro_rules! __typenn_if_std {
 pub mod __private {
     pub use crate::__typenn_if_std as if_std;
     pub use bytemuck::Zeroable;
+    pub use nn_core::AllocationError;
+    pub use nn_core::STACK_LIMIT;
+    #[cfg(feature = "std")]
+    pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
         Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Identity, Init, Layer,

@@ -108,6 +108,13 @@ fn four_mib_network_trains_and_saves_on_a_2_mib_stack() {
                 .expect("a finite loss");
         }
         assert!(last < first, "loss went from {first} to {last}");
+        // A copy on the heap, equal and separate.
+        let mut copy = model.clone_boxed();
+        assert_eq!(*copy, *model);
+        copy.1.bias[0] += 1.0;
+        assert_ne!(*copy, *model);
+        copy.clone_from(&model);
+        assert_eq!(*copy, *model);
         let zeros = Wide::zeros_boxed();
         assert_eq!(
             zeros.forward(&data.inputs()[0]),

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+mod allocation;
 mod columns;
 #[cfg(feature = "std")]
 mod data;
@@ -39,6 +40,12 @@ pub use activation::{
     Activation, Elementwise, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softmax,
     Softplus, Swish, Tanh,
 };
+pub use allocation::AllocationError;
+#[doc(hidden)]
+pub use allocation::STACK_LIMIT;
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub use allocation::try_zeroed_box;
 pub use columns::{Columns, ColumnsMut, Scratch, Workspace, columns, columns_mut, flatten};
 #[cfg(feature = "std")]
 pub use data::Dataset;

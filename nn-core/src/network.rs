@@ -7,6 +7,8 @@ use nalgebra::SVector;
 use rand::Rng;
 
 #[cfg(feature = "std")]
+use crate::AllocationError;
+#[cfg(feature = "std")]
 use crate::train::{Evaluator, MetricSet};
 #[cfg(feature = "std")]
 use crate::{
@@ -51,12 +53,18 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     const WIDTHS: &'static [usize];
 
     /// A network with Glorot-uniform weights and zero biases (Keras's default), drawn from `rng`.
+    ///
+    /// It is built on the stack: for a `network!` struct over 1 MiB the call does not compile,
+    /// and [`new_boxed`](Self::new_boxed) builds it on the heap.
     #[must_use]
     fn new<R: Rng + ?Sized>(rng: &mut R) -> Self {
         Self::with_init(Init::GlorotUniform, rng)
     }
 
     /// A network with weights drawn from `rng` as `init` says, and zero biases.
+    ///
+    /// As [`new`](Self::new), it does not compile for a `network!` struct over 1 MiB: use
+    /// [`with_init_boxed`](Self::with_init_boxed).
     #[must_use]
     fn with_init<R: Rng + ?Sized>(init: Init, rng: &mut R) -> Self {
         let mut network = Self::zeros();
@@ -78,6 +86,31 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         let mut network = Self::zeros_boxed();
         network.initialize(init, rng);
         network
+    }
+
+    #[cfg(feature = "std")]
+    /// As [`Network::new_boxed`], or an error when the allocator cannot give the memory.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocationError`] with the number of bytes asked for.
+    fn try_new_boxed<R: Rng + ?Sized>(rng: &mut R) -> Result<Box<Self>, AllocationError> {
+        Self::try_with_init_boxed(Init::GlorotUniform, rng)
+    }
+
+    #[cfg(feature = "std")]
+    /// As [`Network::with_init_boxed`], or an error when the allocator cannot give the memory.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocationError`] with the number of bytes asked for.
+    fn try_with_init_boxed<R: Rng + ?Sized>(
+        init: Init,
+        rng: &mut R,
+    ) -> Result<Box<Self>, AllocationError> {
+        let mut network = Self::try_zeros_boxed()?;
+        network.initialize(init, rng);
+        Ok(network)
     }
 
     /// Draws fresh parameters for every layer.

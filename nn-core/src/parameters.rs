@@ -1,5 +1,7 @@
 //! Access to a model's parameter tensors as flat slices, for optimizers and persistence.
 
+#[cfg(feature = "std")]
+use crate::AllocationError;
 use crate::Scalar;
 
 /// What a parameter tensor is, for summaries and weight files.
@@ -42,13 +44,31 @@ pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
 
     /// A value whose every tensor is zero, allocated on the heap without passing through the
     /// stack: for networks too big for a thread's stack.
+    ///
+    /// When the allocator cannot give the memory the process aborts with "memory allocation of
+    /// N bytes failed", as `Box::new` does; [`try_zeros_boxed`](Self::try_zeros_boxed) returns
+    /// an error instead.
     #[cfg(feature = "std")]
     #[must_use]
     fn zeros_boxed() -> Box<Self>
     where
         Self: Sized,
     {
-        bytemuck::zeroed_box()
+        crate::allocation::zeroed_box()
+    }
+
+    /// As [`zeros_boxed`](Self::zeros_boxed), or an error when the allocator cannot give the
+    /// memory.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocationError`] with the number of bytes asked for.
+    #[cfg(feature = "std")]
+    fn try_zeros_boxed() -> Result<Box<Self>, AllocationError>
+    where
+        Self: Sized,
+    {
+        crate::allocation::try_zeroed_box(core::any::type_name::<Self>())
     }
 
     /// Tensor `index`; empty when `index >= TENSORS`.

@@ -52,12 +52,20 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         .chain(layers.iter().map(|layer| &layer.outputs.tokens))
         .collect();
 
-    let network_parameters = parameters_impl(declaration.style, ident, &layer_types, &members);
+    let stack_check = stack_check(ident);
+    let network_parameters = parameters_impl(
+        declaration.style,
+        ident,
+        &layer_types,
+        &members,
+        quote!(let () = Self::STACK_CHECK;),
+    );
     let gradients_parameters = parameters_impl(
         declaration.style,
         &gradients_ident,
         &gradient_types,
         &members,
+        TokenStream::new(),
     );
 
     let summaries = layers.iter().zip(&layer_types).map(|(layer, ty)| {
@@ -290,6 +298,9 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 
             /// A network with Glorot-uniform weights and zero biases (Keras's default), drawn
             /// from `rng`. For `f64`, call `new` on the `f64` type.
+            ///
+            /// It is built on the stack, so for a network over 1 MiB the call does not compile:
+            /// `new_boxed` builds it on the heap.
             #[must_use]
             pub fn new<R: #rt::Rng + ?Sized>(rng: &mut R) -> Self {
                 <Self as #rt::Network<f32, #inputs, #outputs>>::new(rng)
@@ -301,8 +312,12 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 <Self as #rt::Network<f32, #inputs, #outputs>>::with_init(init, rng)
             }
 
-            /// A network whose parameters are all zero.
+            /// A network whose parameters are all zero. As `new`, it does not compile for a
+            /// network over 1 MiB: use `zeros_boxed`.
+            // Inline, so that a library that declares a big network and never calls this does
+            // not compile it, and so does not trip the size check.
             #[must_use]
+            #[inline]
             pub fn zeros() -> Self {
                 <Self as #rt::Parameters<f32>>::zeros()
             }
@@ -315,12 +330,39 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 }
 
                 /// As `zeros`, on the heap without passing through the stack: for big networks.
+                ///
+                /// When the allocator cannot give the memory the process aborts with "memory
+                /// allocation of N bytes failed", as `Box::new` does (as does `new_boxed`);
+                /// `try_zeros_boxed` returns an error instead.
                 #[must_use]
                 pub fn zeros_boxed() -> #rt::Box<Self> {
                     <Self as #rt::Parameters<f32>>::zeros_boxed()
                 }
+
+                /// As `new_boxed`, or an error when the allocator cannot give the memory.
+                ///
+                /// # Errors
+                ///
+                /// `AllocationError` with the number of bytes asked for.
+                pub fn try_new_boxed<R: #rt::Rng + ?Sized>(
+                    rng: &mut R,
+                ) -> ::core::result::Result<#rt::Box<Self>, #rt::AllocationError> {
+                    <Self as #rt::Network<f32, #inputs, #outputs>>::try_new_boxed(rng)
+                }
+
+                /// As `zeros_boxed`, or an error when the allocator cannot give the memory.
+                ///
+                /// # Errors
+                ///
+                /// `AllocationError` with the number of bytes asked for.
+                pub fn try_zeros_boxed(
+                ) -> ::core::result::Result<#rt::Box<Self>, #rt::AllocationError> {
+                    <Self as #rt::Parameters<f32>>::try_zeros_boxed()
+                }
             }
         }
+
+        #stack_check
 
         impl<T: #rt::Scalar> #ident<T> {
             /// The output for one sample.
@@ -360,6 +402,18 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             #[must_use]
             pub fn summary(&self) -> #rt::Summary {
                 <Self as #rt::Network<T, #inputs, #outputs>>::summary()
+            }
+
+            #rt::if_std! {
+                /// A copy on the heap, without passing through the stack: for a network over
+                /// 1 MiB, whose `clone()` does not compile (it would build the copy on the
+                /// stack, as `new()` would).
+                #[must_use]
+                pub fn clone_boxed(&self) -> #rt::Box<Self> {
+                    let mut copy = <Self as #rt::Parameters<T>>::zeros_boxed();
+                    ::core::clone::Clone::clone_from(&mut *copy, self);
+                    copy
+                }
             }
         }
 
@@ -629,6 +683,7 @@ fn standard_traits_impl(
     quote! {
         impl<T: #rt::Scalar> ::core::clone::Clone for #ident<T> {
             fn clone(&self) -> Self {
+                let () = Self::STACK_CHECK;
                 #clone
             }
 
@@ -687,14 +742,38 @@ fn struct_tokens(
     }
 }
 
+/// `STACK_CHECK`, which does not compile for a network too big for a thread's stack. Each
+/// by-value constructor names it, so the compiler evaluates it when, and only when, one of them
+/// is compiled for a concrete scalar type: a call in a branch that never runs still fails the
+/// build, and a network only ever built with the `*_boxed` constructors has no limit. It is
+/// reported on the struct's name.
+fn stack_check(ident: &Ident) -> TokenStream {
+    let rt = runtime_at(ident.span());
+    let message = format!(
+        "`{ident}` is over 1 MiB, too big to build on a thread's stack: build it on the heap with \
+         `{ident}::new_boxed(&mut rng)`, `{ident}::zeros_boxed()`, `with_init_boxed` or \
+         `clone_boxed()`"
+    );
+    quote_spanned! {ident.span()=>
+        impl<T: #rt::Scalar> #ident<T> {
+            const STACK_CHECK: () = ::core::assert!(
+                ::core::mem::size_of::<Self>() <= #rt::STACK_LIMIT,
+                #message
+            );
+        }
+    }
+}
+
 /// `Parameters` for the network or its gradients: tensors listed layer by layer.
 fn parameters_impl(
     style: Style,
     ident: &Ident,
     types: &[TokenStream],
     members: &[&syn::Member],
+    zeros_check: TokenStream,
 ) -> TokenStream {
     let rt = runtime();
+    let name = ident.to_string();
     let construct = match style {
         Style::Tuple => quote!(Self(#(<#types as #rt::Parameters<T>>::zeros()),*)),
         Style::Named => quote!(Self { #(#members: <#types as #rt::Parameters<T>>::zeros()),* }),
@@ -712,7 +791,15 @@ fn parameters_impl(
             const PARAMETERS: usize = 0 #(+ <#types as #rt::Parameters<T>>::PARAMETERS)*;
 
             fn zeros() -> Self {
+                #zeros_check
                 #construct
+            }
+
+            #rt::if_std! {
+                fn try_zeros_boxed(
+                ) -> ::core::result::Result<#rt::Box<Self>, #rt::AllocationError> {
+                    #rt::try_zeroed_box(#name)
+                }
             }
 
             fn tensor(&self, index: usize) -> &[T] {
