@@ -5,12 +5,12 @@
 //! fully qualified, and puts the code that depends on a user's width on that width's span, so a
 //! type error lands on the user's token.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::{Attribute, Ident};
 
 use crate::parse::{Declaration, Style};
-use crate::validate::{Activation, LayerModel, Model};
+use crate::validate::{Activation, LayerModel, Model, Width};
 
 /// The code for a valid declaration.
 pub fn expand(model: &Model<'_>) -> TokenStream {
@@ -48,9 +48,11 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let last = &layers[layers.len() - 1];
     let inputs = &first.inputs.tokens;
     let outputs = &last.outputs.tokens;
-    let widths: Vec<&TokenStream> = std::iter::once(inputs)
-        .chain(layers.iter().map(|layer| &layer.outputs.tokens))
+    let widths: Vec<TokenStream> = std::iter::once(&first.inputs)
+        .chain(layers.iter().map(|layer| &layer.outputs))
+        .map(value)
         .collect();
+    let (input_value, output_value) = (value(&first.inputs), value(&last.outputs));
 
     let stack_check = stack_check(ident);
     let network_parameters = parameters_impl(
@@ -71,7 +73,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let summaries = layers.iter().zip(&layer_types).map(|(layer, ty)| {
         let field = &layer.label;
         let text = &layer.text;
-        let out = &layer.outputs.tokens;
+        let out = value(&layer.outputs);
         quote! {
             #rt::LayerSummary {
                 field: #field,
@@ -386,8 +388,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                         // function compiled for fused multiply-add.
                         for (column, output) in inputs
                             .as_slice()
-                            .chunks_exact(#inputs)
-                            .zip(outputs.as_mut_slice().chunks_exact_mut(#outputs))
+                            .chunks_exact(#input_value)
+                            .zip(outputs.as_mut_slice().chunks_exact_mut(#output_value))
                         {
                             let input = &#rt::SVector::<T, #inputs>::from_column_slice(column);
                             #(#single)*
@@ -576,6 +578,22 @@ fn layer_trait(layer: &LayerModel) -> TokenStream {
     let inputs = &layer.inputs.tokens;
     let outputs = &layer.outputs.tokens;
     quote_spanned!(layer.span=> <#ty as #rt::Layer<T, #inputs, #outputs>>)
+}
+
+/// A width where an expression goes (a method's argument, an array element). A user's
+/// `{ N * 4 }` keeps its tokens, but its braces take the macro's span: on the user's span the
+/// compiler's `unused_braces` lint would suggest removing them, and `Dense<N * 4, 8>` does not
+/// parse.
+fn value(width: &Width) -> TokenStream {
+    let mut trees = width.tokens.clone().into_iter();
+    match (trees.next(), trees.next()) {
+        (Some(TokenTree::Group(group)), None) if group.delimiter() == Delimiter::Brace => {
+            let mut block = Group::new(Delimiter::Brace, group.stream());
+            block.set_span(Span::call_site());
+            TokenTree::Group(block).into()
+        }
+        _ => width.tokens.clone(),
+    }
 }
 
 /// `value` as `next`'s input: a no-op that does not compile unless `previous` produces exactly
