@@ -15,7 +15,9 @@
 //! declaration is reported in one compile.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
 use syn::{Attribute, Generics, Ident, Token, Type, Visibility, braced, parenthesized};
 
 /// The declaration as written.
@@ -47,6 +49,9 @@ pub struct Field {
 
 impl Parse for Declaration {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if let Some(error) = layer_list(input) {
+            return Err(error);
+        }
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
         input.parse::<Token![struct]>().map_err(|error| {
@@ -94,6 +99,37 @@ impl Parse for Declaration {
             fields,
         })
     }
+}
+
+/// The design card's spelling, `network![Dense<32, 10, Relu>, Dense<10, 1>]`: a bare list of
+/// layers. `network!` declares a struct, so this is one error that shows the struct to write,
+/// with the user's own layers in it.
+fn layer_list(input: ParseStream<'_>) -> Option<syn::Error> {
+    if input.peek(Token![struct]) || input.peek(Token![#]) || input.peek(Token![pub]) {
+        return None;
+    }
+    let fork = input.fork();
+    let layers = Punctuated::<Type, Token![,]>::parse_terminated(&fork).ok()?;
+    if layers.is_empty() || !layers.iter().all(|layer| matches!(layer, Type::Path(_))) {
+        return None;
+    }
+    let written: Vec<String> = layers
+        .iter()
+        .map(|layer| {
+            layer
+                .to_token_stream()
+                .to_string()
+                .replace(' ', "")
+                .replace(',', ", ")
+        })
+        .collect();
+    Some(syn::Error::new_spanned(
+        &layers,
+        format!(
+            "`network!` declares a struct: write `network! {{ pub struct Net({}); }}` and use `Net` as the type",
+            written.join(", ")
+        ),
+    ))
 }
 
 impl Field {
@@ -187,6 +223,26 @@ mod tests {
         assert_eq!(named.style, Style::Named);
         assert_eq!(named.fields[1].name.as_ref().unwrap(), "output");
         assert!(named.fields.iter().all(|f| f.layer.is_ok()));
+    }
+
+    #[test]
+    fn a_bare_list_of_layers_shows_the_struct_to_write() {
+        let error = syn::parse2::<Declaration>(quote!(Dense<32, 10, Relu>, Dense<10, 1>))
+            .err()
+            .map(|error| error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                &["`network!` declares a struct: write `network! { pub struct Net(Dense<32, 10, Relu>, Dense<10, 1>); }` and use `Net` as the type".to_owned()][..]
+            )
+        );
+        // A declaration that is not a list of layers keeps its own message.
+        let error = syn::parse2::<Declaration>(quote!(
+            enum Net {}
+        ))
+        .err()
+        .map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.starts_with("expected a struct declaration")));
     }
 
     #[test]
