@@ -48,8 +48,8 @@ pub use nn_core::{
 #[cfg(feature = "std")]
 pub use nn_core::{
     Adam, AdamW, Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, DataError, Dataset,
-    FitOptions, History, Optimizer, Part, RmsProp, Sgd, SplitMix64, Standardizer, Target,
-    TargetScaler, TrainError, Trainer, optim,
+    FitOptions, History, NonFiniteCause, Optimizer, Part, RmsProp, Sgd, SplitMix64, Standardizer,
+    Target, TargetScaler, TrainError, Trainer, optim,
 };
 // Weights in and out as safetensors: `Persist` methods on every network, free functions,
 // `LoadOptions` and the errors.
@@ -333,9 +333,9 @@ pub mod __private {
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Identity, Init, Layer,
+        Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Fused, Identity, Init, Layer,
         LayerSummary, LeakyRelu, Loss, Network, Parameters, Relu, Rng, SMatrix, SVector, Scalar,
-        Sigmoid, Softmax, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut,
+        Sigmoid, Softmax, StepLimits, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut,
         inference_len, training_len, widest,
     };
     pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};

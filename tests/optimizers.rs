@@ -203,7 +203,9 @@ fn an_invalid_rate_is_reported_before_training() {
     let error = net.trainer(Mse, adam).err().map(|e| e.to_string());
     assert_eq!(
         error.as_deref(),
-        Some("Adam learning rate must be a finite number above 0, but is -1")
+        Some(
+            "Adam learning rate must be a finite number above 0 (in f32: from about 1.2e-38 to 3.4e38), but is -1"
+        )
     );
 }
 

@@ -519,6 +519,24 @@ impl fmt::Display for Names<'_> {
     }
 }
 
+/// What was not finite in a refused step ([`TrainError::NonFiniteParameter`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonFiniteCause {
+    /// The parameter's gradient overflowed (or was NaN) during back-propagation.
+    Gradient,
+    /// The gradient was finite, but the update made the parameter overflow.
+    Update,
+}
+
+impl fmt::Display for NonFiniteCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Gradient => "gradient",
+            Self::Update => "updated value",
+        })
+    }
+}
+
 /// Why training could not go on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrainError {
@@ -553,6 +571,30 @@ pub enum TrainError {
         /// carrying a `TrainError` stays small).
         history: Box<History>,
     },
+    /// A step would have made a parameter NaN or infinite, through an overflow in its gradient
+    /// or in the update, although the loss was finite. The step was not applied, so the network
+    /// keeps the parameters it had before it.
+    ///
+    /// The optimizer's state (momentum, moment estimates) is unchanged too when the gradient was
+    /// at fault; when the update itself overflowed, the state has taken in the refused step's
+    /// gradient.
+    NonFiniteParameter {
+        /// The epoch, counting from 1.
+        epoch: usize,
+        /// The step within the epoch, counting from 1.
+        step: usize,
+        /// The parameter tensor, as weight files name it (`"0.weight"`, `"hidden.bias"`).
+        tensor: String,
+        /// The element within the tensor, counting from 0 in its slice's order (a weight
+        /// matrix column by column).
+        element: usize,
+        /// What was not finite: the parameter's gradient or its updated value.
+        cause: NonFiniteCause,
+        /// The value found.
+        value: f64,
+        /// The figures of the epochs completed before this one.
+        history: Box<History>,
+    },
     /// A validation split leaves no sample to train on or none to validate on.
     EmptySplit {
         /// The fraction held out for validation.
@@ -578,8 +620,9 @@ pub enum TrainError {
         /// What computing it needs.
         needs: &'static str,
     },
-    /// A callback set a learning rate that is not a finite number above 0. Training stopped at
-    /// the end of the epoch the callback saw, and the network keeps that epoch's weights.
+    /// A callback set a learning rate that is not a finite number above 0 in the network's
+    /// precision (`1e39` overflows and `1e-300` rounds to zero in `f32`). Training stopped at the
+    /// end of the epoch the callback saw, and the network keeps that epoch's weights.
     InvalidLearningRate {
         /// The epoch that had just ended, counting from 1.
         epoch: usize,
@@ -614,6 +657,21 @@ impl fmt::Display for TrainError {
                 "the loss became {loss} at epoch {epoch}, step {step}; training stopped and the network keeps \
                  the weights of the last finite step (try a smaller learning rate or scaled inputs)"
             ),
+            Self::NonFiniteParameter {
+                epoch,
+                step,
+                tensor,
+                element,
+                cause,
+                value,
+                ..
+            } => write!(
+                f,
+                "at epoch {epoch}, step {step}, the {cause} of parameter `{tensor}` (element {element}) \
+                 came out {value} although the loss was finite; the step was not applied, training stopped \
+                 and the network keeps the parameters it had before the step (try a smaller learning \
+                 rate or scaled inputs)"
+            ),
             Self::EmptySplit {
                 split,
                 samples,
@@ -635,7 +693,7 @@ impl fmt::Display for TrainError {
             Self::InvalidLearningRate { epoch, found, .. } => write!(
                 f,
                 "a callback set the learning rate to {found} after epoch {epoch}, but it must be a finite \
-                 number above 0; training stopped and the network keeps the weights of epoch {epoch}"
+                 number above 0 in the network's precision; training stopped and the network keeps the weights of epoch {epoch}"
             ),
         }
     }

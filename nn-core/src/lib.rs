@@ -16,6 +16,7 @@ mod columns;
 mod data;
 #[cfg(feature = "std")]
 mod error;
+mod guard;
 mod init;
 mod kernels;
 pub mod layer;
@@ -54,7 +55,9 @@ pub use data::{Batches, ColumnId, Standardizer, Target, TargetScaler};
 #[cfg(feature = "std")]
 pub use error::{CsvColumn, CsvError, CsvErrorKind};
 #[cfg(feature = "std")]
-pub use error::{DataError, Part, TrainError};
+pub use error::{DataError, NonFiniteCause, Part, TrainError};
+#[doc(hidden)]
+pub use guard::{Largest, StepLimits};
 pub use init::Init;
 pub use layer::{Dense, DenseGradients, Layer};
 pub use loss::{
@@ -62,7 +65,7 @@ pub use loss::{
     SoftmaxCrossEntropy,
 };
 pub use network::{
-    Boundary, Fits, LayerSummary, Network, Summary, inference_len, training_len, widest,
+    Boundary, Fits, Fused, LayerSummary, Network, Summary, inference_len, training_len, widest,
 };
 #[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, RmsProp};

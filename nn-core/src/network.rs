@@ -14,7 +14,18 @@ use crate::train::{Evaluator, MetricSet};
 use crate::{
     Activation, Dataset, Optimizer, Softmax, TrainError, Trainer, columns, columns_mut, flatten,
 };
-use crate::{Columns, ColumnsMut, Init, Loss, Parameters, Scalar, Workspace};
+use crate::{Columns, ColumnsMut, Init, Loss, Parameters, Scalar, StepLimits, Workspace};
+
+/// What a fused plain-SGD pass did ([`Network::sgd_single`], [`Network::sgd_batch`]).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fused<T> {
+    /// The step was applied; the loss before it.
+    Applied(T),
+    /// Nothing was changed: the loss (given) is not finite, or the update could not be shown
+    /// to keep every parameter finite.
+    Declined(T),
+}
 
 /// One row of a network's summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,10 +152,13 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     ) -> T;
 
     /// One training step of plain SGD (`w <- w - learning_rate * dw`) on one sample, with each
-    /// layer updated as back-propagation reaches it: no gradient buffers, and every value on
-    /// the stack. Returns the loss before the update, or `None` when the network has no such
-    /// path (training then computes the gradients and updates from them, to the same effect).
-    /// When the loss is not finite nothing is updated.
+    /// layer's update taken straight from back-propagation: no gradient buffers, and every
+    /// value on the stack. `None` when the network has no such path (training then computes the
+    /// gradients and updates from them, to the same effect).
+    ///
+    /// The step is applied only when its loss is finite and every layer's update is known to
+    /// keep its parameters finite (its deltas and inputs are below `limits`); otherwise nothing is
+    /// changed and the result is [`Fused::Declined`], for training to take the checked path.
     ///
     /// [`Trainer`] calls this for an optimizer whose [`Optimizer::plain_sgd`] is set.
     #[doc(hidden)]
@@ -154,8 +168,9 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         target: &SVector<T, OUT>,
         loss: &L,
         learning_rate: T,
-    ) -> Option<T> {
-        let _ = (input, target, loss, learning_rate);
+        limits: &StepLimits<T>,
+    ) -> Option<Fused<T>> {
+        let _ = (input, target, loss, learning_rate, limits);
         None
     }
 
@@ -168,9 +183,10 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         targets: Columns<'_, T, OUT>,
         loss: &L,
         learning_rate: T,
+        limits: &StepLimits<T>,
         workspace: &mut Workspace<T>,
-    ) -> Option<T> {
-        let _ = (input, targets, loss, learning_rate, workspace);
+    ) -> Option<Fused<T>> {
+        let _ = (input, targets, loss, learning_rate, limits, workspace);
         None
     }
 
@@ -292,9 +308,10 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// # Errors
     ///
     /// As [`Fit::run`](crate::Fit::run): [`TrainError::InvalidOption`] and the other option
-    /// errors before any step (the network is untouched), and [`TrainError::NonFiniteLoss`] if
-    /// the loss stops being a number, in which case the network keeps the weights of the last
-    /// finite step.
+    /// errors before any step (the network is untouched), and [`TrainError::NonFiniteLoss`] or
+    /// [`TrainError::NonFiniteParameter`] if the loss stops being a number or a step would make
+    /// a parameter NaN or infinite, in which case the network keeps the parameters it had
+    /// before that step.
     fn fit<L: Loss<T>, O: Optimizer<T>>(
         &mut self,
         data: &Dataset<T, IN, OUT>,

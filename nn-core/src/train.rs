@@ -24,11 +24,13 @@ use nalgebra::SVector;
 
 use metrics::Metered;
 
-use crate::network::check_batch;
+use crate::guard;
+use crate::network::{Fused, check_batch};
 use crate::rng::SplitMix64;
 use crate::unsafe_code::dispatch::with_fma;
 use crate::{
-    Dataset, Loss, Network, Optimizer, Parameters, Scalar, TrainError, Workspace, columns, flatten,
+    Dataset, Loss, Network, NonFiniteCause, Optimizer, Parameters, Scalar, StepLimits, TrainError,
+    Workspace, columns, flatten,
 };
 
 /// Everything a training loop keeps between steps: the loss, the optimizer and its state, the
@@ -46,6 +48,13 @@ pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     state: O::State<G>,
     /// Allocated by the first step that needs them: plain SGD does not.
     gradients: Option<Box<G>>,
+    /// The parameters as they were before a checked step, to put back if it is refused.
+    saved: Vec<T>,
+    /// Whether the optimizer's settings may have changed since they were last checked.
+    unchecked: bool,
+    /// The bound plain SGD's fused steps are checked against, with the learning rate and batch
+    /// size it is for.
+    limits: Option<(T, usize, StepLimits<T>)>,
     workspace: Workspace<T>,
     epoch: usize,
     step: usize,
@@ -57,14 +66,19 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ///
     /// # Errors
     ///
-    /// [`TrainError::InvalidOption`] when the optimizer's settings are out of range.
+    /// [`TrainError::InvalidOption`] when the optimizer's or the loss's settings are out of
+    /// range in `T`'s precision (a learning rate of `1e39` or `1e-300` for `f32`).
     pub fn new(loss: L, optimizer: O) -> Result<Self, TrainError> {
         optimizer.validate()?;
+        loss.validate()?;
         Ok(Self {
             state: optimizer.state(),
             loss: Metered::new(loss),
             optimizer,
             gradients: None,
+            saved: Vec::new(),
+            unchecked: false,
+            limits: None,
             workspace: Workspace::new(),
             epoch: 1,
             step: 0,
@@ -75,11 +89,17 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     /// One step on one mini-batch: forward, backward, update. Returns the batch's loss before
     /// the update.
     ///
+    /// A step never leaves a parameter NaN or infinite: one that would is not applied, and the
+    /// network keeps the parameters it had before it (given that they were finite).
+    ///
     /// # Errors
     ///
-    /// [`TrainError::EmptyBatch`] or [`TrainError::BatchMismatch`] for a bad batch, and
-    /// [`TrainError::NonFiniteLoss`] when the loss is not finite, in which case the update is
-    /// not applied.
+    /// [`TrainError::EmptyBatch`] or [`TrainError::BatchMismatch`] for a bad batch;
+    /// [`TrainError::InvalidOption`] when the optimizer's settings were changed through
+    /// [`Trainer::optimizer_mut`] to values out of range (in `T`'s precision);
+    /// [`TrainError::NonFiniteLoss`] when the loss is not finite and
+    /// [`TrainError::NonFiniteParameter`] when the loss is finite but the update would make a
+    /// parameter NaN or infinite. In every error case the network is unchanged.
     pub fn step<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
         &mut self,
         network: &mut N,
@@ -87,6 +107,10 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         targets: &[SVector<T, OUT>],
     ) -> Result<T, TrainError> {
         check_batch(inputs.len(), targets.len())?;
+        if self.unchecked {
+            self.optimizer.validate()?;
+            self.unchecked = false;
+        }
         self.step += 1;
         with_fma(
             #[inline(always)]
@@ -105,20 +129,49 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ) -> Result<T, TrainError> {
         if let Some(learning_rate) = self.optimizer.plain_sgd() {
             let learning_rate = T::cast_from(learning_rate);
+            let batch = inputs.len();
+            let limits = match self.limits {
+                Some((rate, size, limits)) if rate == learning_rate && size == batch => limits,
+                _ => {
+                    let limits = StepLimits::new(learning_rate, batch);
+                    self.limits = Some((learning_rate, batch, limits));
+                    limits
+                }
+            };
             let fused = match (inputs, targets) {
-                ([input], [target]) => network.sgd_single(input, target, &self.loss, learning_rate),
+                ([input], [target]) => {
+                    network.sgd_single(input, target, &self.loss, learning_rate, &limits)
+                }
                 _ => network.sgd_batch(
                     columns(flatten(inputs)),
                     columns(flatten(targets)),
                     &self.loss,
                     learning_rate,
+                    &limits,
                     &mut self.workspace,
                 ),
             };
-            if let Some(loss) = fused {
-                return checked(loss, self.epoch, self.step);
+            match fused {
+                Some(Fused::Applied(loss)) => return Ok(loss),
+                Some(Fused::Declined(loss)) => {
+                    checked(loss, self.epoch, self.step)?;
+                }
+                None => {}
             }
         }
+        self.checked_step(network, inputs, targets)
+    }
+
+    /// A step through the gradient buffers, applied only if every parameter stays finite: the
+    /// gradients are checked before the optimizer sees them, and the parameters are copied
+    /// before the update and put back if it overflows.
+    #[inline(never)]
+    fn checked_step<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &mut self,
+        network: &mut N,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+    ) -> Result<T, TrainError> {
         let gradients = self.gradients.get_or_insert_with(G::zeros_boxed);
         let loss = network.loss_and_gradients(
             columns(flatten(inputs)),
@@ -128,9 +181,44 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             &mut self.workspace,
         );
         checked(loss, self.epoch, self.step)?;
+        if let Some(found) = guard::first_non_finite(&**gradients) {
+            return Err(self.refused::<N>(found, NonFiniteCause::Gradient));
+        }
+        guard::save(network, &mut self.saved);
         self.optimizer
             .update(network, &**gradients, &mut self.state);
+        if let Some(found) = guard::first_non_finite(network) {
+            guard::restore(network, &self.saved);
+            return Err(self.refused::<N>(found, NonFiniteCause::Update));
+        }
         Ok(loss)
+    }
+
+    /// The error for a step refused because of `found`.
+    fn refused<P: Parameters<T>>(
+        &self,
+        found: guard::NonFinite,
+        cause: NonFiniteCause,
+    ) -> TrainError {
+        let tensor = P::tensor_info(found.tensor).map_or_else(
+            || format!("tensor {}", found.tensor),
+            |info| {
+                if info.layer.is_empty() {
+                    info.name.to_owned()
+                } else {
+                    format!("{}.{}", info.layer, info.name)
+                }
+            },
+        );
+        TrainError::NonFiniteParameter {
+            epoch: self.epoch,
+            step: self.step,
+            tensor,
+            element: found.element,
+            cause,
+            value: found.value,
+            history: Box::default(),
+        }
     }
 
     /// The gradients of the last step, when the optimizer needed them: `None` before the first
@@ -147,8 +235,10 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         &self.optimizer
     }
 
-    /// The optimizer, to change its settings between steps (a learning-rate schedule).
+    /// The optimizer, to change its settings between steps (a learning-rate schedule). The
+    /// next step checks the settings again.
     pub fn optimizer_mut(&mut self) -> &mut O {
+        self.unchecked = true;
         &mut self.optimizer
     }
 

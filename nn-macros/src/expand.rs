@@ -194,13 +194,66 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             quote!(&mut gradients.#member),
         ]
     });
-    // Plain SGD on a batch: the same pass, each layer updated as it is reached.
-    let sgd_backward = batch_backward(&|member| {
-        [
-            quote!(sgd_batch),
-            quote!(&mut self.#member),
-            quote!(learning_rate),
-        ]
+    // Plain SGD on a batch: the backward pass without gradient buffers, each layer's delta kept
+    // in its `z` buffer (which nothing reads once the layer is through), then the updates, once
+    // every layer's is known to keep its parameters finite.
+    let sgd_backward: Vec<TokenStream> = layers
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(index, layer)| {
+            let member = &layer.member;
+            let layer_trait = &layer_traits[index];
+            let layer_in = &layer.inputs.tokens;
+            let out = &layer.outputs.tokens;
+            let (z, a) = &buffers[index];
+            let input = batch_input(index);
+            let input_gradient = match index {
+                0 => quote!(::core::option::Option::None),
+                _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
+            };
+            quote! {
+                #layer_trait::sgd_backward_batch(
+                    &self.#member,
+                    #input,
+                    #rt::columns::<T, #out>(#z),
+                    #rt::columns::<T, #out>(#a),
+                    #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
+                    #input_gradient,
+                );
+                #z.copy_from_slice(&current[..#out * batch]);
+                ::core::mem::swap(&mut current, &mut next);
+            }
+        })
+        .collect();
+    let raw_batch_input = |index: usize| -> TokenStream {
+        match index {
+            0 => quote!(input.as_slice()),
+            _ => {
+                let (_, previous_a) = &buffers[index - 1];
+                quote!(&*#previous_a)
+            }
+        }
+    };
+    let sgd_batch_admits = layers.iter().enumerate().map(|(index, _)| {
+        let (z, _) = &buffers[index];
+        let input = raw_batch_input(index);
+        quote!(largest.include(&*#z); largest.include(#input);)
+    });
+    let sgd_batch_updates = layers.iter().enumerate().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let out = &layer.outputs.tokens;
+        let (z, _) = &buffers[index];
+        let input = batch_input(index);
+        quote! {
+            #layer_trait::sgd_update_batch(
+                &mut self.#member,
+                #input,
+                #rt::columns::<T, #out>(#z),
+                learning_rate,
+            );
+        }
     });
 
     // Plain SGD on one sample: every value a stack vector, named per layer.
@@ -228,27 +281,49 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         let input = single_input(index);
         quote!(let (#z, #a) = #layer_trait::forward_parts(&self.#member, &#input);)
     });
+    let deltas: Vec<Ident> = (0..layers.len())
+        .map(|index| format_ident!("d{}", index))
+        .collect();
     let sgd_single_backward = layers.iter().enumerate().rev().map(|(index, layer)| {
         let member = &layer.member;
         let layer_trait = &layer_traits[index];
         let (z, a) = &parts[index];
+        let d = &deltas[index];
         let input = single_input(index);
         let step = quote! {
-            #layer_trait::sgd_single(
-                &mut self.#member, &#input, &#z, &#a, delta, learning_rate, #index != 0,
+            #layer_trait::sgd_backward_single(
+                &self.#member, &#input, &#z, &#a, &mut #d, #index != 0,
             )
         };
         match index {
-            0 => quote!(let _ = #step;),
+            0 => quote! {
+                let mut #d = delta;
+                let _ = #step;
+            },
             _ => {
                 let previous = &layers[index - 1];
                 let from = &previous.outputs.tokens;
                 let to = &layer.inputs.tokens;
                 let rt = runtime_at(layer.inputs.span);
                 let back = quote_spanned!(layer.inputs.span=> <#rt::Boundary as #rt::Fits<#from, #to>>::back::<T>);
-                quote!(let delta = #back(#step);)
+                quote! {
+                    let mut #d = delta;
+                    let delta = #back(#step);
+                }
             }
         }
+    });
+    let sgd_single_admits = layers.iter().enumerate().map(|(index, _)| {
+        let d = &deltas[index];
+        let input = single_input(index);
+        quote!(largest.include(#d.as_slice()); largest.include((#input).as_slice());)
+    });
+    let sgd_single_updates = layers.iter().enumerate().map(|(index, layer)| {
+        let member = &layer.member;
+        let layer_trait = &layer_traits[index];
+        let d = &deltas[index];
+        let input = single_input(index);
+        quote!(#layer_trait::sgd_update_single(&mut self.#member, &#input, &#d, learning_rate);)
     });
     let (_, last_part) = &parts[layers.len() - 1];
 
@@ -486,7 +561,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 target: &#rt::SVector<T, #outputs>,
                 loss: &L,
                 learning_rate: T,
-            ) -> ::core::option::Option<T> {
+                limits: &#rt::StepLimits<T>,
+            ) -> ::core::option::Option<#rt::Fused<T>> {
                 #(#sgd_forward)*
                 let mut delta = #rt::SVector::<T, #outputs>::zeros();
                 let value = <L as #rt::Loss<T>>::loss_and_gradient(
@@ -496,10 +572,16 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                     #rt::columns_mut::<T, #outputs>(delta.as_mut_slice()),
                 );
                 if !<T as #rt::Scalar>::as_f64(value).is_finite() {
-                    return ::core::option::Option::Some(value);
+                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
                 }
                 #(#sgd_single_backward)*
-                ::core::option::Option::Some(value)
+                let mut largest = limits.start();
+                #(#sgd_single_admits)*
+                if !limits.admit(&largest) {
+                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
+                }
+                #(#sgd_single_updates)*
+                ::core::option::Option::Some(#rt::Fused::Applied(value))
             }
 
             #[inline(always)]
@@ -509,14 +591,21 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 targets: #rt::Columns<'_, T, #outputs>,
                 loss: &L,
                 learning_rate: T,
+                limits: &#rt::StepLimits<T>,
                 workspace: &mut #rt::Workspace<T>,
-            ) -> ::core::option::Option<T> {
+            ) -> ::core::option::Option<#rt::Fused<T>> {
                 #training_forward
                 if !<T as #rt::Scalar>::as_f64(value).is_finite() {
-                    return ::core::option::Option::Some(value);
+                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
                 }
                 #(#sgd_backward)*
-                ::core::option::Option::Some(value)
+                let mut largest = limits.start();
+                #(#sgd_batch_admits)*
+                if !limits.admit(&largest) {
+                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
+                }
+                #(#sgd_batch_updates)*
+                ::core::option::Option::Some(#rt::Fused::Applied(value))
             }
         }
     }

@@ -155,17 +155,9 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         self.large_input_gradient(delta, input_gradient);
     }
 
-    /// Plain SGD's update `W += alpha * delta x^T` for a batch too big for the small kernels,
-    /// after `dx = W^T delta` with the weights before it.
+    /// Plain SGD's update `W += alpha * delta x^T` for a batch too big for the small kernels.
     #[cfg(feature = "std")]
-    fn large_sgd(
-        &mut self,
-        input: Columns<'_, T, IN>,
-        delta: &[T],
-        alpha: T,
-        input_gradient: Option<ColumnsMut<'_, T, IN>>,
-    ) {
-        self.large_input_gradient(delta, input_gradient);
+    fn large_sgd_update(&mut self, input: Columns<'_, T, IN>, delta: &[T], alpha: T) {
         large_outer::<T, IN, OUT>(alpha, delta, input, self.weights.as_mut_slice(), true);
     }
 
@@ -189,17 +181,11 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         }
     }
 
-    /// Plain SGD for layers too wide for the small kernels, without an allocator: every input
-    /// gradient first (with the weights before the update), then a rank-one update per sample.
+    /// `dx = W^T delta` for layers too wide for the small kernels, without an allocator: one
+    /// transposed matrix-vector product per sample.
     #[cfg(not(feature = "std"))]
-    fn large_sgd(
-        &mut self,
-        input: Columns<'_, T, IN>,
-        delta: &[T],
-        alpha: T,
-        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
-    ) {
-        if let Some(dx) = input_gradient.as_mut() {
+    fn large_input_gradient(&self, delta: &[T], input_gradient: Option<ColumnsMut<'_, T, IN>>) {
+        if let Some(mut dx) = input_gradient {
             for (d, dx) in delta
                 .chunks_exact(OUT)
                 .zip(dx.as_mut_slice().chunks_exact_mut(IN))
@@ -214,6 +200,12 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
                 dx.copy_from_slice(column.as_slice());
             }
         }
+    }
+
+    /// Plain SGD's update for layers too wide for the small kernels, without an allocator: a
+    /// rank-one update per sample.
+    #[cfg(not(feature = "std"))]
+    fn large_sgd_update(&mut self, input: Columns<'_, T, IN>, delta: &[T], alpha: T) {
         for (x, d) in input
             .as_slice()
             .chunks_exact(IN)
@@ -460,25 +452,34 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     }
 
     #[inline(always)]
-    fn sgd_single(
-        &mut self,
+    fn sgd_backward_single(
+        &self,
         input: &SVector<T, IN>,
         z: &SVector<T, OUT>,
         a: &SVector<T, OUT>,
-        mut delta: SVector<T, OUT>,
-        learning_rate: T,
+        delta: &mut SVector<T, OUT>,
         input_gradient: bool,
     ) -> SVector<T, IN> {
+        let _ = input;
         A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
         let mut dx = SVector::<T, IN>::zeros();
         if input_gradient {
-            // With the weights before the update.
             dispatch::transposed_product::<T, IN, OUT>(
                 self.weights.as_slice(),
                 delta.as_slice(),
                 dx.as_mut_slice(),
             );
         }
+        dx
+    }
+
+    #[inline(always)]
+    fn sgd_update_single(
+        &mut self,
+        input: &SVector<T, IN>,
+        delta: &SVector<T, OUT>,
+        learning_rate: T,
+    ) {
         let alpha = -learning_rate;
         if OUT <= SMALL_WIDTH {
             dispatch::rank_one_single::<T, IN, OUT>(
@@ -488,25 +489,41 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
                 self.weights.as_mut_slice(),
             );
         } else {
-            self.weights.ger(alpha, &delta, input, T::one());
+            self.weights.ger(alpha, delta, input, T::one());
         }
         for (b, &d) in self.bias.iter_mut().zip(delta.iter()) {
             *b += alpha * d;
         }
-        dx
     }
 
-    fn sgd_batch(
-        &mut self,
+    fn sgd_backward_batch(
+        &self,
         input: Columns<'_, T, IN>,
         z: Columns<'_, T, OUT>,
         a: Columns<'_, T, OUT>,
         mut delta: ColumnsMut<'_, T, OUT>,
-        learning_rate: T,
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
-        let batch = input.ncols();
         A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
+        if Self::small(input.ncols()) {
+            if let Some(mut input_gradient) = input_gradient {
+                dispatch::transposed_product::<T, IN, OUT>(
+                    self.weights.as_slice(),
+                    delta.as_slice(),
+                    input_gradient.as_mut_slice(),
+                );
+            }
+            return;
+        }
+        self.large_input_gradient(delta.as_slice(), input_gradient);
+    }
+
+    fn sgd_update_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        delta: Columns<'_, T, OUT>,
+        learning_rate: T,
+    ) {
         let alpha = -learning_rate;
         // The bias moves by the summed deltas, added up first as its gradient would be.
         let mut bias_step = SVector::<T, OUT>::zeros();
@@ -518,14 +535,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         for (b, &g) in self.bias.iter_mut().zip(bias_step.iter()) {
             *b += alpha * g;
         }
-        if Self::small(batch) {
-            if let Some(mut input_gradient) = input_gradient {
-                dispatch::transposed_product::<T, IN, OUT>(
-                    self.weights.as_slice(),
-                    delta.as_slice(),
-                    input_gradient.as_mut_slice(),
-                );
-            }
+        if Self::small(input.ncols()) {
             dispatch::outer_update::<T, IN, OUT>(
                 alpha,
                 delta.as_slice(),
@@ -534,7 +544,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
             );
             return;
         }
-        self.large_sgd(input, delta.as_slice(), alpha, input_gradient);
+        self.large_sgd_update(input, delta.as_slice(), alpha);
     }
 
     fn forward_batch(

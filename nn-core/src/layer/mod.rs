@@ -39,40 +39,55 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> {
     );
 
     /// Output for one sample with its pre-activation: `(z, a)`, both of which
-    /// [`sgd_single`](Self::sgd_single) takes back.
+    /// [`sgd_backward_single`](Self::sgd_backward_single) takes back.
     #[must_use]
     fn forward_parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>);
 
-    /// Back-propagation through one sample with plain SGD applied on the way: as
-    /// [`sgd_batch`](Self::sgd_batch) for a batch of one, on stack vectors. `delta` is the
-    /// loss's gradient with respect to `a`; the gradient with respect to `input` is returned
-    /// (computed only when `input_gradient` is true, and zero otherwise).
-    #[allow(clippy::too_many_arguments)]
+    /// Plain SGD's backward half for one sample, on stack vectors: turns `delta`, the loss's
+    /// gradient with respect to `a`, into its gradient with respect to `z` in place, and returns
+    /// the gradient with respect to `input` (computed only when `input_gradient` is true, and
+    /// zero otherwise). The parameters are not changed: training applies the step with
+    /// [`sgd_update_single`](Self::sgd_update_single) once every layer's delta is known and
+    /// shown not to overflow.
     #[must_use]
-    fn sgd_single(
-        &mut self,
+    fn sgd_backward_single(
+        &self,
         input: &SVector<T, IN>,
         z: &SVector<T, OUT>,
         a: &SVector<T, OUT>,
-        delta: SVector<T, OUT>,
-        learning_rate: T,
+        delta: &mut SVector<T, OUT>,
         input_gradient: bool,
     ) -> SVector<T, IN>;
 
-    /// Back-propagation through a batch with plain SGD (`w <- w - learning_rate * dw`) applied
-    /// to this layer's parameters on the way, so that no gradient buffer is written.
-    ///
-    /// The arguments are those of [`backward_batch`](Self::backward_batch); the input gradient
-    /// is computed with the parameters as they were before the update.
-    #[allow(clippy::too_many_arguments)]
-    fn sgd_batch(
+    /// Plain SGD's update for one sample: `w <- w - learning_rate * delta input^T` for every
+    /// parameter, with `delta` the gradient with respect to `z` that
+    /// [`sgd_backward_single`](Self::sgd_backward_single) left.
+    fn sgd_update_single(
         &mut self,
+        input: &SVector<T, IN>,
+        delta: &SVector<T, OUT>,
+        learning_rate: T,
+    );
+
+    /// Plain SGD's backward half for a batch: as [`backward_batch`](Self::backward_batch)
+    /// without the parameter gradients. On return `delta` holds the gradient with respect to
+    /// `z`, which [`sgd_update_batch`](Self::sgd_update_batch) takes.
+    fn sgd_backward_batch(
+        &self,
         input: Columns<'_, T, IN>,
         z: Columns<'_, T, OUT>,
         a: Columns<'_, T, OUT>,
         delta: ColumnsMut<'_, T, OUT>,
-        learning_rate: T,
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    );
+
+    /// Plain SGD's update for a batch (`w <- w - learning_rate * dw`, with `dw` summed over the
+    /// batch), straight into the parameters so that no gradient buffer is written.
+    fn sgd_update_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        delta: Columns<'_, T, OUT>,
+        learning_rate: T,
     );
 
     /// Back-propagation through a batch.

@@ -75,6 +75,12 @@ impl Default for Huber {
 impl ElementwiseLoss for Huber {
     const NAME: &'static str = "Huber";
 
+    /// Refuses a `delta` that overflows or rounds to zero in `T` (`1e39` for `f32`).
+    #[cfg(feature = "std")]
+    fn validate<T: Scalar>(&self) -> Result<(), TrainError> {
+        crate::optim::check_learning_rate::<T>("Huber delta", self.delta)
+    }
+
     #[inline]
     fn term<T: Scalar>(&self, prediction: T, target: T) -> T {
         let (delta, half) = (T::cast_from(self.delta), T::cast_from(0.5));

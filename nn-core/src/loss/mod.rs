@@ -34,6 +34,17 @@ pub trait Loss<T: Scalar> {
         targets: Columns<'_, T, W>,
         gradient: ColumnsMut<'_, T, W>,
     ) -> T;
+
+    /// Checks the loss's settings in `T`, the precision the network computes in; training
+    /// calls it before the first step. The default has nothing to check.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::InvalidOption`](crate::TrainError::InvalidOption) naming the setting.
+    #[cfg(feature = "std")]
+    fn validate(&self) -> Result<(), crate::TrainError> {
+        Ok(())
+    }
 }
 
 /// A loss that is the mean, over every output of every sample, of a term of one prediction and
@@ -74,6 +85,17 @@ pub trait ElementwiseLoss {
     /// The term's derivative with respect to the prediction.
     #[must_use]
     fn derivative<T: Scalar>(&self, prediction: T, target: T) -> T;
+
+    /// Checks the loss's settings in `T`, as [`Loss::validate`]. The default has nothing to
+    /// check.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::InvalidOption`](crate::TrainError::InvalidOption) naming the setting.
+    #[cfg(feature = "std")]
+    fn validate<T: Scalar>(&self) -> Result<(), crate::TrainError> {
+        Ok(())
+    }
 }
 
 impl<L: ElementwiseLoss, T: Scalar> Loss<T> for L {
@@ -106,6 +128,11 @@ impl<L: ElementwiseLoss, T: Scalar> Loss<T> for L {
             *g = self.derivative(p, t) / count;
         }
         sum / count
+    }
+
+    #[cfg(feature = "std")]
+    fn validate(&self) -> Result<(), crate::TrainError> {
+        ElementwiseLoss::validate::<T>(self)
     }
 }
 

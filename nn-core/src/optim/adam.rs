@@ -113,12 +113,12 @@ impl Adam {
     }
 
     /// Checks the settings, naming them as `names` does: learning rate, beta1, beta2, epsilon.
-    pub(super) fn check(&self, names: [&'static str; 4]) -> Result<(), TrainError> {
+    pub(super) fn check<T: Scalar>(&self, names: [&'static str; 4]) -> Result<(), TrainError> {
         let [learning_rate, beta1, beta2, epsilon] = names;
-        check_learning_rate(learning_rate, self.learning_rate)?;
-        check_decay(beta1, self.beta1)?;
-        check_decay(beta2, self.beta2)?;
-        check_epsilon(epsilon, self.epsilon)
+        check_learning_rate::<T>(learning_rate, self.learning_rate)?;
+        check_decay::<T>(beta1, self.beta1)?;
+        check_decay::<T>(beta2, self.beta2)?;
+        check_epsilon::<T>(epsilon, self.epsilon)
     }
 
     /// A fresh state: zero moments, no steps taken.
@@ -168,7 +168,7 @@ impl<T: Scalar> Optimizer<T> for Adam {
     type State<G: Parameters<T>> = AdamState<G>;
 
     fn validate(&self) -> Result<(), TrainError> {
-        self.check([
+        self.check::<T>([
             "Adam learning rate",
             "Adam beta1",
             "Adam beta2",
@@ -292,7 +292,7 @@ mod tests {
             check(Adam::new(0.1).betas(0.9, 1.0)),
             Err(TrainError::InvalidOption {
                 option: "Adam beta2",
-                expected: "a number from 0 up to but excluding 1",
+                expected: "a number from 0 up to but excluding 1 that f32 does not round to 1 (at most 0.99999994)",
                 found: 1.0,
             })
         );

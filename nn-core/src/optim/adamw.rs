@@ -103,13 +103,13 @@ impl<T: Scalar> Optimizer<T> for AdamW {
     type State<G: Parameters<T>> = AdamState<G>;
 
     fn validate(&self) -> Result<(), TrainError> {
-        self.adam.check([
+        self.adam.check::<T>([
             "AdamW learning rate",
             "AdamW beta1",
             "AdamW beta2",
             "AdamW epsilon",
         ])?;
-        check_weight_decay("AdamW weight decay", self.weight_decay)
+        check_weight_decay::<T>("AdamW weight decay", self.weight_decay)
     }
 
     fn learning_rate(&self) -> f64 {

@@ -142,10 +142,10 @@ impl<T: Scalar> Optimizer<T> for RmsProp {
     type State<G: Parameters<T>> = RmsPropState<G>;
 
     fn validate(&self) -> Result<(), TrainError> {
-        check_learning_rate("RmsProp learning rate", self.learning_rate)?;
-        check_decay("RmsProp alpha", self.alpha)?;
-        check_epsilon("RmsProp epsilon", self.epsilon)?;
-        check_decay("RmsProp momentum", self.momentum)
+        check_learning_rate::<T>("RmsProp learning rate", self.learning_rate)?;
+        check_decay::<T>("RmsProp alpha", self.alpha)?;
+        check_epsilon::<T>("RmsProp epsilon", self.epsilon)?;
+        check_decay::<T>("RmsProp momentum", self.momentum)
     }
 
     fn learning_rate(&self) -> f64 {
@@ -340,7 +340,7 @@ mod tests {
             check(RmsProp::new(0.1).alpha(1.0)),
             Err(TrainError::InvalidOption {
                 option: "RmsProp alpha",
-                expected: "a number from 0 up to but excluding 1",
+                expected: "a number from 0 up to but excluding 1 that f32 does not round to 1 (at most 0.99999994)",
                 found: 1.0,
             })
         );

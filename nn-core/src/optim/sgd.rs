@@ -1,4 +1,4 @@
-use super::Optimizer;
+use super::{Optimizer, check_decay, check_learning_rate};
 use crate::unsafe_code::dispatch;
 use crate::{Parameters, Scalar, TrainError};
 
@@ -70,21 +70,8 @@ impl<T: Scalar> Optimizer<T> for Sgd {
     type State<G: Parameters<T>> = Option<Box<G>>;
 
     fn validate(&self) -> Result<(), TrainError> {
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(TrainError::InvalidOption {
-                option: "Sgd learning rate",
-                expected: "a finite number above 0",
-                found: self.learning_rate,
-            });
-        }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(TrainError::InvalidOption {
-                option: "Sgd momentum",
-                expected: "a number from 0 up to but excluding 1",
-                found: self.momentum,
-            });
-        }
-        Ok(())
+        check_learning_rate::<T>("Sgd learning rate", self.learning_rate)?;
+        check_decay::<T>("Sgd momentum", self.momentum)
     }
 
     fn learning_rate(&self) -> f64 {

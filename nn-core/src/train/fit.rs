@@ -10,6 +10,7 @@ use super::progress::Progress;
 use super::{
     Callback, Control, EpochLog, FitOptions, History, MetricSet, Monitor, SplitMix64, Trainer,
 };
+use crate::optim::check_learning_rate;
 use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
 
 /// One training run: the data, the [`FitOptions`], and what a run borrows, validation data and
@@ -110,7 +111,8 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
     /// [`TrainError::ConflictingOptions`] for a validation split with validation data;
     /// [`TrainError::UnavailableMonitor`] when early stopping watches a figure that is not
     /// computed. During training: [`TrainError::NonFiniteLoss`] if the loss stops being a
-    /// number (the network keeps the weights of the last finite step), and
+    /// number and [`TrainError::NonFiniteParameter`] if a step would make a parameter NaN or
+    /// infinite (either way the network keeps the parameters it had before that step), and
     /// [`TrainError::InvalidLearningRate`] if a callback sets a bad learning rate (the network
     /// keeps the weights of the epoch that ended).
     pub fn run<N, L, O>(self, network: &mut N, loss: L, optimizer: O) -> Result<History, TrainError>
@@ -281,18 +283,15 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
                 };
                 match loss {
                     Ok(loss) => total += loss.as_f64() * chunk.len() as f64,
-                    Err(TrainError::NonFiniteLoss {
-                        epoch, step, loss, ..
-                    }) => {
-                        history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
-                        return Err(TrainError::NonFiniteLoss {
-                            epoch,
-                            step,
-                            loss,
-                            history: Box::new(history),
-                        });
+                    Err(mut error) => {
+                        if let TrainError::NonFiniteLoss { history: kept, .. }
+                        | TrainError::NonFiniteParameter { history: kept, .. } = &mut error
+                        {
+                            history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
+                            **kept = history;
+                        }
+                        return Err(error);
                     }
-                    Err(other) => return Err(other),
                 }
                 seen += chunk.len();
                 progress.advance(seen, total / seen as f64);
@@ -326,7 +325,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
             }
             let next = control.learning_rate();
             if next != learning_rate {
-                if !(next.is_finite() && next > 0.0) {
+                if check_learning_rate::<T>("learning rate", next).is_err() {
                     history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
                     return Err(TrainError::InvalidLearningRate {
                         epoch,

@@ -1,0 +1,184 @@
+//! Keeping parameters finite: a training step is applied only when it cannot make a parameter
+//! NaN or infinite.
+//!
+//! Plain SGD's fused passes check, before any layer is changed, that every layer's update
+//! `w <- w - lr * delta x^T` stays below [`Scalar::SAFE_STEP`]: when every delta and every
+//! layer input of a batch of `n` is below `c` in magnitude, each change to a weight is below
+//! `lr * n * c^2` and each change to a bias below `lr * n * c`. The check is a running maximum
+//! over the deltas and inputs, which costs far less than the update itself. A step that cannot
+//! be shown safe this way goes through the checked path in [`crate::Trainer`], which keeps a
+//! copy of the parameters while it applies the step.
+
+#[cfg(feature = "std")]
+use crate::Parameters;
+use crate::Scalar;
+
+/// The bound on a plain-SGD step's deltas and layer inputs under which its update cannot
+/// overflow, for one learning rate and batch size.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepLimits<T> {
+    limit: T,
+}
+
+impl<T: Scalar> StepLimits<T> {
+    /// The bound for steps at `learning_rate` over `batch` samples: `sqrt(SAFE_STEP / (lr n))`,
+    /// which keeps both `lr n c^2` and `lr n c` at most `SAFE_STEP` as long as `lr n` is; above
+    /// that (a learning rate near `T`'s largest numbers) the bound is 0 and no step is admitted.
+    #[must_use]
+    pub fn new(learning_rate: T, batch: usize) -> Self {
+        let scale = learning_rate.abs() * T::cast_from(batch as f64);
+        let limit = if scale <= T::SAFE_STEP {
+            (T::SAFE_STEP / scale).sqrt()
+        } else {
+            T::zero()
+        };
+        Self { limit }
+    }
+
+    /// An empty record of the magnitudes a step is made of.
+    #[inline(always)]
+    #[must_use]
+    pub fn start(&self) -> Largest<T> {
+        Largest {
+            lanes: T::Lanes::default(),
+        }
+    }
+
+    /// Whether an update made of the values `largest` has seen is known to stay finite.
+    #[inline(always)]
+    #[must_use]
+    pub fn admit(&self, largest: &Largest<T>) -> bool {
+        T::below(&largest.lanes, self.limit)
+    }
+}
+
+/// The largest magnitude among the deltas and inputs of a step, kept lane by lane so that a
+/// step's values are gathered with vector instructions and reduced once.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct Largest<T: Scalar> {
+    lanes: T::Lanes,
+}
+
+impl<T: Scalar> Largest<T> {
+    /// Takes in `values`.
+    #[inline(always)]
+    pub fn include(&mut self, values: &[T]) {
+        T::include(&mut self.lanes, values);
+    }
+}
+
+/// Where a parameter is not finite: the tensor, the element in it and its value.
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct NonFinite {
+    pub tensor: usize,
+    pub element: usize,
+    pub value: f64,
+}
+
+/// The first non-finite number in `parameters`, tensor by tensor.
+#[cfg(feature = "std")]
+pub(crate) fn first_non_finite<T: Scalar, P: Parameters<T>>(parameters: &P) -> Option<NonFinite> {
+    (0..P::TENSORS).find_map(|tensor| {
+        let values = parameters.tensor(tensor);
+        if values.iter().fold(true, |ok, value| ok & value.is_finite()) {
+            return None;
+        }
+        let element = values.iter().position(|value| !value.is_finite())?;
+        Some(NonFinite {
+            tensor,
+            element,
+            value: values[element].as_f64(),
+        })
+    })
+}
+
+/// Copies every tensor of `parameters` into `copy`, which is reused from step to step.
+#[cfg(feature = "std")]
+pub(crate) fn save<T: Scalar, P: Parameters<T>>(parameters: &P, copy: &mut Vec<T>) {
+    copy.clear();
+    for tensor in 0..P::TENSORS {
+        copy.extend_from_slice(parameters.tensor(tensor));
+    }
+}
+
+/// Puts back what [`save`] copied.
+#[cfg(feature = "std")]
+pub(crate) fn restore<T: Scalar, P: Parameters<T>>(parameters: &mut P, copy: &[T]) {
+    let mut rest = copy;
+    for tensor in 0..P::TENSORS {
+        let values = parameters.tensor_mut(tensor);
+        let (head, tail) = rest.split_at(values.len());
+        values.copy_from_slice(head);
+        rest = tail;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admits(limits: &StepLimits<f32>, values: &[f32]) -> bool {
+        let mut largest = limits.start();
+        largest.include(values);
+        limits.admit(&largest)
+    }
+
+    #[test]
+    fn the_bound_keeps_the_largest_change_below_the_safe_step() {
+        // lr n = 2^-2 * 2^2 = 1: the bound is sqrt(2^102) = 2^51.
+        let limits = StepLimits::<f32>::new(0.25, 4);
+        assert_eq!(limits.limit, 2f32.powi(51));
+        let just_below = f32::from_bits(2f32.powi(51).to_bits() - 1);
+        // Every lane and every remainder position is looked at.
+        for len in [1, 7, 8, 9, 17] {
+            for at in 0..len {
+                let mut values = vec![-1.0; len];
+                values[at] = just_below;
+                assert!(admits(&limits, &values), "{len} {at}");
+                values[at] = -2f32.powi(51);
+                assert!(!admits(&limits, &values), "{len} {at}");
+                values[at] = f32::NAN;
+                assert!(!admits(&limits, &values), "{len} {at}");
+                values[at] = f32::NEG_INFINITY;
+                assert!(!admits(&limits, &values), "{len} {at}");
+            }
+        }
+        assert!(admits(&limits, &[]));
+    }
+
+    #[test]
+    fn a_learning_rate_past_the_safe_step_admits_nothing() {
+        let limits = StepLimits::<f32>::new(2f32.powi(100), 8);
+        assert_eq!(limits.limit, 0.0);
+        assert!(!admits(&limits, &[0.0]));
+        assert!(!admits(&StepLimits::new(f32::MAX, 4), &[1e-30]));
+        // At lr n = SAFE_STEP exactly the bound is 1: a change of at most SAFE_STEP.
+        assert_eq!(StepLimits::<f32>::new(2f32.powi(100), 4).limit, 1.0);
+    }
+
+    #[test]
+    fn f64_lanes_see_every_value() {
+        let limits = StepLimits::<f64>::new(1.0, 1);
+        let mut largest = limits.start();
+        largest.include(&[1.0, 2.0, 3.0, 4.0, 5.0, f64::NAN]);
+        assert!(!limits.admit(&largest));
+        let mut largest = limits.start();
+        // The bound is sqrt(2^969), about 7e145.
+        largest.include(&[1e145, -1e145, 3.0]);
+        assert!(limits.admit(&largest));
+    }
+
+    #[test]
+    fn the_safe_step_added_to_the_largest_number_stays_finite() {
+        assert_eq!(f32::SAFE_STEP, 2f32.powi(102));
+        assert_eq!(f64::SAFE_STEP, 2f64.powi(969));
+        // Up to just under twice the bound is still safe: the margin covers rounding.
+        assert!((f32::MAX + 1.9 * f32::SAFE_STEP).is_finite());
+        assert!((f64::MAX + 1.9 * f64::SAFE_STEP).is_finite());
+        assert!(!(f32::MAX + 2.0 * f32::SAFE_STEP).is_finite());
+        assert!(!(f64::MAX + 2.0 * f64::SAFE_STEP).is_finite());
+    }
+}
