@@ -340,7 +340,11 @@ pub mod __private {
     };
     pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};
     #[cfg(feature = "std")]
+    pub use nn_core::{LoadError, Persist};
+    #[cfg(feature = "std")]
     pub use std::boxed::Box;
+    #[cfg(feature = "std")]
+    pub use std::path::Path;
 
     pub use crate::__serde_impls;
     #[cfg(feature = "serde")]

@@ -110,6 +110,29 @@ fn f32_round_trip_is_exact() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// `Seq::open_safetensors(path)` names no scalar type and no annotation: the default `f32`
+/// network's own methods answer, as `Seq::new` does, while `f64` goes through the trait.
+#[test]
+fn the_default_precision_loads_without_a_turbofish() -> Result<(), Box<dyn std::error::Error>> {
+    let network: Seq = random(3);
+    let path =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("persist_no_turbofish.safetensors");
+    network.save_safetensors(&path)?;
+    let opened = Seq::open_safetensors(&path)?;
+    assert_eq!(bits(&values(&opened)), bits(&values(&network)));
+    let read = Seq::from_safetensors_bytes(&network.to_safetensors_bytes()?)?;
+    assert_eq!(bits(&values(&read)), bits(&values(&network)));
+    // An f64 file is refused for the f32 network with the dtype named, and read as f64.
+    let wide = Seq::<f64>::zeros();
+    let bytes = wide.to_safetensors_bytes()?;
+    assert!(matches!(
+        Seq::from_safetensors_bytes(&bytes),
+        Err(LoadError::WrongDtype { .. })
+    ));
+    let _: Seq<f64> = Seq::<f64>::from_safetensors_bytes(&bytes)?;
+    Ok(())
+}
+
 #[test]
 fn f64_round_trip_is_exact() -> Result<(), Box<dyn std::error::Error>> {
     let network: Named<f64> = random(3);

@@ -12,7 +12,8 @@ use crate::AllocationError;
 use crate::train::{Evaluator, MetricSet};
 #[cfg(feature = "std")]
 use crate::{
-    Activation, Dataset, Optimizer, Softmax, TrainError, Trainer, columns, columns_mut, flatten,
+    Activation, Dataset, Optimizer, Sigmoid, Softmax, TrainError, Trainer, columns, columns_mut,
+    flatten,
 };
 use crate::{Columns, ColumnsMut, Init, Loss, Parameters, Scalar, StepLimits, Workspace};
 
@@ -232,12 +233,18 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     }
 
     #[cfg(feature = "std")]
-    /// Class probabilities for many samples: the softmax of each sample's outputs, for a
-    /// classifier whose last layer is linear (its outputs are logits), as one trained with
-    /// [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy) is. Each returned vector sums to 1.
+    /// Class probabilities for many samples, for a classifier whose last layer is linear (its
+    /// outputs are logits):
     ///
-    /// A network that already ends in [`Softmax`] gives probabilities from
-    /// [`predict`](Self::predict); this would apply softmax a second time.
+    /// - with several outputs, the softmax of each sample's outputs, as for a network trained
+    ///   with [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy); each vector sums to 1;
+    /// - with one output, the sigmoid of it: the probability of the positive class, as for a
+    ///   binary classifier trained with
+    ///   [`BinaryCrossEntropyWithLogits`](crate::BinaryCrossEntropyWithLogits) (a softmax over
+    ///   one number would always be 1).
+    ///
+    /// A network that already ends in [`Softmax`] or [`Sigmoid`](crate::Sigmoid) gives
+    /// probabilities from [`predict`](Self::predict); this would apply it a second time.
     ///
     /// # Example
     ///
@@ -259,13 +266,29 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// let e = 1.0_f64.exp();
     /// let expected = SVector::from([e / (2.0 * e + 1.0), 1.0 / (2.0 * e + 1.0), e / (2.0 * e + 1.0)]);
     /// assert!((probabilities[1] - expected).amax() < 1e-15);
+    ///
+    /// network! {
+    ///     /// Two classes with one logit, that of the positive class.
+    ///     struct Binary(Dense<1, 1>);
+    /// }
+    ///
+    /// let mut binary = Binary::<f64>::zeros();
+    /// binary.0.weights[(0, 0)] = 1.0;
+    /// // The sigmoid: 1 / (1 + e^0) and 1 / (1 + e^-ln 3) = 3/4.
+    /// let p = binary.predict_proba(&[SVector::from([0.0]), SVector::from([3.0_f64.ln()])]);
+    /// assert_eq!(p[0], SVector::from([0.5]));
+    /// assert!((p[1][0] - 0.75).abs() < 1e-15);
     /// ```
     #[must_use]
     fn predict_proba(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
         let mut outputs = self.predict(inputs);
         for output in &mut outputs {
             let logits = *output;
-            <Softmax as Activation>::forward(OUT, logits.as_slice(), output.as_mut_slice());
+            if OUT == 1 {
+                <Sigmoid as Activation>::forward(OUT, logits.as_slice(), output.as_mut_slice());
+            } else {
+                <Softmax as Activation>::forward(OUT, logits.as_slice(), output.as_mut_slice());
+            }
         }
         outputs
     }
