@@ -196,19 +196,22 @@ pub use rand;
 /// | `Net::new(&mut rng)` | Glorot-uniform weights (Keras's default) and zero biases, drawn from any [`rand::Rng`] |
 /// | `Net::with_init(init, &mut rng)` | weights drawn as the [`Init`] says (`GlorotUniform`, `HeUniform`, `Zeros`), zero biases |
 /// | `Net::zeros()` | every parameter zero |
-/// | `Net::new_boxed(&mut rng)`, `Net::zeros_boxed()` | as `new` and `zeros`, built on the heap without passing through the stack: for networks too big for it (with `std`) |
+/// | `Net::new_boxed(&mut rng)`, `Net::zeros_boxed()` | as `new` and `zeros`, built on the heap without passing through the stack: for networks too big for it (with `std`). When the allocator cannot give the memory the process aborts, as `Box::new` does |
+/// | `Net::try_new_boxed(&mut rng)`, `Net::try_zeros_boxed()` | the same, returning `Result<Box<Net>, AllocationError>`: an [`AllocationError`] that names the network and the bytes asked for, instead of aborting (with `std`) |
+/// | `Net::open_safetensors(path)`, `Net::from_safetensors_bytes(bytes)` | an `f32` network read from a safetensors file or its bytes, every tensor checked ([`LoadError`] otherwise); for `f64` the [`Persist`] methods (with `std`) |
 /// | `net.forward(&x)` | the output for one sample: `&SVector<T, IN>` to `SVector<T, OUT>`, no allocation |
 /// | `net.forward_batch(&xs)` | the outputs for a batch: `&SMatrix<T, IN, B>` to `SMatrix<T, OUT, B>`, one sample per column |
 /// | `net.summary()` | a Keras-style table of the layers, their output widths and parameter counts ([`Summary`], printed with `{}`) |
+/// | `net.clone_boxed()` | a copy on the heap, for a network too big for `clone()` (with `std`) |
 /// | `impl Parameters<T> for Net<T>` and `for NetGradients<T>` | the parameters as a list of flat tensors, layer by layer (weights then bias), with their names and shapes |
 /// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against; it provides `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
 /// | `Clone`, `Debug`, `PartialEq` | for both structs, as derives would write them (`Debug` prints the layers' weights and biases); `clone_from` copies the parameters in place. A `#[derive]` of any of the three on the declaration is accepted and left to the macro; other derives are passed through |
 /// | `Serialize`, `Deserialize` | for both structs, with typenn's `serde` feature |
 ///
-/// `new`, `with_init`, `zeros`, `new_boxed`, `zeros_boxed` and `PARAMETERS` are on `Net<f32>`; for
-/// `f64` the same constructors are reached through the traits (`Net::<f64>::new(&mut rng)` with
-/// [`Network`] in scope, as the prelude brings it). `forward`, `forward_batch` and `summary` are on
-/// every `Net<T>`.
+/// The constructors, the two readers and `PARAMETERS` are on `Net<f32>`; for `f64` the same
+/// constructors are reached through the traits (`Net::<f64>::new(&mut rng)` with [`Network`] in
+/// scope, as the prelude brings it, and `Net::<f64>::open_safetensors(path)` through [`Persist`]).
+/// `forward`, `forward_batch`, `summary` and `clone_boxed` are on every `Net<T>`.
 ///
 /// Through blanket impls every network also has the [`Persist`] methods (with `std`):
 /// `save_safetensors(path)`, `to_safetensors_bytes()`, `Net::open_safetensors(path)`,
@@ -216,7 +219,76 @@ pub use rand;
 /// network, with tensors named `0.weight`, `0.bias`, ... for a tuple struct (as PyTorch's
 /// `nn.Sequential` names them) and `hidden.weight`, ... for named fields. [`Network::fit`] trains
 /// on a [`Dataset`] with a loss, an optimizer and [`FitOptions`] and returns the [`History`] of
-/// every epoch; [`Fit`] adds validation data and callbacks.
+/// every epoch; [`Fit`] adds validation data and callbacks. A step that would make the loss or a
+/// parameter NaN or infinite stops training with [`TrainError::NonFiniteLoss`] or
+/// [`TrainError::NonFiniteParameter`] (which names the tensor and element), and the network keeps
+/// the parameters it had before that step.
+///
+/// # Big networks
+///
+/// `new`, `with_init`, `zeros` and `clone` build the network on the stack. For a network over
+/// 1 MiB (half the stack of a spawned thread) they do not compile, wherever the call is, even in
+/// a branch that never runs, so that the program cannot overflow its stack at run time; the
+/// `*_boxed` constructors have no such limit. The error is reported by `cargo build` and
+/// `cargo test` (the compiler evaluates the check when it generates code for the call), not by
+/// `cargo check`:
+///
+/// ```compile_fail,E0080
+/// use typenn::prelude::*;
+///
+/// network! {
+///     /// 4 MiB of parameters.
+///     pub struct Wide(Dense<1024, 1024, Relu>, Dense<1024, 10>);
+/// }
+///
+/// fn main() {
+///     let mut rng = StdRng::seed_from_u64(0);
+///     let _on_the_heap = Wide::new_boxed(&mut rng); // fine at any size
+///     let _on_the_stack = Wide::new(&mut rng); // does not compile
+/// }
+/// ```
+///
+/// ```text
+/// error[E0080]: evaluation panicked: `Wide` is over 1 MiB, too big to build on a thread's stack: build it on the heap with `Wide::new_boxed(&mut rng)`, `Wide::zeros_boxed()`, `with_init_boxed` or `clone_boxed()`
+///  --> src/main.rs:5:16
+///   |
+/// 5 |     pub struct Wide(Dense<1024, 1024, Relu>, Dense<1024, 10>);
+///   |                ^^^^ evaluation of `Wide::STACK_CHECK` failed here
+/// ```
+///
+/// The same network on the heap, and one too big for any address space, which is an error
+/// rather than an abort:
+///
+/// ```
+/// use typenn::AllocationError;
+/// use typenn::prelude::*;
+///
+/// network! {
+///     pub struct Wide(Dense<1024, 1024, Relu>, Dense<1024, 10>);
+/// }
+///
+/// const HUGE: usize = 1 << 28;
+/// network! {
+///     /// 2^56 weights: 256 PiB in `f32`.
+///     pub struct Impossible(Dense<HUGE, HUGE>);
+/// }
+///
+/// fn main() -> Result<(), AllocationError> {
+///     let mut rng = StdRng::seed_from_u64(0);
+///     let model = Wide::try_new_boxed(&mut rng)?;
+///     let copy = model.clone_boxed();
+///     assert!(*copy == *model);
+///
+///     let outcome = match Impossible::try_zeros_boxed() {
+///         Ok(_) => String::from("allocated"),
+///         Err(error) => error.to_string(),
+///     };
+///     let bytes = std::mem::size_of::<Impossible>();
+///     let expected = format!("could not allocate {bytes} bytes for the parameters of `Impossible`");
+///     assert_eq!(outcome, expected);
+///     Ok(())
+/// }
+/// ```
 ///
 /// # Shape errors
 ///
@@ -265,21 +337,27 @@ pub use rand;
 /// summary and your functions' signatures use), a place for its doc comment and attributes, a
 /// visibility, and field names when you want them (`model.hidden.weights`, `hidden.weight` in a
 /// saved file). The card's list written as Rust allows, `network![Dense<32, 10, Relu>, Dense<10,
-/// 1>]`, does not compile and its error shows the struct form to write instead:
+/// 1>]`, is one error that shows the struct to write, with your layers:
 ///
 /// ```compile_fail
 /// use typenn::prelude::*;
 ///
 /// network![Dense<32, 10, Relu>, Dense<10, 1>];
+///
+/// fn main() {}
 /// ```
 ///
 /// ```text
-/// error: expected a struct declaration, such as `pub struct Regressor(Dense<32, 10, Relu>, Dense<10, 1>);`
+/// error: `network!` declares a struct: write `network! { pub struct Net(Dense<32, 10, Relu>, Dense<10, 1>); }` and use `Net` as the type
 ///  --> src/main.rs:3:10
 ///   |
 /// 3 | network![Dense<32, 10, Relu>, Dense<10, 1>];
-///   |          ^^^^^
+///   |          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 /// ```
+///
+/// Written where a type goes (`type Regressor = network![...];`) it is the same error, and the
+/// compiler adds a second one where `Regressor` is used: there the macro's output is the type
+/// `()`, since an error cannot also be a type.
 pub use nn_macros::network;
 
 /// What most programs need: `use typenn::prelude::*;`.
