@@ -41,7 +41,7 @@ impl<T: Scalar> StepLimits<T> {
     #[must_use]
     pub fn start(&self) -> Largest<T> {
         Largest {
-            lanes: T::Lanes::default(),
+            magnitude: T::Magnitude::default(),
         }
     }
 
@@ -49,23 +49,22 @@ impl<T: Scalar> StepLimits<T> {
     #[inline(always)]
     #[must_use]
     pub fn admit(&self, largest: &Largest<T>) -> bool {
-        T::below(&largest.lanes, self.limit)
+        largest.magnitude < self.limit.magnitude()
     }
 }
 
-/// The largest magnitude among the deltas and inputs of a step, kept lane by lane so that a
-/// step's values are gathered with vector instructions and reduced once.
+/// The largest magnitude among the deltas and inputs of a step.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct Largest<T: Scalar> {
-    lanes: T::Lanes,
+    magnitude: T::Magnitude,
 }
 
 impl<T: Scalar> Largest<T> {
     /// Takes in `values`.
     #[inline(always)]
     pub fn include(&mut self, values: &[T]) {
-        T::include(&mut self.lanes, values);
+        self.magnitude = self.magnitude.max(T::largest_magnitude(values));
     }
 }
 
@@ -132,7 +131,7 @@ mod tests {
         let limits = StepLimits::<f32>::new(0.25, 4);
         assert_eq!(limits.limit, 2f32.powi(51));
         let just_below = f32::from_bits(2f32.powi(51).to_bits() - 1);
-        // Every lane and every remainder position is looked at.
+        // Every position of short and long slices is looked at.
         for len in [1, 7, 8, 9, 17] {
             for at in 0..len {
                 let mut values = vec![-1.0; len];
@@ -160,7 +159,7 @@ mod tests {
     }
 
     #[test]
-    fn f64_lanes_see_every_value() {
+    fn f64_values_are_all_seen() {
         let limits = StepLimits::<f64>::new(1.0, 1);
         let mut largest = limits.start();
         largest.include(&[1.0, 2.0, 3.0, 4.0, 5.0, f64::NAN]);

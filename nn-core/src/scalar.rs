@@ -50,21 +50,21 @@ pub trait Scalar:
     #[doc(hidden)]
     const MIN_POSITIVE: Self;
 
-    /// A vector's worth of magnitudes: the bits of the values with the sign cleared, read as
-    /// unsigned integers, whose order is the magnitudes' (with NaN above infinity). Their
-    /// lane-wise maximum vectorizes into integer instructions.
+    /// A value's magnitude as an unsigned integer: its bits with the sign cleared, whose order
+    /// is the magnitudes' (with NaN above infinity), so that the largest of many is an integer
+    /// maximum, which vectorizes, and NaN is never below a limit.
     #[doc(hidden)]
-    type Lanes: Copy + Default;
+    type Magnitude: Copy + Ord + Default + Debug;
 
-    /// Raises each lane of `lanes` to the magnitude of the values that fall in it.
-    #[doc(hidden)]
-    fn include(lanes: &mut Self::Lanes, values: &[Self]);
-
-    /// Whether every lane is below the magnitude of `limit`: all values seen were smaller than
-    /// `limit` in magnitude, and none was NaN.
+    /// The largest magnitude among `values` (0 for none).
     #[doc(hidden)]
     #[must_use]
-    fn below(lanes: &Self::Lanes, limit: Self) -> bool;
+    fn largest_magnitude(values: &[Self]) -> Self::Magnitude;
+
+    /// This value's magnitude.
+    #[doc(hidden)]
+    #[must_use]
+    fn magnitude(self) -> Self::Magnitude;
 
     /// Converts from `f64`, rounding to nearest for `f32`.
     #[must_use]
@@ -80,33 +80,18 @@ impl Scalar for f32 {
     const SAFE_STEP: Self = f32::from_bits((127 + 102) << 23);
     const MIN_POSITIVE: Self = f32::MIN_POSITIVE;
 
-    type Lanes = [u32; 8];
+    type Magnitude = u32;
 
     #[inline(always)]
-    fn include(lanes: &mut [u32; 8], values: &[Self]) {
-        // A long slice is reduced on its own, in registers; short ones go lane by lane, so
-        // that a step's few small vectors share one reduction at the end.
-        if values.len() > 2 * 8 {
-            let largest = values.iter().fold(0, |largest: u32, value| {
-                largest.max(value.to_bits() & 0x7fff_ffff)
-            });
-            lanes[0] = lanes[0].max(largest);
-            return;
-        }
-        let mut chunks = values.chunks_exact(8);
-        for chunk in &mut chunks {
-            for (lane, value) in lanes.iter_mut().zip(chunk) {
-                *lane = (*lane).max(value.to_bits() & 0x7fff_ffff);
-            }
-        }
-        for (lane, value) in lanes.iter_mut().zip(chunks.remainder()) {
-            *lane = (*lane).max(value.to_bits() & 0x7fff_ffff);
-        }
+    fn largest_magnitude(values: &[Self]) -> u32 {
+        values.iter().fold(0, |largest, value| {
+            largest.max(value.to_bits() & 0x7fff_ffff)
+        })
     }
 
     #[inline(always)]
-    fn below(lanes: &[u32; 8], limit: Self) -> bool {
-        lanes.iter().fold(0, |largest, &lane| largest.max(lane)) < limit.to_bits()
+    fn magnitude(self) -> u32 {
+        self.to_bits() & 0x7fff_ffff
     }
 
     #[inline]
@@ -125,33 +110,18 @@ impl Scalar for f64 {
     const SAFE_STEP: Self = f64::from_bits((1023 + 969) << 52);
     const MIN_POSITIVE: Self = f64::MIN_POSITIVE;
 
-    type Lanes = [u64; 4];
+    type Magnitude = u64;
 
     #[inline(always)]
-    fn include(lanes: &mut [u64; 4], values: &[Self]) {
-        // A long slice is reduced on its own, in registers; short ones go lane by lane, so
-        // that a step's few small vectors share one reduction at the end.
-        if values.len() > 2 * 4 {
-            let largest = values.iter().fold(0, |largest: u64, value| {
-                largest.max(value.to_bits() & 0x7fff_ffff_ffff_ffff)
-            });
-            lanes[0] = lanes[0].max(largest);
-            return;
-        }
-        let mut chunks = values.chunks_exact(4);
-        for chunk in &mut chunks {
-            for (lane, value) in lanes.iter_mut().zip(chunk) {
-                *lane = (*lane).max(value.to_bits() & 0x7fff_ffff_ffff_ffff);
-            }
-        }
-        for (lane, value) in lanes.iter_mut().zip(chunks.remainder()) {
-            *lane = (*lane).max(value.to_bits() & 0x7fff_ffff_ffff_ffff);
-        }
+    fn largest_magnitude(values: &[Self]) -> u64 {
+        values.iter().fold(0, |largest, value| {
+            largest.max(value.to_bits() & 0x7fff_ffff_ffff_ffff)
+        })
     }
 
     #[inline(always)]
-    fn below(lanes: &[u64; 4], limit: Self) -> bool {
-        lanes.iter().fold(0, |largest, &lane| largest.max(lane)) < limit.to_bits()
+    fn magnitude(self) -> u64 {
+        self.to_bits() & 0x7fff_ffff_ffff_ffff
     }
 
     #[inline]
