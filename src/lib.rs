@@ -49,7 +49,7 @@ pub use nn_core::{
 pub use nn_core::{
     Adam, AdamW, Batches, ColumnId, CsvColumn, CsvError, CsvErrorKind, DataError, Dataset,
     FitOptions, History, NonFiniteCause, Optimizer, Part, RmsProp, Sgd, SplitMix64, Standardizer,
-    Target, TargetScaler, TrainError, Trainer, optim,
+    Target, TargetScaler, Train, TrainError, Trainer, optim,
 };
 // Weights in and out as safetensors: `Persist` methods on every network, free functions,
 // `LoadOptions` and the errors.
@@ -204,7 +204,7 @@ pub use rand;
 /// | `net.summary()` | a Keras-style table of the layers, their output widths and parameter counts ([`Summary`], printed with `{}`) |
 /// | `net.clone_boxed()` | a copy on the heap, for a network too big for `clone()` (with `std`) |
 /// | `impl Parameters<T> for Net<T>` and `for NetGradients<T>` | the parameters as a list of flat tensors, layer by layer (weights then bias), with their names and shapes |
-/// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against; it provides `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
+/// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against; through a blanket impl of [`Train`] (with `std`) every network also has `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
 /// | `Clone`, `Debug`, `PartialEq` | for both structs, as derives would write them (`Debug` prints the layers' weights and biases); `clone_from` copies the parameters in place. A `#[derive]` of any of the three on the declaration is accepted and left to the macro; other derives are passed through |
 /// | `Serialize`, `Deserialize` | for both structs, with typenn's `serde` feature |
 ///
@@ -217,7 +217,7 @@ pub use rand;
 /// `save_safetensors(path)`, `to_safetensors_bytes()`, `Net::open_safetensors(path)`,
 /// `Net::from_safetensors_bytes(bytes)`, and `load_safetensors(bytes, &options)` into an existing
 /// network, with tensors named `0.weight`, `0.bias`, ... for a tuple struct (as PyTorch's
-/// `nn.Sequential` names them) and `hidden.weight`, ... for named fields. [`Network::fit`] trains
+/// `nn.Sequential` names them) and `hidden.weight`, ... for named fields. [`Train::fit`] trains
 /// on a [`Dataset`] with a loss, an optimizer and [`FitOptions`] and returns the [`History`] of
 /// every epoch; [`Fit`] adds validation data and callbacks. A step that would make the loss or a
 /// parameter NaN or infinite stops training with [`TrainError::NonFiniteLoss`] or
@@ -365,7 +365,7 @@ pub mod prelude {
     #[cfg(feature = "std")]
     pub use crate::{
         Adam, AdamW, Control, Dataset, EarlyStopping, EpochLog, Fit, FitOptions, Metric, Monitor,
-        RmsProp, Sgd, Standardizer, Target, TargetScaler, persist::Persist,
+        RmsProp, Sgd, Standardizer, Target, TargetScaler, Train, persist::Persist,
     };
     pub use crate::{
         BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Dense, Elu, Gelu, Huber, Identity, Init,

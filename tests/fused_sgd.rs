@@ -1,6 +1,6 @@
 //! Plain SGD updates each layer during back-propagation instead of writing gradient buffers
 //! (`Optimizer::plain_sgd`). Here every such step is checked against the definition: the
-//! gradients from `Network::gradients`, then `w <- w - lr * g` on every tensor, in f64 so that
+//! gradients from `Train::gradients`, then `w <- w - lr * g` on every tensor, in f64 so that
 //! the two orders of rounding agree to 1e-12.
 //!
 //! The shapes cover the ways a step runs: one sample on the stack, a batch through the small

@@ -78,7 +78,7 @@ pub use persist::{LoadError, LoadOptions, Persist, SaveError};
 pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]
-pub use train::{FitOptions, History, Trainer};
+pub use train::{FitOptions, History, Train, Trainer};
 pub use unsafe_code::dispatch::with_fma;
 // Options, callbacks and figures of `fit`.
 #[cfg(feature = "std")]

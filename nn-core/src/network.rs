@@ -8,13 +8,6 @@ use rand::Rng;
 
 #[cfg(feature = "std")]
 use crate::AllocationError;
-#[cfg(feature = "std")]
-use crate::train::{Evaluator, MetricSet};
-#[cfg(feature = "std")]
-use crate::{
-    Activation, Dataset, Optimizer, Sigmoid, Softmax, TrainError, Trainer, columns, columns_mut,
-    flatten,
-};
 use crate::{Columns, ColumnsMut, Init, Loss, Parameters, Scalar, StepLimits, Workspace};
 
 /// What a fused plain-SGD pass did ([`Network::sgd_single`], [`Network::sgd_batch`]).
@@ -43,8 +36,10 @@ pub struct LayerSummary {
 
 /// A network of fixed shape taking `IN` numbers per sample and producing `OUT`.
 ///
-/// Implemented by the `network!` macro; the provided methods (`fit`, `evaluate`, `predict`,
-/// `gradients`, `summary`) are written once here and monomorphized for each network.
+/// Implemented by the `network!` macro; the provided methods (`new`, `with_init`, `summary`)
+/// are written once here and monomorphized for each network. Training and evaluation on data
+/// (`fit`, `evaluate`, `predict`, `gradients`, `trainer`) are the [`Train`](crate::Train)
+/// extension trait's, which every network implements.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network from {IN} inputs to {OUT} outputs per sample",
     label = "these values have {IN} inputs and {OUT} outputs per sample",
@@ -161,7 +156,8 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// keep its parameters finite (its deltas and inputs are below `limits`); otherwise nothing is
     /// changed and the result is [`Fused::Declined`], for training to take the checked path.
     ///
-    /// [`Trainer`] calls this for an optimizer whose [`Optimizer::plain_sgd`] is set.
+    /// [`Trainer`](crate::Trainer) calls this for an optimizer whose
+    /// [`Optimizer::plain_sgd`](crate::Optimizer::plain_sgd) is set.
     #[doc(hidden)]
     fn sgd_single<L: Loss<T>>(
         &mut self,
@@ -191,162 +187,6 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         None
     }
 
-    #[cfg(feature = "std")]
-    /// The loss of a batch and the gradient of every parameter: one backward pass, for learning
-    /// and for checking gradients. Training uses a [`Trainer`], which reuses its buffers.
-    ///
-    /// # Errors
-    ///
-    /// [`TrainError::EmptyBatch`] or [`TrainError::BatchMismatch`].
-    fn gradients<L: Loss<T>>(
-        &self,
-        inputs: &[SVector<T, IN>],
-        targets: &[SVector<T, OUT>],
-        loss: &L,
-    ) -> Result<(T, Box<Self::Gradients>), TrainError> {
-        check_batch(inputs.len(), targets.len())?;
-        let mut gradients = Self::Gradients::zeros_boxed();
-        let value = self.loss_and_gradients(
-            columns(flatten(inputs)),
-            columns(flatten(targets)),
-            loss,
-            &mut gradients,
-            &mut Workspace::new(),
-        );
-        Ok((value, gradients))
-    }
-
-    #[cfg(feature = "std")]
-    /// Outputs for many samples.
-    #[must_use]
-    fn predict(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
-        let mut outputs = vec![SVector::<T, OUT>::zeros(); inputs.len()];
-        let mut workspace = Workspace::new();
-        for (input, output) in inputs
-            .chunks(EVALUATION_BATCH)
-            .zip(outputs.chunks_mut(EVALUATION_BATCH))
-        {
-            let output: &mut [T] = bytemuck::cast_slice_mut(output);
-            self.forward_columns(columns(flatten(input)), columns_mut(output), &mut workspace);
-        }
-        outputs
-    }
-
-    #[cfg(feature = "std")]
-    /// Class probabilities for many samples, for a classifier whose last layer is linear (its
-    /// outputs are logits):
-    ///
-    /// - with several outputs, the softmax of each sample's outputs, as for a network trained
-    ///   with [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy); each vector sums to 1;
-    /// - with one output, the sigmoid of it: the probability of the positive class, as for a
-    ///   binary classifier trained with
-    ///   [`BinaryCrossEntropyWithLogits`](crate::BinaryCrossEntropyWithLogits) (a softmax over
-    ///   one number would always be 1).
-    ///
-    /// A network that already ends in [`Softmax`] or [`Sigmoid`](crate::Sigmoid) gives
-    /// probabilities from [`predict`](Self::predict); this would apply it a second time.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use typenn::prelude::*;
-    ///
-    /// network! {
-    ///     /// Three classes; its last layer is linear, so its outputs are logits.
-    ///     struct Classifier(Dense<3, 3>);
-    /// }
-    ///
-    /// // Identity weights and zero biases, so that the logits are the inputs, plain to see.
-    /// let mut model = Classifier::<f64>::zeros();
-    /// model.0.weights = SMatrix::identity();
-    /// let logits = [SVector::from([0.0, 0.0, 0.0]), SVector::from([2.0, 1.0, 2.0])];
-    /// let probabilities = model.predict_proba(&logits);
-    /// assert_eq!(probabilities[0], SVector::from([1.0 / 3.0; 3]));
-    /// // e^2, e and e^2 over their sum 2 e^2 + e.
-    /// let e = 1.0_f64.exp();
-    /// let expected = SVector::from([e / (2.0 * e + 1.0), 1.0 / (2.0 * e + 1.0), e / (2.0 * e + 1.0)]);
-    /// assert!((probabilities[1] - expected).amax() < 1e-15);
-    ///
-    /// network! {
-    ///     /// Two classes with one logit, that of the positive class.
-    ///     struct Binary(Dense<1, 1>);
-    /// }
-    ///
-    /// let mut binary = Binary::<f64>::zeros();
-    /// binary.0.weights[(0, 0)] = 1.0;
-    /// // The sigmoid: 1 / (1 + e^0) and 1 / (1 + e^-ln 3) = 3/4.
-    /// let p = binary.predict_proba(&[SVector::from([0.0]), SVector::from([3.0_f64.ln()])]);
-    /// assert_eq!(p[0], SVector::from([0.5]));
-    /// assert!((p[1][0] - 0.75).abs() < 1e-15);
-    /// ```
-    #[must_use]
-    fn predict_proba(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
-        let mut outputs = self.predict(inputs);
-        for output in &mut outputs {
-            let logits = *output;
-            if OUT == 1 {
-                <Sigmoid as Activation>::forward(OUT, logits.as_slice(), output.as_mut_slice());
-            } else {
-                <Softmax as Activation>::forward(OUT, logits.as_slice(), output.as_mut_slice());
-            }
-        }
-        outputs
-    }
-
-    #[cfg(feature = "std")]
-    /// The mean loss over a dataset.
-    #[must_use]
-    fn evaluate<L: Loss<T>>(&self, data: &Dataset<T, IN, OUT>, loss: &L) -> f64 {
-        let (loss, _) = Evaluator::new().run(
-            self,
-            data.inputs(),
-            data.targets(),
-            Some(loss),
-            MetricSet::EMPTY,
-        );
-        loss
-    }
-
-    #[cfg(feature = "std")]
-    /// A trainer that remembers the optimizer's state between steps: for custom training loops.
-    ///
-    /// # Errors
-    ///
-    /// [`TrainError::InvalidOption`] when the optimizer's settings are out of range.
-    fn trainer<L: Loss<T>, O: Optimizer<T>>(
-        &self,
-        loss: L,
-        optimizer: O,
-    ) -> Result<Trainer<T, Self::Gradients, L, O>, TrainError> {
-        Trainer::new(loss, optimizer)
-    }
-
-    #[cfg(feature = "std")]
-    /// Trains on `data` as Keras's `fit` does and returns the figures of each epoch.
-    ///
-    /// `options` sets the epochs, batches, shuffling, validation split, metrics, early stopping
-    /// and reporting. For validation data of its own or callbacks, use a [`Fit`](crate::Fit),
-    /// of which this is the shorthand.
-    ///
-    /// # Errors
-    ///
-    /// As [`Fit::run`](crate::Fit::run): [`TrainError::InvalidOption`] and the other option
-    /// errors before any step (the network is untouched), and [`TrainError::NonFiniteLoss`] or
-    /// [`TrainError::NonFiniteParameter`] if the loss stops being a number or a step would make
-    /// a parameter NaN or infinite, in which case the network keeps the parameters it had
-    /// before that step.
-    fn fit<L: Loss<T>, O: Optimizer<T>>(
-        &mut self,
-        data: &Dataset<T, IN, OUT>,
-        loss: L,
-        optimizer: O,
-        options: &crate::FitOptions,
-    ) -> Result<crate::History, TrainError> {
-        crate::Fit::new(data)
-            .options(*options)
-            .run(self, loss, optimizer)
-    }
-
     /// A Keras-style table of the layers, their output widths and parameter counts.
     #[must_use]
     fn summary() -> Summary {
@@ -355,21 +195,6 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
             layers: Self::LAYERS,
         }
     }
-}
-
-/// How many samples `predict` and `evaluate` push through at once.
-#[cfg(feature = "std")]
-pub(crate) const EVALUATION_BATCH: usize = 256;
-
-#[cfg(feature = "std")]
-pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainError> {
-    if inputs != targets {
-        return Err(TrainError::BatchMismatch { inputs, targets });
-    }
-    if inputs == 0 {
-        return Err(TrainError::EmptyBatch);
-    }
-    Ok(())
 }
 
 /// Scratch length for a training pass of `batch` samples through layers of `widths`: a

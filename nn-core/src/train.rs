@@ -3,6 +3,7 @@
 
 mod callbacks;
 mod early_stopping;
+mod extension;
 mod fit;
 mod history;
 mod metrics;
@@ -11,6 +12,7 @@ mod progress;
 
 pub use callbacks::{Callback, Control};
 pub use early_stopping::{EarlyStopping, Mode, Monitor};
+pub use extension::Train;
 pub use fit::Fit;
 pub use history::{EpochLog, History, MetricHistory};
 pub use metrics::{Metric, MetricValues};
@@ -25,7 +27,7 @@ use nalgebra::SVector;
 use metrics::Metered;
 
 use crate::guard;
-use crate::network::{Fused, check_batch};
+use crate::network::Fused;
 use crate::rng::SplitMix64;
 use crate::unsafe_code::dispatch::with_fma;
 use crate::{
@@ -223,7 +225,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
 
     /// The gradients of the last step, when the optimizer needed them: `None` before the first
     /// step and with plain SGD, which updates the layers during back-propagation instead (use
-    /// [`Network::gradients`] to compute them).
+    /// [`Train::gradients`] to compute them).
     #[must_use]
     pub fn gradients(&self) -> Option<&G> {
         self.gradients.as_deref()
@@ -255,7 +257,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ///
     /// # Errors
     ///
-    /// As [`Network::fit`].
+    /// As [`Train::fit`].
     pub fn fit<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
         &mut self,
         network: &mut N,
@@ -264,6 +266,20 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ) -> Result<History, TrainError> {
         Fit::new(data).options(*options).run_with(self, network)
     }
+}
+
+/// How many samples `predict` and `evaluate` push through at once.
+pub(crate) const EVALUATION_BATCH: usize = 256;
+
+/// `Ok` for a batch of as many targets as inputs, and at least one.
+pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainError> {
+    if inputs != targets {
+        return Err(TrainError::BatchMismatch { inputs, targets });
+    }
+    if inputs == 0 {
+        return Err(TrainError::EmptyBatch);
+    }
+    Ok(())
 }
 
 /// `loss`, or the error that stops training when it is not finite.

@@ -23,7 +23,7 @@ use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
 /// parameters, so `FitOptions::new().epochs(10)` would no longer stand alone, could not be
 /// `Copy`, and could not be reused across datasets. `Fit` borrows them for exactly one run
 /// instead: the borrow checker sees that the validation data outlives training, callbacks are
-/// lent (`&mut`) so their state can be read afterwards, and [`Network::fit`] stays the one-line
+/// lent (`&mut`) so their state can be read afterwards, and [`Train::fit`](crate::Train::fit) stays the one-line
 /// call for the common case (it is `Fit::new(data).options(*options).run(..)`).
 ///
 /// # Example

@@ -78,7 +78,7 @@ pub struct MetricHistory {
 /// # Example
 ///
 /// ```
-/// use typenn::{Dataset, FitOptions, Metric, Mse, Network, Sgd, TrainError};
+/// use typenn::{Dataset, FitOptions, Metric, Mse, Network, Sgd, Train, TrainError};
 ///
 /// /// Trains `model` and prints the figures of its last epoch.
 /// fn train<N: Network<f32, 2, 1>>(model: &mut N, data: &Dataset<f32, 2, 1>) -> Result<(), TrainError> {

@@ -5,8 +5,7 @@ use core::fmt;
 
 use nalgebra::SVector;
 
-use super::Mode;
-use crate::network::EVALUATION_BATCH;
+use super::{EVALUATION_BATCH, Mode};
 use crate::{
     Columns, ColumnsMut, Dataset, Loss, Network, Scalar, Workspace, columns, columns_mut, flatten,
 };

@@ -2,7 +2,7 @@
 
 use super::{EarlyStopping, Metric, MetricSet};
 
-/// Settings of [`Network::fit`](crate::Network::fit), built like Keras's `fit` arguments.
+/// Settings of [`Train::fit`](crate::Train::fit), built like Keras's `fit` arguments.
 ///
 /// Options are plain `Copy` values with no lifetime and no type parameter, so one set of options
 /// can be kept and reused for any network and data. What borrows (validation data, callbacks)
