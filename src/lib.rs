@@ -33,14 +33,23 @@
 
 mod serde_impls;
 
+/// `pub use nn_core::{Identity, Relu, ...};`: the crate root, the prelude and the macro's runtime
+/// path each take the built-in activations from the one list, in `nn-activations`.
+macro_rules! use_activations {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        pub use nn_core::{$($name),*};
+    };
+}
+
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
     Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns,
-    ColumnsMut, Dense, DenseGradients, Elementwise, ElementwiseLoss, Elu, Gelu, Huber, Identity,
-    Init, Layer, LayerSummary, LeakyRelu, Loss, Mae, Mse, Network, Parameters, Relu, SMatrix,
-    SVector, Scalar, Sigmoid, Silu, Softmax, SoftmaxCrossEntropy, Softplus, Summary, Swish, Tanh,
-    TensorInfo, Workspace, activation, columns, columns_mut, flatten, layer, loss,
+    ColumnsMut, Dense, DenseGradients, Elementwise, ElementwiseLoss, Huber, Init, Layer,
+    LayerSummary, Loss, Mae, Mse, Network, Parameters, SMatrix, SVector, Scalar,
+    SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation, columns, columns_mut, flatten,
+    layer, loss,
 };
+nn_core::with_activations!(use_activations);
 
 // With `std`: training, data and files. These re-exports carry no `///` comment: rustdoc
 // would put it in front of the doc of every item the line names, so that `LoadError`'s summary
@@ -368,10 +377,10 @@ pub mod prelude {
         RmsProp, Sgd, Standardizer, Target, TargetScaler, Train, persist::Persist,
     };
     pub use crate::{
-        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Dense, Elu, Gelu, Huber, Identity, Init,
-        LeakyRelu, Mae, Mse, Network, Parameters, Relu, SMatrix, SVector, Sigmoid, Silu, Softmax,
-        SoftmaxCrossEntropy, Softplus, Swish, Tanh, network,
+        BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Dense, Huber, Init, Mae, Mse, Network,
+        Parameters, SMatrix, SVector, SoftmaxCrossEntropy, network,
     };
+    nn_core::with_activations!(use_activations);
     pub use rand::{SeedableRng, rngs::StdRng};
 }
 
@@ -411,12 +420,11 @@ pub mod __private {
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Fused, Identity, Init, Layer,
-        LayerSummary, LeakyRelu, Loss, Network, Parameters, Relu, Rng, SMatrix, SVector, Scalar,
-        Sigmoid, Softmax, StepLimits, Summary, Tanh, TensorInfo, Workspace, columns, columns_mut,
-        inference_len, training_len, widest,
+        Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Fused, Init, Layer,
+        LayerSummary, Loss, Network, Parameters, Rng, SMatrix, SVector, Scalar, StepLimits,
+        Summary, TensorInfo, Workspace, columns, columns_mut, inference_len, training_len, widest,
     };
-    pub use nn_core::{Elu, Gelu, Silu, Softplus, Swish};
+    nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]
     pub use nn_core::{LoadError, Persist};
     #[cfg(feature = "std")]

@@ -37,10 +37,14 @@ pub mod tune;
 #[allow(unsafe_code)]
 mod unsafe_code;
 
-pub use activation::{
-    Activation, Elementwise, Elu, Gelu, Identity, LeakyRelu, Relu, Sigmoid, Silu, Softmax,
-    Softplus, Swish, Tanh,
-};
+pub use activation::{Activation, Elementwise};
+/// The built-in activations at the crate root, from the one list in `nn-activations`.
+macro_rules! use_activations {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        pub use activation::{$($name),*};
+    };
+}
+nn_activations::with_activations!(use_activations);
 pub use allocation::AllocationError;
 #[doc(hidden)]
 pub use allocation::STACK_LIMIT;
@@ -67,6 +71,8 @@ pub use loss::{
 pub use network::{
     Boundary, Fits, Fused, LayerSummary, Network, Summary, inference_len, training_len, widest,
 };
+#[doc(hidden)]
+pub use nn_activations::with_activations;
 #[cfg(feature = "std")]
 pub use optim::{Adam, AdamW, RmsProp};
 #[cfg(feature = "std")]

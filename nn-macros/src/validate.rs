@@ -22,20 +22,8 @@ pub const LAYER_KINDS: &[LayerKind] = &[LayerKind {
     gradients: "DenseGradients",
 }];
 
-/// The activations typenn has, written as a bare name.
-pub const ACTIVATIONS: &[&str] = &[
-    "Identity",
-    "Relu",
-    "LeakyRelu",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "Elu",
-    "Gelu",
-    "Softplus",
-    "Swish",
-    "Silu",
-];
+/// The activations typenn has, written as a bare name: the runtime re-exports the same list.
+pub use nn_activations::ACTIVATIONS;
 
 /// A declaration that passed every rule.
 pub struct Model<'a> {

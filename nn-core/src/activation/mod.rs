@@ -16,16 +16,14 @@ mod tanh;
 
 use core::fmt::Debug;
 
-pub use elu::Elu;
-pub use gelu::Gelu;
-pub use identity::Identity;
-pub use leaky_relu::LeakyRelu;
-pub use relu::Relu;
-pub use sigmoid::Sigmoid;
-pub use softmax::Softmax;
-pub use softplus::Softplus;
-pub use swish::{Silu, Swish};
-pub use tanh::Tanh;
+/// `pub use module::Type;` for each built-in activation, from the one list in `nn-activations`:
+/// adding an activation is its file, its `mod` line above and its line in that list.
+macro_rules! use_activations {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        $(pub use $module::$name;)*
+    };
+}
+nn_activations::with_activations!(use_activations);
 
 use crate::Scalar;
 
