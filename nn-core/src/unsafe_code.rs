@@ -276,7 +276,7 @@ mod tests {
     /// one, for widths that exercise full, partial and several row blocks, and a dot product.
     #[test]
     fn single_sample_kernel_matches_the_portable_kernel() {
-        use crate::kernels::{Separate, affine};
+        use crate::kernels::portable::{Separate, affine};
         use crate::{Activation, Relu, Softmax, Tanh};
 
         fn check<A: Activation, const IN: usize, const OUT: usize>() {
@@ -313,7 +313,7 @@ mod tests {
     /// direction. The sums run in another order, so the match is to rounding.
     #[test]
     fn batch_kernels_match_the_portable_kernels() {
-        use crate::kernels::{Separate, affine, outer_sum, outer_update};
+        use crate::kernels::portable::{Separate, affine, outer_sum, outer_update};
 
         fn check<const IN: usize, const OUT: usize>(samples: usize) {
             let w: Vec<f32> = (0..IN * OUT).map(|k| (k as f32 * 0.37).sin()).collect();
@@ -366,7 +366,7 @@ mod tests {
     /// same roundings, so the same bits.
     #[test]
     fn single_sample_update_matches_the_portable_kernel() {
-        use crate::kernels::{Fused, Separate, outer_update};
+        use crate::kernels::portable::{Fused, Separate, outer_update};
 
         fn check<const IN: usize, const OUT: usize>() {
             let w: Vec<f32> = (0..IN * OUT).map(|k| (k as f32 * 0.37).sin()).collect();
@@ -1097,7 +1097,7 @@ mod avx512 {
 /// once per call (a cached flag), so one build runs fast on every x86-64 CPU without
 /// `-C target-cpu=native`.
 pub mod dispatch {
-    use crate::kernels::{self, Separate};
+    use crate::kernels::portable::{self, Separate};
     use crate::{Activation, Scalar};
 
     /// Whether this CPU has AVX2 and FMA: asked once, then one relaxed load of a cached answer
@@ -1139,7 +1139,7 @@ pub mod dispatch {
                     // function is compiled for.
                     return unsafe { x86::$name::<T, $($const),*>($($arg),*) };
                 }
-                kernels::$name::<Separate, T, $($const),*>($($arg),*)
+                portable::$name::<Separate, T, $($const),*>($($arg),*)
             }
         };
     }
@@ -1218,24 +1218,24 @@ pub mod dispatch {
     }
 
     dispatched!(
-        /// [`kernels::affine`].
+        /// [`portable::affine`].
         affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T])
     );
     dispatched!(
-        /// [`kernels::outer_sum`].
+        /// [`portable::outer_sum`].
         outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T])
     );
     dispatched!(
-        /// [`kernels::outer_update`].
+        /// [`portable::outer_update`].
         outer_update<IN, OUT>(alpha: T, delta: &[T], inputs: &[T], weights: &mut [T])
     );
     dispatched!(
-        /// [`kernels::transposed_product`].
+        /// [`portable::transposed_product`].
         transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T])
     );
     #[cfg(feature = "std")]
     dispatched!(
-        /// [`kernels::axpy`].
+        /// [`portable::axpy`].
         axpy<>(alpha: T, x: &[T], y: &mut [T])
     );
 
@@ -1243,14 +1243,14 @@ pub mod dispatch {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     mod x86 {
         use crate::Scalar;
-        use crate::kernels::{self, Fused};
+        use crate::kernels::portable::{self, Fused};
 
         macro_rules! fused {
             ($name:ident<$($const:ident),*>($($arg:ident: $ty:ty),*)) => {
                 #[target_feature(enable = "avx2,fma")]
                 #[inline]
                 pub(super) fn $name<T: Scalar, $(const $const: usize),*>($($arg: $ty),*) {
-                    kernels::$name::<Fused, T, $($const),*>($($arg),*)
+                    portable::$name::<Fused, T, $($const),*>($($arg),*)
                 }
             };
         }
@@ -1262,7 +1262,7 @@ pub mod dispatch {
             work()
         }
 
-        /// [`kernels::outer_sum`], or for f32 batches of awkward widths the vector batch kernel
+        /// [`portable::outer_sum`], or for f32 batches of awkward widths the vector batch kernel
         /// adding to zeros.
         #[target_feature(enable = "avx2,fma")]
         #[inline]
@@ -1285,10 +1285,10 @@ pub mod dispatch {
                 unsafe { crate::unsafe_code::avx2::outer_update_batch::<IN, OUT>(1.0, d, x, g) };
                 return;
             }
-            kernels::outer_sum::<Fused, T, IN, OUT>(delta, inputs, weights_gradient);
+            portable::outer_sum::<Fused, T, IN, OUT>(delta, inputs, weights_gradient);
         }
 
-        /// [`kernels::affine`], or for f32 batches of awkward widths the vector batch kernel.
+        /// [`portable::affine`], or for f32 batches of awkward widths the vector batch kernel.
         #[target_feature(enable = "avx2,fma")]
         #[inline]
         pub(super) fn affine<T: Scalar, const IN: usize, const OUT: usize>(
@@ -1310,10 +1310,10 @@ pub mod dispatch {
                 unsafe { crate::unsafe_code::avx2::affine_batch::<IN, OUT>(w, b, x, z) };
                 return;
             }
-            kernels::affine::<Fused, T, IN, OUT>(weights, bias, inputs, outputs);
+            portable::affine::<Fused, T, IN, OUT>(weights, bias, inputs, outputs);
         }
 
-        /// [`kernels::outer_update`], or for f32 batches of awkward widths the vector batch
+        /// [`portable::outer_update`], or for f32 batches of awkward widths the vector batch
         /// kernel.
         #[target_feature(enable = "avx2,fma")]
         #[inline]
@@ -1336,7 +1336,7 @@ pub mod dispatch {
                 unsafe { crate::unsafe_code::avx2::outer_update_batch::<IN, OUT>(alpha, d, x, w) };
                 return;
             }
-            kernels::outer_update::<Fused, T, IN, OUT>(alpha, delta, inputs, weights);
+            portable::outer_update::<Fused, T, IN, OUT>(alpha, delta, inputs, weights);
         }
         fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
         #[cfg(feature = "std")]

@@ -1,0 +1,3 @@
+//! Vector kernels.
+
+pub(crate) mod portable;
