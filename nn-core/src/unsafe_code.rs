@@ -7,27 +7,12 @@
 //!   features, every load and store on a slice of the length it touches (the masked loads read
 //!   no lane outside their slice): AVX2/FMA kernels for single samples and for batches of layers
 //!   whose width is not a multiple of 8, and AVX-512 register tiles for layers of a multiple of
-//!   16 units;
-//! - `bytemuck::Zeroable` for layers and their gradients, so that big networks are allocated
-//!   zeroed on the heap without passing through the stack.
+//!   16 units.
 
 #[cfg(feature = "std")]
 use core::any::TypeId;
 
-use crate::{Dense, DenseGradients, Scalar};
-
-// SAFETY: a `Dense` is two nalgebra arrays of `T` and a `PhantomData`; `Scalar` is sealed to f32
-// and f64, for which all-zero bytes are the number 0.0, and the activation is a marker type.
-unsafe impl<const IN: usize, const OUT: usize, A, T: Scalar> bytemuck::Zeroable
-    for Dense<IN, OUT, A, T>
-{
-}
-
-// SAFETY: as for `Dense`: two nalgebra arrays of f32 or f64.
-unsafe impl<const IN: usize, const OUT: usize, T: Scalar> bytemuck::Zeroable
-    for DenseGradients<IN, OUT, T>
-{
-}
+use crate::Scalar;
 
 /// A read-only `rows x cols` matrix over `data`: element `(i, j)` is
 /// `data[i * row_stride + j * col_stride]`.
@@ -233,21 +218,6 @@ mod tests {
             },
         );
         assert_eq!(c, [18.0, 32.0]);
-    }
-
-    #[test]
-    fn zeroed_layers_are_zero() {
-        use crate::{Identity, Parameters};
-        let boxed = Dense::<3, 2, Identity, f64>::zeros_boxed();
-        assert_eq!(*boxed, Dense::<3, 2, Identity, f64>::zeros());
-        let gradients = DenseGradients::<2, 5, f32>::zeros_boxed();
-        assert!(
-            gradients
-                .weights
-                .iter()
-                .chain(gradients.bias.iter())
-                .all(|&v| v == 0.0)
-        );
     }
 
     #[test]

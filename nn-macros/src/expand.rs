@@ -519,8 +519,10 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             }
         }
 
-        // SAFETY: every field is a layer (or a layer's gradients); the `Parameters` impls below use
-        // each field's `Parameters`, which requires `Zeroable`, so all-zero bytes are a valid value.
+        // SAFETY: every field is a layer (or a layer's gradients), and the `Parameters::zeros`
+        // below builds each field from its type's `Parameters::zeros`, so these impls compile
+        // only if every field's type is `Parameters` and so `Zeroable` (derived in nn-core, which
+        // checks each of its fields): all-zero bytes are a valid value.
         unsafe impl<T: #rt::Scalar> #rt::Zeroable for #ident<T> {}
         // SAFETY: as above.
         unsafe impl<T: #rt::Scalar> #rt::Zeroable for #gradients_ident<T> {}

@@ -53,7 +53,11 @@ const SMALL_WIDTH: usize = 256;
 /// a non-finite number and an unknown, missing or repeated field, with an error that says what
 /// it expected. `Deserialize::deserialize_in_place` reads into an existing layer, writing each
 /// number where it belongs.
-#[derive(Clone, Debug)]
+// `Zeroable` (so that big networks are zeroed straight on the heap) is derived, not an `unsafe
+// impl`: the derive proves that every field is `Zeroable`, and the bound keeps it to the
+// scalars a layer is built from.
+#[derive(Clone, Debug, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
@@ -80,7 +84,8 @@ where
 /// The gradient of a loss with respect to a [`Dense`] layer's parameters, in the same shapes.
 ///
 /// With the `serde` feature it is written and read as [`Dense`] is.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct DenseGradients<const IN: usize, const OUT: usize, T = f32> {
@@ -602,5 +607,27 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
             return;
         }
         self.large_backward(input, delta.as_slice(), gradients, input_gradient);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Identity;
+
+    /// The derived `Zeroable` is what `zeros_boxed` builds from: all-zero bytes, read as layers
+    /// of zeros.
+    #[test]
+    fn zeroed_layers_are_zero() {
+        let boxed = Dense::<3, 2, Identity, f64>::zeros_boxed();
+        assert_eq!(*boxed, Dense::<3, 2, Identity, f64>::zeros());
+        let gradients = DenseGradients::<2, 5, f32>::zeros_boxed();
+        assert!(
+            gradients
+                .weights
+                .iter()
+                .chain(gradients.bias.iter())
+                .all(|&v| v == 0.0)
+        );
     }
 }
