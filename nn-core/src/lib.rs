@@ -18,6 +18,7 @@ mod data;
 mod error;
 mod guard;
 mod init;
+// The crate's only unsafe code: `kernels/mod.rs` allows it file by file.
 mod kernels;
 pub mod layer;
 pub mod loss;
@@ -34,8 +35,6 @@ mod scalar;
 mod train;
 #[cfg(feature = "std")]
 pub mod tune;
-#[allow(unsafe_code)]
-mod unsafe_code;
 
 pub use activation::{Activation, Elementwise};
 /// The built-in activations at the crate root, from the one list in `nn-activations`.
@@ -63,6 +62,7 @@ pub use error::{DataError, NonFiniteCause, Part, TrainError};
 #[doc(hidden)]
 pub use guard::{Largest, StepLimits};
 pub use init::Init;
+pub use kernels::dispatch::with_fma;
 pub use layer::{Dense, DenseGradients, Layer};
 pub use loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ElementwiseLoss, Huber, Loss, Mae, Mse,
@@ -85,7 +85,6 @@ pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]
 pub use train::{FitOptions, History, Train, Trainer};
-pub use unsafe_code::dispatch::with_fma;
 // Options, callbacks and figures of `fit`.
 #[cfg(feature = "std")]
 pub use train::{

@@ -27,9 +27,9 @@ use nalgebra::SVector;
 use metrics::Metered;
 
 use crate::guard;
+use crate::kernels::dispatch::with_fma;
 use crate::network::Fused;
 use crate::rng::SplitMix64;
-use crate::unsafe_code::dispatch::with_fma;
 use crate::{
     Dataset, Loss, Network, NonFiniteCause, Optimizer, Parameters, Scalar, StepLimits, TrainError,
     Workspace, columns, flatten,

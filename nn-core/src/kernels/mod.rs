@@ -1,3 +1,37 @@
-//! Vector kernels.
+//! The vector kernels, one file per concept, and the crate's only unsafe code.
+//!
+//! - `portable.rs`: the small products in plain Rust for any CPU, each compiled twice (with a
+//!   separate multiply and add, and with fused multiply-add for CPUs that have it).
+//! - `avx2.rs`: f32 kernels written with AVX2 and FMA intrinsics, for single samples and for
+//!   batches of layers whose width is not a multiple of 8.
+//! - `avx512.rs`: f32 register tiles with AVX-512 for layers of a multiple of 16 units.
+//! - `gemm.rs`: big products through matrixmultiply.
+//! - `dispatch.rs`: the safe entry points the layers call, which ask the CPU what it has and run
+//!   the kernel made for it.
+//!
+//! Unsafe code is allowed file by file in the declarations below, so that they are the list of
+//! what to audit; `portable.rs` holds none and stays under the crate's `deny(unsafe_code)`, and
+//! no file outside this folder allows it. Each unsafe block says why it is sound:
+//!
+//! - matrixmultiply is called on plain slices with explicit strides, after checking that every
+//!   element the call can touch lies inside the slices it was given (a transposed operand is the
+//!   same slice with its strides swapped, so nothing is copied);
+//! - the intrinsic kernels run only after `dispatch.rs` has checked the CPU for their features,
+//!   and every load and store is on a slice of the length it touches (the masked loads read no
+//!   lane outside their slice).
+//!
+//! Each file's tests sit in it, and `.ci/run` runs every test of this folder under miri (once
+//! more as if the CPU had AVX2 and FMA, so that the intrinsic kernels run there too).
 
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+mod avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+mod avx512;
+#[allow(unsafe_code)]
+pub(crate) mod dispatch;
+#[cfg(feature = "std")]
+#[allow(unsafe_code)]
+pub(crate) mod gemm;
 pub(crate) mod portable;

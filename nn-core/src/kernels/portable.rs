@@ -4,7 +4,7 @@
 //!
 //! Every kernel is generic over [`MulAdd`] so that the same code is compiled twice: with a
 //! separate multiply and add for any CPU, and with fused multiply-add inside functions built for
-//! CPUs that have it (see `unsafe_code.rs`). Rust never fuses on its own, and `mul_add` without
+//! CPUs that have it (see `dispatch.rs`). Rust never fuses on its own, and `mul_add` without
 //! the hardware instruction is a slow library call, hence the two versions.
 
 use crate::Scalar;

@@ -6,9 +6,11 @@ use rand::Rng;
 use super::Layer;
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
-use crate::unsafe_code::dispatch::{self, with_fma};
+use crate::kernels::dispatch::{self, with_fma};
 #[cfg(feature = "std")]
-use crate::unsafe_code::{MatrixMut, MatrixRef, gemm, wide_affine, wide_outer};
+use crate::kernels::dispatch::{wide_affine, wide_outer};
+#[cfg(feature = "std")]
+use crate::kernels::gemm::{MatrixMut, MatrixRef, gemm};
 use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
 
 /// Products of up to this many multiply-adds run in the small kernels.

@@ -1,5 +1,5 @@
 use super::{Optimizer, check_decay, check_learning_rate};
-use crate::unsafe_code::dispatch;
+use crate::kernels::dispatch;
 use crate::{Parameters, Scalar, TrainError};
 
 /// Stochastic gradient descent, with optional momentum and Nesterov momentum.

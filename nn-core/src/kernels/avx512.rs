@@ -1,0 +1,298 @@
+//! Products for layers of many units (a multiple of 16) in f32 with AVX-512, without packing
+//! either operand: the weights are read in place, column by column, and each input number is
+//! broadcast from where it lies. Register tiles of up to 64 rows by 6 columns keep 24 sums in
+//! registers, so each weight vector loaded serves six multiply-adds.
+
+use core::arch::x86_64::{
+    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
+    _mm512_storeu_ps,
+};
+
+/// Rows per register tile, in vectors of 16.
+const TILE_ROWS: usize = 4;
+/// Columns per register tile.
+const TILE_COLUMNS: usize = 6;
+
+/// Calls `tile::<R, C>` for the tile at `(row, column)`, with `R` and `C` the tile's size
+/// (smaller at the edges), so that every tile's sums are fixed-size arrays in registers.
+macro_rules! for_each_tile {
+    ($rows:expr, $columns:expr, |$r:ident, $c:ident| $tile:ident($($arg:expr),*)) => {{
+        let mut row = 0;
+        while row < $rows {
+            let vectors = (($rows - row) / 16).min(TILE_ROWS);
+            let mut column = 0;
+            while column < $columns {
+                let width = ($columns - column).min(TILE_COLUMNS);
+                let ($r, $c) = (row, column);
+                macro_rules! call {
+                    ($R:literal) => {
+                        match width {
+                            1 => $tile::<$R, 1>($($arg),*),
+                            2 => $tile::<$R, 2>($($arg),*),
+                            3 => $tile::<$R, 3>($($arg),*),
+                            4 => $tile::<$R, 4>($($arg),*),
+                            5 => $tile::<$R, 5>($($arg),*),
+                            _ => $tile::<$R, 6>($($arg),*),
+                        }
+                    };
+                }
+                match vectors {
+                    1 => call!(1),
+                    2 => call!(2),
+                    3 => call!(3),
+                    _ => call!(4),
+                }
+                column += width;
+            }
+            row += vectors * 16;
+        }
+    }};
+}
+
+/// `z = W x + b` (see [`wide_affine`](super::dispatch::wide_affine)).
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn affine(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    z: &mut [f32],
+    (rows, depth, batch): (usize, usize, usize),
+) {
+    assert!(rows % 16 == 0, "wide_affine: rows not a multiple of 16");
+    let (w, b, x, z) = (
+        &w[..rows * depth],
+        &b[..rows],
+        &x[..depth * batch],
+        &mut z[..rows * batch],
+    );
+    for_each_tile!(rows, batch, |row, column| affine_tile(
+        w, b, x, z, rows, depth, row, column
+    ));
+}
+
+/// One tile of `z`: rows `row..row + 16 R`, samples `column..column + C`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn affine_tile<const R: usize, const C: usize>(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    z: &mut [f32],
+    rows: usize,
+    depth: usize,
+    row: usize,
+    column: usize,
+) {
+    let mut sums = [[_mm512_setzero_ps(); C]; R];
+    for (r, row_sums) in sums.iter_mut().enumerate() {
+        let start = row + 16 * r;
+        let bias = load(&b[start..start + 16]);
+        *row_sums = [bias; C];
+    }
+    // Each sample's inputs, and each weight column's rows in this tile, as slices of known
+    // length, so that the loop below needs no bounds checks.
+    let samples: [&[f32]; C] =
+        core::array::from_fn(|c| &x[(column + c) * depth..(column + c + 1) * depth]);
+    for (k, column_weights) in w.chunks_exact(rows).enumerate() {
+        let tile = &column_weights[row..row + 16 * R];
+        let mut weights = [_mm512_setzero_ps(); R];
+        for (vector, chunk) in weights.iter_mut().zip(tile.chunks_exact(16)) {
+            *vector = load(chunk);
+        }
+        for c in 0..C {
+            let scale = _mm512_set1_ps(samples[c][k]);
+            for r in 0..R {
+                sums[r][c] = _mm512_fmadd_ps(weights[r], scale, sums[r][c]);
+            }
+        }
+    }
+    for (r, row_sums) in sums.iter().enumerate() {
+        for (c, &sum) in row_sums.iter().enumerate() {
+            let start = (column + c) * rows + row + 16 * r;
+            store(&mut z[start..start + 16], sum);
+        }
+    }
+}
+
+/// `W = alpha * delta x^T (+ W)` (see [`wide_outer`](super::dispatch::wide_outer)).
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn outer(
+    alpha: f32,
+    d: &[f32],
+    x: &[f32],
+    w: &mut [f32],
+    accumulate: bool,
+    (rows, depth, batch): (usize, usize, usize),
+) {
+    assert!(rows % 16 == 0, "wide_outer: rows not a multiple of 16");
+    let (d, x, w) = (
+        &d[..rows * batch],
+        &x[..depth * batch],
+        &mut w[..rows * depth],
+    );
+    for_each_tile!(rows, depth, |row, column| outer_tile(
+        alpha, d, x, w, accumulate, rows, depth, batch, row, column
+    ));
+}
+
+/// One tile of `W`: rows `row..row + 16 R`, columns (inputs) `column..column + C`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn outer_tile<const R: usize, const C: usize>(
+    alpha: f32,
+    d: &[f32],
+    x: &[f32],
+    w: &mut [f32],
+    accumulate: bool,
+    rows: usize,
+    depth: usize,
+    batch: usize,
+    row: usize,
+    column: usize,
+) {
+    let mut sums = [[_mm512_setzero_ps(); C]; R];
+    // Each sample's deltas in this tile's rows and inputs in its columns, as slices of
+    // known length, so that the loop below needs no bounds checks.
+    for (sample_deltas, sample_inputs) in
+        d.chunks_exact(rows).zip(x.chunks_exact(depth)).take(batch)
+    {
+        let tile = &sample_deltas[row..row + 16 * R];
+        let inputs = &sample_inputs[column..column + C];
+        let mut deltas = [_mm512_setzero_ps(); R];
+        for (vector, chunk) in deltas.iter_mut().zip(tile.chunks_exact(16)) {
+            *vector = load(chunk);
+        }
+        for c in 0..C {
+            let scale = _mm512_set1_ps(inputs[c]);
+            for r in 0..R {
+                sums[r][c] = _mm512_fmadd_ps(deltas[r], scale, sums[r][c]);
+            }
+        }
+    }
+    let alpha = _mm512_set1_ps(alpha);
+    for (r, row_sums) in sums.iter().enumerate() {
+        for (c, &sum) in row_sums.iter().enumerate() {
+            let start = (column + c) * rows + row + 16 * r;
+            let target = &mut w[start..start + 16];
+            let value = if accumulate {
+                _mm512_fmadd_ps(sum, alpha, load(target))
+            } else {
+                _mm512_mul_ps(sum, alpha)
+            };
+            store(target, value);
+        }
+    }
+}
+
+/// Sixteen floats from a slice of exactly sixteen.
+#[target_feature(enable = "avx512f")]
+fn load(values: &[f32]) -> __m512 {
+    assert_eq!(values.len(), 16);
+    // SAFETY: the slice holds the sixteen floats read.
+    unsafe { _mm512_loadu_ps(values.as_ptr()) }
+}
+
+/// Sixteen floats into a slice of exactly sixteen.
+#[target_feature(enable = "avx512f")]
+fn store(values: &mut [f32], vector: __m512) {
+    assert_eq!(values.len(), 16);
+    // SAFETY: the slice holds the sixteen floats written.
+    unsafe { _mm512_storeu_ps(values.as_mut_ptr(), vector) }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernels::dispatch::{wide_affine, wide_outer};
+
+    /// The AVX-512 products against the definition (in f64), over shapes with full and edge
+    /// tiles in both directions. On a CPU without AVX-512F (or under miri) they decline, and
+    /// the test checks that they said so.
+    #[test]
+    fn wide_products_match_the_definition() {
+        let available = cfg!(all(target_arch = "x86_64", not(miri)))
+            && std::arch::is_x86_feature_detected!("avx512f");
+        for (rows, depth, batch) in [
+            (16, 1, 1),
+            (32, 5, 7),
+            (48, 13, 6),
+            (80, 3, 13),
+            (128, 9, 64),
+        ] {
+            let w: Vec<f32> = (0..rows * depth).map(|k| (k as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..rows).map(|k| (k as f32 * 0.11).cos()).collect();
+            let x: Vec<f32> = (0..depth * batch)
+                .map(|k| (k as f32 * 0.73).cos())
+                .collect();
+            let d: Vec<f32> = (0..rows * batch).map(|k| (k as f32 * 0.29).sin()).collect();
+            let close =
+                |got: f32, want: f64| (f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0);
+
+            let mut z = vec![0.0_f32; rows * batch];
+            assert_eq!(
+                wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)),
+                available
+            );
+            if available {
+                for j in 0..batch {
+                    for o in 0..rows {
+                        let want = f64::from(b[o])
+                            + (0..depth)
+                                .map(|i| f64::from(w[i * rows + o]) * f64::from(x[j * depth + i]))
+                                .sum::<f64>();
+                        assert!(close(z[j * rows + o], want), "{rows}x{depth}x{batch} z");
+                    }
+                }
+            }
+            for accumulate in [false, true] {
+                let mut updated = w.clone();
+                let ran = wide_outer(-0.5, &d, &x, &mut updated, accumulate, (rows, depth, batch));
+                assert_eq!(ran, available);
+                if !available {
+                    continue;
+                }
+                for i in 0..depth {
+                    for o in 0..rows {
+                        let sum: f64 = (0..batch)
+                            .map(|j| f64::from(d[j * rows + o]) * f64::from(x[j * depth + i]))
+                            .sum();
+                        let start = if accumulate {
+                            f64::from(w[i * rows + o])
+                        } else {
+                            0.0
+                        };
+                        let want = start - 0.5 * sum;
+                        assert!(
+                            close(updated[i * rows + o], want),
+                            "{rows}x{depth}x{batch} w"
+                        );
+                    }
+                }
+            }
+        }
+        // Rows that are not a multiple of 16, and f64, are declined.
+        let mut z = [0.0_f32; 10];
+        assert!(!wide_affine(
+            &[0.0; 10],
+            &[0.0; 10],
+            &[0.0],
+            &mut z,
+            (10, 1, 1)
+        ));
+        let mut z = [0.0_f64; 16];
+        assert!(!wide_affine(
+            &[0.0; 16],
+            &[0.0; 16],
+            &[0.0],
+            &mut z,
+            (16, 1, 1)
+        ));
+    }
+}

@@ -1,0 +1,346 @@
+//! The kernels' safe entry points. The small kernels each run with fused multiply-add where the
+//! CPU has it, and with AVX2 vector code for f32 where it pays; the CPU is asked once per call
+//! (a cached flag), so one build runs fast on every x86-64 CPU without `-C target-cpu=native`.
+//! The products of wide f32 layers go to AVX-512 where the CPU has it.
+
+use crate::kernels::portable::{self, Separate};
+use crate::{Activation, Scalar};
+
+/// Whether this CPU has AVX2 and FMA: asked once, then one relaxed load of a cached answer
+/// (the standard library's detection costs a few loads and tests per feature, which a
+/// single-sample pass would pay at every kernel).
+#[inline(always)]
+pub(crate) fn fused() -> bool {
+    #[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        use core::sync::atomic::{AtomicU8, Ordering};
+        /// 0 until asked, then 1 without the features and 2 with them.
+        static FUSED: AtomicU8 = AtomicU8::new(0);
+        match FUSED.load(Ordering::Relaxed) {
+            2 => true,
+            1 => false,
+            _ => {
+                let fused = std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("avx2");
+                FUSED.store(if fused { 2 } else { 1 }, Ordering::Relaxed);
+                fused
+            }
+        }
+    }
+    // Without `std` there is no run-time detection: the portable kernels.
+    #[cfg(not(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64"))))]
+    {
+        false
+    }
+}
+
+macro_rules! dispatched {
+    ($(#[$doc:meta])* $name:ident<$($const:ident),*>($($arg:ident: $ty:ty),*)) => {
+        $(#[$doc])*
+        #[inline(always)]
+        pub(crate) fn $name<T: Scalar, $(const $const: usize),*>($($arg: $ty),*) {
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            if fused() {
+                // SAFETY: `fused()` has just checked that this CPU has the features the
+                // function is compiled for.
+                return unsafe { x86::$name::<T, $($const),*>($($arg),*) };
+            }
+            portable::$name::<Separate, T, $($const),*>($($arg),*)
+        }
+    };
+}
+
+/// `z = W x + b` for one sample, for networks' single-sample passes: with f32 on a CPU with
+/// AVX2 and FMA, explicit vector code inlined into the caller (which runs inside
+/// [`with_fma`], so the whole pass is one function with no call between layers); otherwise
+/// [`affine`].
+///
+/// Writes the pre-activation to `z` and the activation `A` of it to `a`.
+#[inline(always)]
+pub(crate) fn affine_single<T: Scalar, A: Activation, const IN: usize, const OUT: usize>(
+    weights: &[T],
+    bias: &[T],
+    input: &[T],
+    z: &mut [T],
+    a: &mut [T],
+) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if (OUT == 1 || OUT >= 8)
+        && A::ELEMENTWISE
+        && fused()
+        && let (Some(weights), Some(bias), Some(input), Some(z), Some(a)) = (
+            f32s(weights),
+            f32s(bias),
+            f32s(input),
+            f32s_mut(z),
+            f32s_mut(a),
+        )
+    {
+        // SAFETY: `fused()` has just checked that this CPU has AVX2 and FMA.
+        unsafe { super::avx2::affine::<A, IN, OUT>(weights, bias, input, z, a) };
+        return;
+    }
+    affine::<T, IN, OUT>(weights, bias, input, z);
+    A::forward(OUT, z, a);
+}
+
+/// `W += (alpha d) x^T` for one sample: [`outer_update`] for a batch of one, with f32 on a
+/// CPU with AVX2 and FMA through vector code inlined into the caller (which runs inside
+/// [`with_fma`]).
+#[inline(always)]
+pub(crate) fn rank_one_single<T: Scalar, const IN: usize, const OUT: usize>(
+    alpha: T,
+    delta: &[T],
+    input: &[T],
+    weights: &mut [T],
+) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if OUT >= 8
+        && fused()
+        && let (Some(d), Some(x), Some(w)) = (f32s(delta), f32s(input), f32s_mut(weights))
+    {
+        // SAFETY: `fused()` has just checked that this CPU has AVX2 and FMA.
+        unsafe { super::avx2::rank_one::<IN, OUT>(bytemuck::cast(alpha), d, x, w) };
+        return;
+    }
+    outer_update::<T, IN, OUT>(alpha, delta, input, weights);
+}
+
+/// Runs `work` compiled for AVX2 and FMA when this CPU has them, so that the kernels it calls
+/// are inlined into one function instead of each being called through its own check.
+#[inline(always)]
+pub fn with_fma<R>(work: impl FnOnce() -> R) -> R {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if fused() {
+        // SAFETY: `fused()` has just checked that this CPU has the features `run` is
+        // compiled for.
+        return unsafe { x86::run(work) };
+    }
+    work()
+}
+
+dispatched!(
+    /// [`portable::affine`].
+    affine<IN, OUT>(weights: &[T], bias: &[T], inputs: &[T], outputs: &mut [T])
+);
+dispatched!(
+    /// [`portable::outer_sum`].
+    outer_sum<IN, OUT>(delta: &[T], inputs: &[T], weights_gradient: &mut [T])
+);
+dispatched!(
+    /// [`portable::outer_update`].
+    outer_update<IN, OUT>(alpha: T, delta: &[T], inputs: &[T], weights: &mut [T])
+);
+dispatched!(
+    /// [`portable::transposed_product`].
+    transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T])
+);
+#[cfg(feature = "std")]
+dispatched!(
+    /// [`portable::axpy`].
+    axpy<>(alpha: T, x: &[T], y: &mut [T])
+);
+
+/// `z[:, j] = W x[:, j] + b` for a batch, with `W` a `rows x depth` column-major matrix: through
+/// AVX-512 when `T` is f32, `rows` is a multiple of 16 and the CPU has AVX-512F. Returns whether
+/// it ran; when it did not, the caller goes to matrixmultiply.
+#[cfg(feature = "std")]
+pub(crate) fn wide_affine<T: Scalar>(
+    weights: &[T],
+    bias: &[T],
+    inputs: &[T],
+    outputs: &mut [T],
+    (rows, depth, batch): (usize, usize, usize),
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if rows % 16 == 0
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && let (Some(w), Some(b), Some(x), Some(z)) =
+            (f32s(weights), f32s(bias), f32s(inputs), f32s_mut(outputs))
+    {
+        // SAFETY: the CPU has just been checked for AVX-512F.
+        unsafe { super::avx512::affine(w, b, x, z, (rows, depth, batch)) };
+        return true;
+    }
+    let _ = (weights, bias, inputs, outputs, rows, depth, batch);
+    false
+}
+
+/// `W = alpha * sum_j delta[:, j] x[:, j]^T + (W if accumulate, else 0)`, with `W` a
+/// `rows x depth` column-major matrix: the weight gradient (`alpha = 1`, not accumulating) or
+/// plain SGD's update (`alpha = -learning_rate`, accumulating). Through AVX-512 under the same
+/// conditions as [`wide_affine`]; returns whether it ran.
+#[cfg(feature = "std")]
+pub(crate) fn wide_outer<T: Scalar>(
+    alpha: T,
+    delta: &[T],
+    inputs: &[T],
+    weights: &mut [T],
+    accumulate: bool,
+    (rows, depth, batch): (usize, usize, usize),
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if rows % 16 == 0
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && let (Some(d), Some(x), Some(w)) = (f32s(delta), f32s(inputs), f32s_mut(weights))
+    {
+        let alpha: f32 = bytemuck::cast(alpha);
+        // SAFETY: the CPU has just been checked for AVX-512F.
+        unsafe { super::avx512::outer(alpha, d, x, w, accumulate, (rows, depth, batch)) };
+        return true;
+    }
+    let _ = (
+        alpha, delta, inputs, weights, accumulate, rows, depth, batch,
+    );
+    false
+}
+
+/// `values` as f32, when `T` is f32.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+fn f32s<T: Scalar>(values: &[T]) -> Option<&[f32]> {
+    (core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>())
+        .then(|| bytemuck::cast_slice(values))
+}
+
+/// `values` as f32, when `T` is f32.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+fn f32s_mut<T: Scalar>(values: &mut [T]) -> Option<&mut [f32]> {
+    if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() {
+        Some(bytemuck::cast_slice_mut(values))
+    } else {
+        None
+    }
+}
+
+/// The kernels compiled for AVX2 and FMA.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod x86 {
+    use crate::Scalar;
+    use crate::kernels::portable::{self, Fused};
+
+    macro_rules! fused {
+        ($name:ident<$($const:ident),*>($($arg:ident: $ty:ty),*)) => {
+            #[target_feature(enable = "avx2,fma")]
+            #[inline]
+            pub(super) fn $name<T: Scalar, $(const $const: usize),*>($($arg: $ty),*) {
+                portable::$name::<Fused, T, $($const),*>($($arg),*)
+            }
+        };
+    }
+
+    /// `work()`, compiled for AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn run<R>(work: impl FnOnce() -> R) -> R {
+        work()
+    }
+
+    /// [`portable::outer_sum`], or for f32 batches of awkward widths the vector batch kernel
+    /// adding to zeros.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn outer_sum<T: Scalar, const IN: usize, const OUT: usize>(
+        delta: &[T],
+        inputs: &[T],
+        weights_gradient: &mut [T],
+    ) {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if crate::kernels::avx2::batch_kernels_take(IN, OUT, inputs.len() / IN.max(1))
+            && let (Some(d), Some(x), Some(g)) = (
+                super::f32s(delta),
+                super::f32s(inputs),
+                super::f32s_mut(weights_gradient),
+            )
+        {
+            let g = &mut g[..OUT * IN];
+            g.fill(0.0);
+            // SAFETY: this function runs only on CPUs with AVX2 and FMA.
+            unsafe { crate::kernels::avx2::outer_update_batch::<IN, OUT>(1.0, d, x, g) };
+            return;
+        }
+        portable::outer_sum::<Fused, T, IN, OUT>(delta, inputs, weights_gradient);
+    }
+
+    /// [`portable::affine`], or for f32 batches of awkward widths the vector batch kernel.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn affine<T: Scalar, const IN: usize, const OUT: usize>(
+        weights: &[T],
+        bias: &[T],
+        inputs: &[T],
+        outputs: &mut [T],
+    ) {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if crate::kernels::avx2::batch_kernels_take(IN, OUT, inputs.len() / IN.max(1))
+            && let (Some(w), Some(b), Some(x), Some(z)) = (
+                super::f32s(weights),
+                super::f32s(bias),
+                super::f32s(inputs),
+                super::f32s_mut(outputs),
+            )
+        {
+            // SAFETY: this function runs only on CPUs with AVX2 and FMA.
+            unsafe { crate::kernels::avx2::affine_batch::<IN, OUT>(w, b, x, z) };
+            return;
+        }
+        portable::affine::<Fused, T, IN, OUT>(weights, bias, inputs, outputs);
+    }
+
+    /// [`portable::outer_update`], or for f32 batches of awkward widths the vector batch
+    /// kernel.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub(super) fn outer_update<T: Scalar, const IN: usize, const OUT: usize>(
+        alpha: T,
+        delta: &[T],
+        inputs: &[T],
+        weights: &mut [T],
+    ) {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if crate::kernels::avx2::batch_kernels_take(IN, OUT, inputs.len() / IN.max(1))
+            && let (Some(d), Some(x), Some(w)) = (
+                super::f32s(delta),
+                super::f32s(inputs),
+                super::f32s_mut(weights),
+            )
+        {
+            let alpha: f32 = bytemuck::cast(alpha);
+            // SAFETY: this function runs only on CPUs with AVX2 and FMA.
+            unsafe { crate::kernels::avx2::outer_update_batch::<IN, OUT>(alpha, d, x, w) };
+            return;
+        }
+        portable::outer_update::<Fused, T, IN, OUT>(alpha, delta, inputs, weights);
+    }
+    fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
+    #[cfg(feature = "std")]
+    fused!(axpy<>(alpha: T, x: &[T], y: &mut [T]));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernels::dispatch;
+
+    #[test]
+    fn dispatched_kernels_agree_with_the_definition() {
+        // Two samples through a 3 -> 2 affine map, then the update y += 0.5 x.
+        let w = [1.0_f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // [[1, 3, 5], [2, 4, 6]]
+        let b = [0.5_f32, -0.5];
+        let x = [1.0_f32, 0.0, -1.0, 2.0, 1.0, 0.0];
+        let mut z = [0.0_f32; 4];
+        dispatch::affine::<f32, 3, 2>(&w, &b, &x, &mut z);
+        assert_eq!(
+            z,
+            [
+                0.5 + 1.0 - 5.0,
+                -0.5 + 2.0 - 6.0,
+                0.5 + 2.0 + 3.0,
+                -0.5 + 4.0 + 4.0
+            ]
+        );
+        let mut y = [1.0_f32; 4];
+        dispatch::axpy(0.5, &z, &mut y);
+        assert_eq!(y, [1.0 - 1.75, 1.0 - 2.25, 1.0 + 2.75, 1.0 + 3.75]);
+    }
+}
