@@ -11,7 +11,8 @@
 //!
 //! Unsafe code is allowed file by file in the declarations below, so that they are the list of
 //! what to audit; `portable.rs` holds none and stays under the crate's `deny(unsafe_code)`, and
-//! no file outside this folder allows it. Each unsafe block says why it is sound:
+//! no file outside this folder allows it (the layers' `Zeroable` impls are written by bytemuck's
+//! derive, which checks every field). Each unsafe block says why it is sound:
 //!
 //! - matrixmultiply is called on plain slices with explicit strides, after checking that every
 //!   element the call can touch lies inside the slices it was given (a transposed operand is the
