@@ -343,3 +343,34 @@ fn a_rate_changed_through_the_trainer_is_checked_at_the_next_step() {
     Optimizer::<f32>::set_learning_rate(trainer.optimizer_mut(), 0.01);
     trainer.step(&mut net, x, y).expect("a good rate again");
 }
+
+#[test]
+fn a_rate_raised_through_the_trainer_gets_the_bound_of_the_new_rate() {
+    // With the bound of lr 1e-20 the overflowing step of `an_update_that_overflows...` would
+    // pass (its deltas and inputs are about 1e19); with lr 10's it must not.
+    let x = [SVector::from([1e19_f32])];
+    let y = [SVector::from([0.0_f32])];
+    let mut net = line(1.0);
+    let mut trainer = net.trainer(Mse, Sgd::new(1e-20)).expect("valid settings");
+    // A step that fits already: nothing moves, but the trainer has worked at the tiny rate.
+    trainer
+        .step(&mut net, &[SVector::from([0.0])], &[SVector::from([0.0])])
+        .expect("a step with no error");
+    let before = parameters(&net);
+    Optimizer::<f32>::set_learning_rate(trainer.optimizer_mut(), 10.0);
+    let error = trainer
+        .step(&mut net, &x, &y)
+        .expect_err("an overflowing update");
+    assert!(
+        matches!(
+            error,
+            TrainError::NonFiniteParameter {
+                cause: NonFiniteCause::Update,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(parameters(&net), before);
+    assert!(all_finite(&net));
+}

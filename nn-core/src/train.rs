@@ -54,9 +54,9 @@ pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     saved: Vec<T>,
     /// Whether the optimizer's settings may have changed since they were last checked.
     unchecked: bool,
-    /// The bound plain SGD's fused steps are checked against, with the learning rate and batch
-    /// size it is for.
-    limits: Option<(T, usize, StepLimits<T>)>,
+    /// The bound plain SGD's fused single-sample steps are checked against, for the learning
+    /// rate the settings had when they were last checked.
+    limits: StepLimits<T>,
     workspace: Workspace<T>,
     epoch: usize,
     step: usize,
@@ -76,11 +76,11 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         Ok(Self {
             state: optimizer.state(),
             loss: Metered::new(loss),
+            limits: single_sample_limits(&optimizer),
             optimizer,
             gradients: None,
             saved: Vec::new(),
             unchecked: false,
-            limits: None,
             workspace: Workspace::new(),
             epoch: 1,
             step: 0,
@@ -111,6 +111,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         check_batch(inputs.len(), targets.len())?;
         if self.unchecked {
             self.optimizer.validate()?;
+            self.limits = single_sample_limits(&self.optimizer);
             self.unchecked = false;
         }
         self.step += 1;
@@ -131,17 +132,9 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ) -> Result<T, TrainError> {
         if let Some(learning_rate) = self.optimizer.plain_sgd() {
             let learning_rate = T::cast_from(learning_rate);
-            let batch = inputs.len();
-            let limits = match self.limits {
-                Some((rate, size, limits)) if rate == learning_rate && size == batch => limits,
-                _ => {
-                    let limits = StepLimits::new(learning_rate, batch);
-                    self.limits = Some((learning_rate, batch, limits));
-                    limits
-                }
-            };
             let fused = match (inputs, targets) {
                 ([input], [target]) => {
+                    let limits = self.limits;
                     network.sgd_single(input, target, &self.loss, learning_rate, &limits)
                 }
                 _ => network.sgd_batch(
@@ -149,7 +142,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
                     columns(flatten(targets)),
                     &self.loss,
                     learning_rate,
-                    &limits,
+                    &StepLimits::new(learning_rate, inputs.len()),
                     &mut self.workspace,
                 ),
             };
@@ -280,6 +273,12 @@ pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainErro
         return Err(TrainError::EmptyBatch);
     }
     Ok(())
+}
+
+/// The bound for plain SGD's single-sample steps at `optimizer`'s learning rate (none is
+/// admitted without plain SGD, which does not take the fused path).
+fn single_sample_limits<T: Scalar, O: Optimizer<T>>(optimizer: &O) -> StepLimits<T> {
+    StepLimits::new(T::cast_from(optimizer.plain_sgd().unwrap_or(f64::MAX)), 1)
 }
 
 /// `loss`, or the error that stops training when it is not finite.

@@ -333,7 +333,8 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
                         history: Box::new(history),
                     });
                 }
-                Optimizer::<T>::set_learning_rate(&mut trainer.optimizer, next);
+                // Through `optimizer_mut`, so that the trainer checks the new rate's bounds.
+                Optimizer::<T>::set_learning_rate(trainer.optimizer_mut(), next);
             }
             if control.is_stopping() {
                 break;
