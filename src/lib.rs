@@ -422,7 +422,8 @@ pub mod __private {
     pub use nn_core::{
         Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Fused, Init, Layer,
         LayerSummary, Loss, Network, Parameters, Rng, SMatrix, SVector, Scalar, StepLimits,
-        Summary, TensorInfo, Workspace, columns, columns_mut, inference_len, training_len, widest,
+        Summary, TensorInfo, Workspace, columns, columns_mut, declined, inference_len,
+        training_len, widest,
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]

@@ -69,7 +69,8 @@ pub use loss::{
     SoftmaxCrossEntropy,
 };
 pub use network::{
-    Boundary, Fits, Fused, LayerSummary, Network, Summary, inference_len, training_len, widest,
+    Boundary, Fits, Fused, LayerSummary, Network, Summary, declined, inference_len, training_len,
+    widest,
 };
 #[doc(hidden)]
 pub use nn_activations::with_activations;

@@ -21,6 +21,16 @@ pub enum Fused<T> {
     Declined(T),
 }
 
+/// [`Fused::Declined`], out of line: marked cold so that the compiler lays out a fused pass with
+/// the update, the path every healthy step takes, straight after the check.
+#[doc(hidden)]
+#[cold]
+#[inline(never)]
+#[must_use]
+pub fn declined<T>(loss: T) -> Option<Fused<T>> {
+    Some(Fused::Declined(loss))
+}
+
 /// One row of a network's summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LayerSummary {

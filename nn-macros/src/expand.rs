@@ -605,7 +605,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 let mut largest = limits.start();
                 #(#sgd_single_admits)*
                 if !limits.admit(&largest) {
-                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
+                    return #rt::declined(value);
                 }
                 #(#sgd_single_updates)*
                 ::core::option::Option::Some(#rt::Fused::Applied(value))
@@ -629,7 +629,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 let mut largest = limits.start();
                 #(#sgd_batch_admits)*
                 if !limits.admit(&largest) {
-                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
+                    return #rt::declined(value);
                 }
                 #(#sgd_batch_updates)*
                 ::core::option::Option::Some(#rt::Fused::Applied(value))
