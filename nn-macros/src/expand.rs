@@ -12,6 +12,10 @@ use syn::{Attribute, Ident};
 use crate::parse::{Declaration, Style};
 use crate::validate::{Activation, LayerModel, Model, Width};
 
+/// For a layer's field, in a batched backward pass: the layer method to call, its receiver, and
+/// where the parameter gradients go, if anywhere.
+type BackwardStep = dyn Fn(&syn::Member) -> (TokenStream, TokenStream, Option<TokenStream>);
+
 /// The code for a valid declaration.
 pub fn expand(model: &Model<'_>) -> TokenStream {
     let declaration = model.declaration;
@@ -155,14 +159,17 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 
     // Backward: from the last layer to the first, two gradient buffers taking turns. `step`
     // gives, for a layer's field, the method to call, its receiver, and what it does with the
-    // parameter gradients (write them to the gradients' field, or apply them at a learning rate).
-    let batch_backward = |step: &dyn Fn(&syn::Member) -> [TokenStream; 3]| -> Vec<TokenStream> {
+    // parameter gradients (writes them to the gradients' field), if anything. With
+    // `keep_deltas`, each layer's delta is kept in its `z` buffer, which nothing reads once the
+    // layer is through, for plain SGD's updates after the pass.
+    let batch_backward = |step: &BackwardStep, keep_deltas: bool| -> Vec<TokenStream> {
         layers
             .iter()
             .enumerate()
             .rev()
             .map(|(index, layer)| {
-                let [method, receiver, sink] = step(&layer.member);
+                let (method, receiver, sink) = step(&layer.member);
+                let sink = sink.map(|sink| quote!(#sink,));
                 let layer_trait = &layer_traits[index];
                 let layer_in = &layer.inputs.tokens;
                 let out = &layer.outputs.tokens;
@@ -172,6 +179,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                     0 => quote!(::core::option::Option::None),
                     _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
                 };
+                let keep = keep_deltas.then(|| quote!(#z.copy_from_slice(&current[..#out * batch]);));
                 quote! {
                     #layer_trait::#method(
                         #receiver,
@@ -179,53 +187,31 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                         #rt::columns::<T, #out>(#z),
                         #rt::columns::<T, #out>(#a),
                         #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
-                        #sink,
+                        #sink
                         #input_gradient,
                     );
+                    #keep
                     ::core::mem::swap(&mut current, &mut next);
                 }
             })
             .collect()
     };
-    let backward = batch_backward(&|member| {
-        [
-            quote!(backward_batch),
-            quote!(&self.#member),
-            quote!(&mut gradients.#member),
-        ]
-    });
-    // Plain SGD on a batch: the backward pass without gradient buffers, each layer's delta kept
-    // in its `z` buffer (which nothing reads once the layer is through), then the updates, once
+    let backward = batch_backward(
+        &|member| {
+            (
+                quote!(backward_batch),
+                quote!(&self.#member),
+                Some(quote!(&mut gradients.#member)),
+            )
+        },
+        false,
+    );
+    // Plain SGD on a batch: the backward pass without gradient buffers, then the updates, once
     // every layer's is known to keep its parameters finite.
-    let sgd_backward: Vec<TokenStream> = layers
-        .iter()
-        .enumerate()
-        .rev()
-        .map(|(index, layer)| {
-            let member = &layer.member;
-            let layer_trait = &layer_traits[index];
-            let layer_in = &layer.inputs.tokens;
-            let out = &layer.outputs.tokens;
-            let (z, a) = &buffers[index];
-            let input = batch_input(index);
-            let input_gradient = match index {
-                0 => quote!(::core::option::Option::None),
-                _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
-            };
-            quote! {
-                #layer_trait::sgd_backward_batch(
-                    &self.#member,
-                    #input,
-                    #rt::columns::<T, #out>(#z),
-                    #rt::columns::<T, #out>(#a),
-                    #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
-                    #input_gradient,
-                );
-                #z.copy_from_slice(&current[..#out * batch]);
-                ::core::mem::swap(&mut current, &mut next);
-            }
-        })
-        .collect();
+    let sgd_backward = batch_backward(
+        &|member| (quote!(sgd_backward_batch), quote!(&self.#member), None),
+        true,
+    );
     let raw_batch_input = |index: usize| -> TokenStream {
         match index {
             0 => quote!(input.as_slice()),

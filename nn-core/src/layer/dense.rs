@@ -280,6 +280,26 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         }
     }
 
+    /// `dx = W^T delta` for a batch of `batch` samples, when asked for: the small kernel or the
+    /// large products, as [`small`](Self::small) chooses.
+    #[inline]
+    fn input_gradient(
+        &self,
+        batch: usize,
+        delta: &[T],
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        if !Self::small(batch) {
+            self.large_input_gradient(delta, input_gradient);
+        } else if let Some(mut input_gradient) = input_gradient {
+            dispatch::transposed_product::<T, IN, OUT>(
+                self.weights.as_slice(),
+                delta,
+                input_gradient.as_mut_slice(),
+            );
+        }
+    }
+
     /// A layer with the given weights and biases.
     #[must_use]
     pub fn from_parts(weights: SMatrix<T, OUT, IN>, bias: SVector<T, OUT>) -> Self {
@@ -512,17 +532,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
         A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
-        if Self::small(input.ncols()) {
-            if let Some(mut input_gradient) = input_gradient {
-                dispatch::transposed_product::<T, IN, OUT>(
-                    self.weights.as_slice(),
-                    delta.as_slice(),
-                    input_gradient.as_mut_slice(),
-                );
-            }
-            return;
-        }
-        self.large_input_gradient(delta.as_slice(), input_gradient);
+        self.input_gradient(input.ncols(), delta.as_slice(), input_gradient);
     }
 
     fn sgd_update_batch(
@@ -599,13 +609,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
                 input.as_slice(),
                 gradients.weights.as_mut_slice(),
             );
-            if let Some(mut input_gradient) = input_gradient {
-                dispatch::transposed_product::<T, IN, OUT>(
-                    self.weights.as_slice(),
-                    delta.as_slice(),
-                    input_gradient.as_mut_slice(),
-                );
-            }
+            self.input_gradient(batch, delta.as_slice(), input_gradient);
             return;
         }
         self.large_backward(input, delta.as_slice(), gradients, input_gradient);
