@@ -18,6 +18,20 @@ pub struct TensorInfo {
     pub vector: bool,
 }
 
+impl TensorInfo {
+    /// The network's name for the tensor, as weight files and errors give it: `0.weight`,
+    /// `hidden.bias`, or the bare tensor name (`weight`) for a lone layer.
+    #[cfg(feature = "std")]
+    #[must_use]
+    pub fn full_name(&self) -> String {
+        if self.layer.is_empty() {
+            self.name.to_owned()
+        } else {
+            format!("{}.{}", self.layer, self.name)
+        }
+    }
+}
+
 /// A fixed list of parameter tensors, each seen as a flat slice.
 ///
 /// Implemented by layers, by their gradients, and by every `network!` struct (which lists its

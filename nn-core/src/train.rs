@@ -39,9 +39,10 @@ use crate::{
 /// gradient buffers and scratch memory. A step allocates nothing once the scratch has grown to
 /// the largest batch.
 ///
-/// With plain SGD ([`Optimizer::plain_sgd`]) a step updates each layer as back-propagation
-/// reaches it, so no gradient buffers are allocated at all, and a step on a single sample runs
-/// on the stack.
+/// With plain SGD ([`Optimizer::plain_sgd`]) a step updates each layer from its
+/// back-propagated delta, so no gradient buffers are allocated, and a step on a single sample
+/// runs on the stack; only a step whose update cannot be shown to stay finite takes the checked
+/// path, which allocates the gradient buffers and a copy of the parameters the first time.
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.
@@ -160,8 +161,25 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     /// A step through the gradient buffers, applied only if every parameter stays finite: the
     /// gradients are checked before the optimizer sees them, and the parameters are copied
     /// before the update and put back if it overflows.
+    ///
+    /// Out of line, so that plain SGD's fused pass stays small, and compiled through its own
+    /// [`with_fma`], since it is every step of the optimizers with state.
     #[inline(never)]
     fn checked_step<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &mut self,
+        network: &mut N,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+    ) -> Result<T, TrainError> {
+        with_fma(
+            #[inline(always)]
+            || self.checked_update(network, inputs, targets),
+        )
+    }
+
+    /// The body of [`checked_step`](Self::checked_step).
+    #[inline(always)]
+    fn checked_update<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
         &mut self,
         network: &mut N,
         inputs: &[SVector<T, IN>],
@@ -197,13 +215,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     ) -> TrainError {
         let tensor = P::tensor_info(found.tensor).map_or_else(
             || format!("tensor {}", found.tensor),
-            |info| {
-                if info.layer.is_empty() {
-                    info.name.to_owned()
-                } else {
-                    format!("{}.{}", info.layer, info.name)
-                }
-            },
+            |info| info.full_name(),
         );
         TrainError::NonFiniteParameter {
             epoch: self.epoch,
@@ -216,9 +228,10 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         }
     }
 
-    /// The gradients of the last step, when the optimizer needed them: `None` before the first
-    /// step and with plain SGD, which updates the layers during back-propagation instead (use
-    /// [`Train::gradients`] to compute them).
+    /// The gradients of the last step that went through the gradient buffers: `None` before
+    /// the first such step. Plain SGD updates the layers from back-propagation without them,
+    /// except for a step it could not show to stay finite (use [`Train::gradients`] to compute
+    /// them).
     #[must_use]
     pub fn gradients(&self) -> Option<&G> {
         self.gradients.as_deref()

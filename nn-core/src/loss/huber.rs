@@ -78,7 +78,7 @@ impl ElementwiseLoss for Huber {
     /// Refuses a `delta` that overflows or rounds to zero in `T` (`1e39` for `f32`).
     #[cfg(feature = "std")]
     fn validate<T: Scalar>(&self) -> Result<(), TrainError> {
-        crate::optim::check_learning_rate::<T>("Huber delta", self.delta)
+        crate::optim::check_positive::<T>("Huber delta", self.delta)
     }
 
     #[inline]

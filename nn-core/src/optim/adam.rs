@@ -1,4 +1,4 @@
-use super::{Optimizer, check_decay, check_epsilon, check_learning_rate};
+use super::{Optimizer, check_decay, check_positive};
 use crate::{Parameters, Scalar, TrainError};
 
 /// Adam: a step along the gradient's running mean, scaled per parameter by the running root mean
@@ -115,10 +115,10 @@ impl Adam {
     /// Checks the settings, naming them as `names` does: learning rate, beta1, beta2, epsilon.
     pub(super) fn check<T: Scalar>(&self, names: [&'static str; 4]) -> Result<(), TrainError> {
         let [learning_rate, beta1, beta2, epsilon] = names;
-        check_learning_rate::<T>(learning_rate, self.learning_rate)?;
+        check_positive::<T>(learning_rate, self.learning_rate)?;
         check_decay::<T>(beta1, self.beta1)?;
         check_decay::<T>(beta2, self.beta2)?;
-        check_epsilon::<T>(epsilon, self.epsilon)
+        check_positive::<T>(epsilon, self.epsilon)
     }
 
     /// A fresh state: zero moments, no steps taken.

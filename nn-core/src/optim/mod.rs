@@ -63,7 +63,10 @@ pub trait Optimizer<T: Scalar> {
 /// `T`, the precision the network computes in: a value that is fine as an `f64` but overflows,
 /// rounds to zero or (for a decay rate) rounds to 1 in `f32` is refused for an `f32` network,
 /// where it would train on NaN or not at all.
-pub(crate) fn check_learning_rate<T: Scalar>(
+///
+/// A positive number such as a learning rate, an epsilon or Huber's delta: finite, above 0, and
+/// normal in `T`.
+pub(crate) fn check_positive<T: Scalar>(
     option: &'static str,
     value: f64,
 ) -> Result<(), TrainError> {
@@ -73,7 +76,7 @@ pub(crate) fn check_learning_rate<T: Scalar>(
             "a finite number above 0 (in f32: from about 1.2e-38 to 3.4e38)",
             "a finite number above 0 (in f64: from about 2.2e-308 to 1.8e308)",
         ),
-        value.is_finite() && value > 0.0 && normal::<T>(value),
+        positive::<T>(value),
         value,
     )
 }
@@ -92,18 +95,6 @@ fn check_decay<T: Scalar>(option: &'static str, value: f64) -> Result<(), TrainE
     )
 }
 
-fn check_epsilon<T: Scalar>(option: &'static str, value: f64) -> Result<(), TrainError> {
-    check(
-        option,
-        expected::<T>(
-            "a finite number above 0 (in f32: from about 1.2e-38 to 3.4e38)",
-            "a finite number above 0 (in f64: from about 2.2e-308 to 1.8e308)",
-        ),
-        value.is_finite() && value > 0.0 && normal::<T>(value),
-        value,
-    )
-}
-
 fn check_weight_decay<T: Scalar>(option: &'static str, value: f64) -> Result<(), TrainError> {
     check(
         option,
@@ -111,9 +102,14 @@ fn check_weight_decay<T: Scalar>(option: &'static str, value: f64) -> Result<(),
             "0, or a finite number above 0 (in f32: from about 1.2e-38 to 3.4e38)",
             "0, or a finite number above 0 (in f64: from about 2.2e-308 to 1.8e308)",
         ),
-        value == 0.0 || (value.is_finite() && value > 0.0 && normal::<T>(value)),
+        value == 0.0 || positive::<T>(value),
         value,
     )
+}
+
+/// Whether `value` is above 0 and a normal number in `T`.
+fn positive<T: Scalar>(value: f64) -> bool {
+    value > 0.0 && normal::<T>(value)
 }
 
 /// Whether `value` is a normal number in `T`: neither overflowing, nor rounding to zero or

@@ -1,4 +1,4 @@
-use super::{Optimizer, check_decay, check_epsilon, check_learning_rate};
+use super::{Optimizer, check_decay, check_positive};
 use crate::{Parameters, Scalar, TrainError};
 
 /// RMSprop: each parameter's step is its gradient divided by the running root mean square of
@@ -142,9 +142,9 @@ impl<T: Scalar> Optimizer<T> for RmsProp {
     type State<G: Parameters<T>> = RmsPropState<G>;
 
     fn validate(&self) -> Result<(), TrainError> {
-        check_learning_rate::<T>("RmsProp learning rate", self.learning_rate)?;
+        check_positive::<T>("RmsProp learning rate", self.learning_rate)?;
         check_decay::<T>("RmsProp alpha", self.alpha)?;
-        check_epsilon::<T>("RmsProp epsilon", self.epsilon)?;
+        check_positive::<T>("RmsProp epsilon", self.epsilon)?;
         check_decay::<T>("RmsProp momentum", self.momentum)
     }
 

@@ -1,4 +1,4 @@
-use super::{Optimizer, check_decay, check_learning_rate};
+use super::{Optimizer, check_decay, check_positive};
 use crate::kernels::dispatch;
 use crate::{Parameters, Scalar, TrainError};
 
@@ -70,7 +70,7 @@ impl<T: Scalar> Optimizer<T> for Sgd {
     type State<G: Parameters<T>> = Option<Box<G>>;
 
     fn validate(&self) -> Result<(), TrainError> {
-        check_learning_rate::<T>("Sgd learning rate", self.learning_rate)?;
+        check_positive::<T>("Sgd learning rate", self.learning_rate)?;
         check_decay::<T>("Sgd momentum", self.momentum)
     }
 

@@ -198,24 +198,20 @@ fn entries<T: Scalar, N: Parameters<T>>() -> Vec<Entry> {
     let mut previous: Option<&'static str> = None;
     let mut layer = 0;
     for index in 0..N::TENSORS {
-        let Some(TensorInfo {
+        let Some(info) = N::tensor_info(index) else {
+            continue;
+        };
+        let TensorInfo {
             layer: label,
             name: tensor,
             shape: [rows, cols],
             vector,
-        }) = N::tensor_info(index)
-        else {
-            continue;
-        };
+        } = info;
         if previous.is_some_and(|previous| previous != label) {
             layer += 1;
         }
         previous = Some(label);
-        let name = if label.is_empty() {
-            tensor.to_owned()
-        } else {
-            format!("{label}.{tensor}")
-        };
+        let name = info.full_name();
         // A vector (a bias) is stored with one dimension, as PyTorch stores it.
         let shape = if vector { vec![rows] } else { vec![rows, cols] };
         entries.push(Entry {

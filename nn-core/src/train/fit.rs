@@ -10,7 +10,7 @@ use super::progress::Progress;
 use super::{
     Callback, Control, EpochLog, FitOptions, History, MetricSet, Monitor, SplitMix64, Trainer,
 };
-use crate::optim::check_learning_rate;
+use crate::optim::check_positive;
 use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
 
 /// One training run: the data, the [`FitOptions`], and what a run borrows, validation data and
@@ -325,7 +325,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
             }
             let next = control.learning_rate();
             if next != learning_rate {
-                if check_learning_rate::<T>("learning rate", next).is_err() {
+                if check_positive::<T>("learning rate", next).is_err() {
                     history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
                     return Err(TrainError::InvalidLearningRate {
                         epoch,
