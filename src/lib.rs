@@ -44,10 +44,10 @@ macro_rules! use_activations {
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
     Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns,
-    ColumnsMut, Dense, DenseGradients, Elementwise, ElementwiseLoss, Huber, Init, Layer,
-    LayerSummary, Loss, Mae, Mse, Network, Parameters, SMatrix, SVector, Scalar,
-    SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation, columns, columns_mut, flatten,
-    layer, loss,
+    ColumnsMut, Dense, DenseGradients, Elementwise, ElementwiseLoss, HasGradients, Huber, Init,
+    Layer, LayerSummary, Loss, Mae, Mse, Network, NoGradients, Parameters, Phase, SMatrix, SVector,
+    Scalar, SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation, columns, columns_mut,
+    flatten, layer, loss,
 };
 nn_core::with_activations!(use_activations);
 
@@ -200,7 +200,7 @@ pub use rand;
 /// | item | what it is |
 /// | --- | --- |
 /// | `pub struct Net<T = f32>` | the declared fields, each layer as a [`Dense<IN, OUT, Activation, T>`](Dense) with public `weights` and `bias` |
-/// | `pub struct NetGradients<T = f32>` | one [`DenseGradients`] per layer, with the same field names and visibility; `Clone`, `Debug`, `PartialEq` |
+/// | `pub struct NetGradients<T: Scalar = f32>` | each layer's gradients, as its [`HasGradients::Gradients`] names them ([`DenseGradients`] for a `Dense`), with the same field names and visibility; `Clone`, `Debug`, `PartialEq` |
 /// | `Net::PARAMETERS` | the number of parameters, a `const usize` |
 /// | `Net::new(&mut rng)` | Glorot-uniform weights (Keras's default) and zero biases, drawn from any [`rand::Rng`] |
 /// | `Net::with_init(init, &mut rng)` | weights drawn as the [`Init`] says (`GlorotUniform`, `HeUniform`, `Zeros`), zero biases |
@@ -213,7 +213,7 @@ pub use rand;
 /// | `net.summary()` | a Keras-style table of the layers, their output widths and parameter counts ([`Summary`], printed with `{}`) |
 /// | `net.clone_boxed()` | a copy on the heap, for a network too big for `clone()` (with `std`) |
 /// | `impl Parameters<T> for Net<T>` and `for NetGradients<T>` | the parameters as a list of flat tensors, layer by layer (weights then bias), with their names and shapes |
-/// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against; through a blanket impl of [`Train`] (with `std`) every network also has `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
+/// | `impl Network<T, IN, OUT> for Net<T>` | what generic code is written against: the macro lends the layers out as a chain, and the forward, backward and fused-SGD passes are [`Network`]'s own methods, written once in the library over any [`Layer`]; through a blanket impl of [`Train`] (with `std`) every network also has `predict`, `predict_proba`, `evaluate`, `gradients` (one backward pass, returning a boxed `NetGradients`), `trainer` (a [`Trainer`] for custom loops) and `fit` |
 /// | `Clone`, `Debug`, `PartialEq` | for both structs, as derives would write them (`Debug` prints the layers' weights and biases); `clone_from` copies the parameters in place. A `#[derive]` of any of the three on the declaration is accepted and left to the macro; other derives are passed through |
 /// | `Serialize`, `Deserialize` | for both structs, with typenn's `serde` feature |
 ///
@@ -420,10 +420,8 @@ pub mod __private {
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Boundary, Columns, ColumnsMut, Dense, DenseGradients, Fits, Fused, Init, Layer,
-        LayerSummary, Loss, Network, Parameters, Rng, SMatrix, SVector, Scalar, StepLimits,
-        Summary, TensorInfo, Workspace, columns, columns_mut, declined, inference_len,
-        training_len, widest,
+        Boundary, Dense, End, Fits, HasGradients, Init, Layer, LayerSummary, Link, Network,
+        Parameters, Rng, SMatrix, SVector, Scalar, Stack, Summary, TensorInfo,
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]

@@ -119,7 +119,7 @@ macro_rules! __serde_impls {
                 }
             }
 
-            struct __Visitor<'a, T>(&'a mut $name<T>);
+            struct __Visitor<'a, T: $crate::__private::Scalar>(&'a mut $name<T>);
 
             impl<'de, T: $crate::__private::Scalar> $crate::__private::serde::de::Visitor<'de>
                 for __Visitor<'_, T>

@@ -28,7 +28,6 @@ pub mod optim;
 mod parameters;
 #[cfg(feature = "std")]
 pub mod persist;
-#[cfg(feature = "std")]
 mod rng;
 mod scalar;
 #[cfg(feature = "std")]
@@ -63,15 +62,14 @@ pub use error::{DataError, NonFiniteCause, Part, TrainError};
 pub use guard::{Largest, StepLimits};
 pub use init::Init;
 pub use kernels::dispatch::with_fma;
-pub use layer::{Dense, DenseGradients, Layer};
+pub use layer::{
+    Dense, DenseGradients, End, HasGradients, Layer, Link, NoGradients, Phase, Stack, StackMut,
+};
 pub use loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ElementwiseLoss, Huber, Loss, Mae, Mse,
     SoftmaxCrossEntropy,
 };
-pub use network::{
-    Boundary, Fits, Fused, LayerSummary, Network, Summary, declined, inference_len, training_len,
-    widest,
-};
+pub use network::{Boundary, Fits, Fused, LayerSummary, Network, Summary, declined};
 #[doc(hidden)]
 pub use nn_activations::with_activations;
 #[cfg(feature = "std")]
@@ -81,7 +79,6 @@ pub use optim::{Optimizer, Sgd};
 pub use parameters::{Parameters, TensorInfo};
 #[cfg(feature = "std")]
 pub use persist::{LoadError, LoadOptions, Persist, SaveError};
-#[cfg(feature = "std")]
 pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]

@@ -3,12 +3,16 @@
 
 use core::fmt;
 
-use nalgebra::SVector;
+use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
 #[cfg(feature = "std")]
 use crate::AllocationError;
-use crate::{Columns, ColumnsMut, Init, Loss, Parameters, Scalar, StepLimits, Workspace};
+use crate::layer::{Phase, Stack, StackMut};
+use crate::{
+    Columns, ColumnsMut, Init, Loss, Parameters, Scalar, StepLimits, Workspace, columns,
+    columns_mut, with_fma,
+};
 
 /// What a fused plain-SGD pass did ([`Network::sgd_single`], [`Network::sgd_batch`]).
 #[doc(hidden)]
@@ -27,8 +31,8 @@ pub enum Fused<T> {
 #[cold]
 #[inline(never)]
 #[must_use]
-pub fn declined<T>(loss: T) -> Option<Fused<T>> {
-    Some(Fused::Declined(loss))
+pub fn declined<T>(loss: T) -> Fused<T> {
+    Fused::Declined(loss)
 }
 
 /// One row of a network's summary.
@@ -130,24 +134,86 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         Ok(network)
     }
 
+    /// The layers lent out as a chain, which the passes below walk.
+    #[doc(hidden)]
+    type Layers<'a>: Stack<T, IN, OUT>
+    where
+        Self: 'a;
+
+    /// The layers lent out mutably, for training's updates.
+    #[doc(hidden)]
+    type LayersMut<'a>: StackMut<T, IN, OUT>
+    where
+        Self: 'a;
+
+    /// The chain of the layers.
+    #[doc(hidden)]
+    fn layers(&self) -> Self::Layers<'_>;
+
+    /// The chain of the layers, mutably.
+    #[doc(hidden)]
+    fn layers_mut(&mut self) -> Self::LayersMut<'_>;
+
+    /// Each layer's gradients, where [`layers`](Self::layers)' backward pass writes them.
+    #[doc(hidden)]
+    fn gradient_slots<'a, 'g>(
+        gradients: &'g mut Self::Gradients,
+    ) -> <Self::Layers<'a> as Stack<T, IN, OUT>>::Gradients<'g>
+    where
+        Self: 'a;
+
     /// Draws fresh parameters for every layer.
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R);
 
-    /// Output for one sample.
+    /// Output for one sample, in inference.
     #[must_use]
-    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT>;
+    #[inline]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        with_fma(
+            #[inline(always)]
+            || self.layers().forward(input),
+        )
+    }
+
+    /// Outputs for a batch of `B` samples, one per column, in inference.
+    #[must_use]
+    fn forward_batch<const B: usize>(&self, inputs: &SMatrix<T, IN, B>) -> SMatrix<T, OUT, B> {
+        with_fma(
+            #[inline(always)]
+            || {
+                let layers = self.layers();
+                let mut outputs = SMatrix::<T, OUT, B>::zeros();
+                // Each column through the single-sample passes, inside this one function
+                // compiled for fused multiply-add.
+                for (column, output) in inputs
+                    .as_slice()
+                    .chunks_exact(IN)
+                    .zip(outputs.as_mut_slice().chunks_exact_mut(OUT))
+                {
+                    let x = layers.forward(&SVector::<T, IN>::from_column_slice(column));
+                    output.copy_from_slice(x.as_slice());
+                }
+                outputs
+            },
+        )
+    }
 
     /// Outputs for a batch (one sample per column) into `output`, which must have as many
-    /// columns as `input`.
+    /// columns as `input`, in inference.
     fn forward_columns(
         &self,
         input: Columns<'_, T, IN>,
         output: ColumnsMut<'_, T, OUT>,
         workspace: &mut Workspace<T>,
-    );
+    ) {
+        let batch = input.ncols();
+        let mut scratch = workspace.take(Self::Layers::scratch_len(batch, false));
+        self.layers().infer_batch(input, &mut scratch, output);
+    }
 
-    /// Back-propagation: the loss of a batch, with the gradient of every parameter written to
-    /// `gradients`. `targets` must have as many columns as `input`.
+    /// Back-propagation in `phase`: the loss of a batch, with the gradient of every parameter
+    /// written to `gradients`. `targets` must have as many columns as `input`. The network is
+    /// not changed (non-trainable state such as running statistics included).
     fn loss_and_gradients<L: Loss<T>>(
         &self,
         input: Columns<'_, T, IN>,
@@ -155,12 +221,24 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         loss: &L,
         gradients: &mut Self::Gradients,
         workspace: &mut Workspace<T>,
-    ) -> T;
+        phase: &mut Phase,
+    ) -> T {
+        let batch = input.ncols();
+        let mut scratch = workspace.take(Self::Layers::scratch_len(batch, true));
+        let mut value = T::zero();
+        let mut finish = |output: Columns<'_, T, OUT>, gradient: ColumnsMut<'_, T, OUT>| {
+            value = loss.loss_and_gradient(output, targets, gradient);
+        };
+        let slots = Self::gradient_slots(gradients);
+        let _tape =
+            self.layers()
+                .train_batch(input, &mut scratch, phase, Some(slots), None, &mut finish);
+        value
+    }
 
     /// One training step of plain SGD (`w <- w - learning_rate * dw`) on one sample, with each
     /// layer's update taken straight from back-propagation: no gradient buffers, and every
-    /// value on the stack. `None` when the network has no such path (training then computes the
-    /// gradients and updates from them, to the same effect).
+    /// value on the stack.
     ///
     /// The step is applied only when its loss is finite and every layer's update is known to
     /// keep its parameters finite (its deltas and inputs are below `limits`); otherwise nothing is
@@ -169,6 +247,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     /// [`Trainer`](crate::Trainer) calls this for an optimizer whose
     /// [`Optimizer::plain_sgd`](crate::Optimizer::plain_sgd) is set.
     #[doc(hidden)]
+    #[inline(always)]
     fn sgd_single<L: Loss<T>>(
         &mut self,
         input: &SVector<T, IN>,
@@ -176,14 +255,35 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         loss: &L,
         learning_rate: T,
         limits: &StepLimits<T>,
-    ) -> Option<Fused<T>> {
-        let _ = (input, target, loss, learning_rate, limits);
-        None
+        phase: &mut Phase,
+    ) -> Fused<T> {
+        let mut layers = self.layers_mut();
+        let (trace, output) = layers.trace(input, phase);
+        let mut delta = SVector::<T, OUT>::zeros();
+        let value = loss.loss_and_gradient(
+            columns::<T, OUT>(output.as_slice()),
+            columns::<T, OUT>(target.as_slice()),
+            columns_mut::<T, OUT>(delta.as_mut_slice()),
+        );
+        if !value.as_f64().is_finite() {
+            return Fused::Declined(value);
+        }
+        let (_, deltas) = layers.backward(input, &trace, delta, false);
+        let mut largest = limits.start();
+        Self::LayersMut::bound_single(input, &trace, &deltas, &mut largest);
+        if !limits.admit(&largest) {
+            return declined(value);
+        }
+        layers.update_single(input, &trace, &deltas, learning_rate);
+        Fused::Applied(value)
     }
 
     /// As [`sgd_single`](Self::sgd_single) for a batch (one sample per column of `input` and
-    /// `targets`), with scratch memory from `workspace`.
+    /// `targets`), with scratch memory from `workspace`. Non-trainable state is updated with
+    /// the step.
     #[doc(hidden)]
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     fn sgd_batch<L: Loss<T>>(
         &mut self,
         input: Columns<'_, T, IN>,
@@ -192,9 +292,27 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         learning_rate: T,
         limits: &StepLimits<T>,
         workspace: &mut Workspace<T>,
-    ) -> Option<Fused<T>> {
-        let _ = (input, targets, loss, learning_rate, limits, workspace);
-        None
+        phase: &mut Phase,
+    ) -> Fused<T> {
+        let batch = input.ncols();
+        let mut scratch = workspace.take(Self::LayersMut::scratch_len(batch, true));
+        let mut value = T::zero();
+        let mut finish = |output: Columns<'_, T, OUT>, gradient: ColumnsMut<'_, T, OUT>| {
+            value = loss.loss_and_gradient(output, targets, gradient);
+        };
+        let mut layers = self.layers_mut();
+        let tape = layers.train_batch(input, &mut scratch, phase, None, None, &mut finish);
+        if !value.as_f64().is_finite() {
+            return Fused::Declined(value);
+        }
+        let mut largest = limits.start();
+        Self::LayersMut::bound_batch(input.as_slice(), &tape, &mut largest);
+        if !limits.admit(&largest) {
+            return declined(value);
+        }
+        layers.update_batch(input, &tape, learning_rate);
+        layers.update_buffers(batch, &tape);
+        Fused::Applied(value)
     }
 
     /// A Keras-style table of the layers, their output widths and parameter counts.
@@ -205,35 +323,6 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
             layers: Self::LAYERS,
         }
     }
-}
-
-/// Scratch length for a training pass of `batch` samples through layers of `widths`: a
-/// pre-activation and an activation buffer per layer, and two gradient buffers as wide as the
-/// widest layer output.
-#[inline]
-#[must_use]
-pub fn training_len(widths: &[usize], batch: usize) -> usize {
-    inference_len(widths, batch) + 2 * widest(widths) * batch
-}
-
-/// The widest layer output among `widths` (all but the first, the input width).
-#[inline]
-#[must_use]
-pub fn widest(widths: &[usize]) -> usize {
-    widths
-        .get(1..)
-        .unwrap_or(&[])
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-}
-
-/// Scratch length for a forward pass of `batch` samples through layers of `widths`.
-#[inline]
-#[must_use]
-pub fn inference_len(widths: &[usize], batch: usize) -> usize {
-    2 * widths.get(1..).unwrap_or(&[]).iter().sum::<usize>() * batch
 }
 
 /// A network's layers as a table, printed like Keras's `model.summary()`.

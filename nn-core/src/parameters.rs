@@ -96,4 +96,29 @@ pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
     /// The name and shape of tensor `index`, or `None` when `index >= TENSORS`.
     #[must_use]
     fn tensor_info(index: usize) -> Option<TensorInfo>;
+
+    /// How many non-trainable tensors (buffers, such as running statistics) there are: saved and
+    /// loaded with the parameters, never touched by an optimizer. None unless a layer has them.
+    const BUFFERS: usize = 0;
+
+    /// Buffer `index`; empty when `index >= BUFFERS`.
+    #[must_use]
+    fn buffer(&self, index: usize) -> &[T] {
+        let _ = index;
+        &[]
+    }
+
+    /// Buffer `index`, mutably; empty when `index >= BUFFERS`.
+    #[must_use]
+    fn buffer_mut(&mut self, index: usize) -> &mut [T] {
+        let _ = index;
+        &mut []
+    }
+
+    /// The name and shape of buffer `index`, or `None` when `index >= BUFFERS`.
+    #[must_use]
+    fn buffer_info(index: usize) -> Option<TensorInfo> {
+        let _ = index;
+        None
+    }
 }

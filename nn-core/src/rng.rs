@@ -42,6 +42,7 @@ impl SplitMix64 {
     }
 
     /// Fisher-Yates; the modulo bias is below 2^-40 for any slice that fits in memory.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn shuffle(&mut self, items: &mut [usize]) {
         for i in (1..items.len()).rev() {
             let j = (self.next_u64() % (i as u64 + 1)) as usize;

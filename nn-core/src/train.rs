@@ -28,6 +28,7 @@ use metrics::Metered;
 
 use crate::guard;
 use crate::kernels::dispatch::with_fma;
+use crate::layer::Phase;
 use crate::network::Fused;
 use crate::rng::SplitMix64;
 use crate::{
@@ -59,6 +60,7 @@ pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// rate the settings had when they were last checked.
     limits: StepLimits<T>,
     workspace: Workspace<T>,
+    phase: Phase,
     epoch: usize,
     step: usize,
     scalar: PhantomData<T>,
@@ -83,6 +85,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             saved: Vec::new(),
             unchecked: false,
             workspace: Workspace::new(),
+            phase: Phase::training(TRAINING_SEED),
             epoch: 1,
             step: 0,
             scalar: PhantomData,
@@ -136,7 +139,14 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             let fused = match (inputs, targets) {
                 ([input], [target]) => {
                     let limits = self.limits;
-                    network.sgd_single(input, target, &self.loss, learning_rate, &limits)
+                    network.sgd_single(
+                        input,
+                        target,
+                        &self.loss,
+                        learning_rate,
+                        &limits,
+                        &mut self.phase,
+                    )
                 }
                 _ => network.sgd_batch(
                     columns(flatten(inputs)),
@@ -145,14 +155,14 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
                     learning_rate,
                     &StepLimits::new(learning_rate, inputs.len()),
                     &mut self.workspace,
+                    &mut self.phase,
                 ),
             };
             match fused {
-                Some(Fused::Applied(loss)) => return Ok(loss),
-                Some(Fused::Declined(loss)) => {
+                Fused::Applied(loss) => return Ok(loss),
+                Fused::Declined(loss) => {
                     checked(loss, self.epoch, self.step)?;
                 }
-                None => {}
             }
         }
         self.checked_step(network, inputs, targets)
@@ -192,6 +202,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             &self.loss,
             gradients,
             &mut self.workspace,
+            &mut self.phase,
         );
         checked(loss, self.epoch, self.step)?;
         if let Some(found) = guard::first_non_finite(&**gradients) {
@@ -276,6 +287,15 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
 
 /// How many samples `predict` and `evaluate` push through at once.
 pub(crate) const EVALUATION_BATCH: usize = 256;
+
+/// The seed of training's randomness (dropout) for a trainer that `fit` has not reseeded.
+const TRAINING_SEED: u64 = 0;
+
+/// Training's randomness for a run of `fit` shuffled with `seed`: its own stream, so that
+/// dropout's draws and the shuffle's are not the same numbers.
+pub(crate) fn training_phase(seed: u64) -> Phase {
+    Phase::training(seed ^ 0x6A09_E667_F3BC_C908)
+}
 
 /// `Ok` for a batch of as many targets as inputs, and at least one.
 pub(crate) fn check_batch(inputs: usize, targets: usize) -> Result<(), TrainError> {

@@ -12,10 +12,6 @@ use syn::{Attribute, Ident};
 use crate::parse::{Declaration, Style};
 use crate::validate::{Activation, LayerModel, Model, Width};
 
-/// For a layer's field, in a batched backward pass: the layer method to call, its receiver, and
-/// where the parameter gradients go, if anywhere.
-type BackwardStep = dyn Fn(&syn::Member) -> (TokenStream, TokenStream, Option<TokenStream>);
-
 /// The code for a valid declaration.
 pub fn expand(model: &Model<'_>) -> TokenStream {
     let declaration = model.declaration;
@@ -56,7 +52,6 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         .chain(layers.iter().map(|layer| &layer.outputs))
         .map(value)
         .collect();
-    let (input_value, output_value) = (value(&first.inputs), value(&last.outputs));
 
     let stack_check = stack_check(ident);
     let network_parameters = parameters_impl(
@@ -88,249 +83,46 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         }
     });
 
-    // Single-sample forward: each layer's output, seen at the next layer's width.
-    let single: Vec<TokenStream> = layers
-        .iter()
-        .enumerate()
-        .map(|(index, layer)| {
-            let member = &layer.member;
-            let layer_trait = &layer_traits[index];
-            let input = match index {
-                0 => quote!(input),
-                _ => boundary(&layers[index - 1], layer, quote!(vector), quote!(x)),
-            };
-            quote!(let x = #layer_trait::forward_parts(&self.#member, &#input).1;)
-        })
-        .collect();
-
-    // Batched forward: a pre-activation and an activation buffer per layer.
-    let buffers: Vec<(Ident, Ident)> = (0..layers.len())
-        .map(|index| (format_ident!("z{}", index), format_ident!("a{}", index)))
-        .collect();
-    let take_buffers: Vec<TokenStream> = layers
-        .iter()
-        .zip(&buffers)
-        .map(|(layer, (z, a))| {
-            let out = &layer.outputs.tokens;
-            quote! {
-                let #z = scratch.slice(#out * batch);
-                let #a = scratch.slice(#out * batch);
-            }
-        })
-        .collect();
-    // A layer's input in a batched pass: the network's input, or the layer before's
-    // activation buffer seen at this layer's width.
-    let batch_input = |index: usize| -> TokenStream {
-        match index {
-            0 => quote!(input),
-            _ => {
-                let previous = &layers[index - 1];
-                let previous_out = &previous.outputs.tokens;
-                let (_, previous_a) = &buffers[index - 1];
-                boundary(
-                    previous,
-                    &layers[index],
-                    quote!(columns),
-                    quote!(#rt::columns::<T, #previous_out>(#previous_a)),
-                )
-            }
-        }
-    };
-    let forward_batches: Vec<TokenStream> = layers
-        .iter()
-        .enumerate()
-        .map(|(index, layer)| {
-            let member = &layer.member;
-            let layer_trait = &layer_traits[index];
-            let out = &layer.outputs.tokens;
-            let (z, a) = &buffers[index];
-            let input = batch_input(index);
-            quote! {
-                #layer_trait::forward_batch(
-                    &self.#member,
-                    #input,
-                    #rt::columns_mut::<T, #out>(#z),
-                    #rt::columns_mut::<T, #out>(#a),
-                );
-            }
-        })
-        .collect();
-    let (_, last_a) = &buffers[layers.len() - 1];
-
-    // Backward: from the last layer to the first, two gradient buffers taking turns. `step`
-    // gives, for a layer's field, the method to call, its receiver, and what it does with the
-    // parameter gradients (writes them to the gradients' field), if anything. With
-    // `keep_deltas`, each layer's delta is kept in its `z` buffer, which nothing reads once the
-    // layer is through, for plain SGD's updates after the pass.
-    let batch_backward = |step: &BackwardStep, keep_deltas: bool| -> Vec<TokenStream> {
+    // The layers lent out as a chain for the passes that nn-core writes once: each link names
+    // its layer's output width and the next layer's input width, on the next layer's span, so
+    // a mismatch the compiler finds is reported on the width that is wrong.
+    let chain_type = |reference: TokenStream| -> TokenStream {
         layers
             .iter()
             .enumerate()
             .rev()
-            .map(|(index, layer)| {
-                let (method, receiver, sink) = step(&layer.member);
-                let sink = sink.map(|sink| quote!(#sink,));
-                let layer_trait = &layer_traits[index];
-                let layer_in = &layer.inputs.tokens;
-                let out = &layer.outputs.tokens;
-                let (z, a) = &buffers[index];
-                let input = batch_input(index);
-                let input_gradient = match index {
-                    0 => quote!(::core::option::Option::None),
-                    _ => quote!(::core::option::Option::Some(#rt::columns_mut::<T, #layer_in>(&mut next[..#layer_in * batch]))),
+            .zip(layer_types.iter().rev())
+            .fold(quote!(#rt::End), |rest, ((index, layer), ty)| {
+                let out = value(&layer.outputs);
+                let (next_in, span) = match layers.get(index + 1) {
+                    Some(next) => (value(&next.inputs), next.inputs.span),
+                    None => (value(&layer.outputs), layer.outputs.span),
                 };
-                let keep = keep_deltas.then(|| quote!(#z.copy_from_slice(&current[..#out * batch]);));
-                quote! {
-                    #layer_trait::#method(
-                        #receiver,
-                        #input,
-                        #rt::columns::<T, #out>(#z),
-                        #rt::columns::<T, #out>(#a),
-                        #rt::columns_mut::<T, #out>(&mut current[..#out * batch]),
-                        #sink
-                        #input_gradient,
-                    );
-                    #keep
-                    ::core::mem::swap(&mut current, &mut next);
-                }
+                let link = quote_spanned!(span=> #rt::Link);
+                quote!(#link<#reference #ty, #rest, #out, #next_in>)
             })
-            .collect()
     };
-    let backward = batch_backward(
-        &|member| {
-            (
-                quote!(backward_batch),
-                quote!(&self.#member),
-                Some(quote!(&mut gradients.#member)),
-            )
-        },
-        false,
+    let layers_type = chain_type(quote!(&'a));
+    let layers_mut_type = chain_type(quote!(&'a mut));
+    let chain_value = |borrow: TokenStream| -> TokenStream {
+        layers.iter().enumerate().rev().fold(quote!(#rt::End), |rest, (index, layer)| {
+            let member = &layer.member;
+            // The boundary proof is `Link::new`'s bound: on the next layer's input width.
+            let out = value(&layer.outputs);
+            let (next_in, span) = match layers.get(index + 1) {
+                Some(next) => (value(&next.inputs), next.inputs.span),
+                None => (value(&layer.outputs), layer.outputs.span),
+            };
+            let rt = runtime_at(span);
+            quote_spanned!(span=> #rt::Link::<_, _, #out, #next_in>::new(#borrow self.#member, #rest))
+        })
+    };
+    let layers_value = chain_value(quote!(&));
+    let layers_mut_value = chain_value(quote!(&mut));
+    let gradient_slots = members.iter().rev().fold(
+        quote!(()),
+        |rest, member| quote!((&mut gradients.#member, #rest)),
     );
-    // Plain SGD on a batch: the backward pass without gradient buffers, then the updates, once
-    // every layer's is known to keep its parameters finite.
-    let sgd_backward = batch_backward(
-        &|member| (quote!(sgd_backward_batch), quote!(&self.#member), None),
-        true,
-    );
-    let raw_batch_input = |index: usize| -> TokenStream {
-        match index {
-            0 => quote!(input.as_slice()),
-            _ => {
-                let (_, previous_a) = &buffers[index - 1];
-                quote!(&*#previous_a)
-            }
-        }
-    };
-    let sgd_batch_admits = layers.iter().enumerate().map(|(index, _)| {
-        let (z, _) = &buffers[index];
-        let input = raw_batch_input(index);
-        quote!(largest.include(&*#z); largest.include(#input);)
-    });
-    let sgd_batch_updates = layers.iter().enumerate().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let out = &layer.outputs.tokens;
-        let (z, _) = &buffers[index];
-        let input = batch_input(index);
-        quote! {
-            #layer_trait::sgd_update_batch(
-                &mut self.#member,
-                #input,
-                #rt::columns::<T, #out>(#z),
-                learning_rate,
-            );
-        }
-    });
-
-    // Plain SGD on one sample: every value a stack vector, named per layer.
-    let parts: Vec<(Ident, Ident)> = (0..layers.len())
-        .map(|index| (format_ident!("z{}", index), format_ident!("a{}", index)))
-        .collect();
-    let single_input = |index: usize| -> TokenStream {
-        match index {
-            0 => quote!(*input),
-            _ => {
-                let (_, previous_a) = &parts[index - 1];
-                boundary(
-                    &layers[index - 1],
-                    &layers[index],
-                    quote!(vector),
-                    quote!(#previous_a),
-                )
-            }
-        }
-    };
-    let sgd_forward = layers.iter().enumerate().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let (z, a) = &parts[index];
-        let input = single_input(index);
-        quote!(let (#z, #a) = #layer_trait::forward_parts(&self.#member, &#input);)
-    });
-    let deltas: Vec<Ident> = (0..layers.len())
-        .map(|index| format_ident!("d{}", index))
-        .collect();
-    let sgd_single_backward = layers.iter().enumerate().rev().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let (z, a) = &parts[index];
-        let d = &deltas[index];
-        let input = single_input(index);
-        let step = quote! {
-            #layer_trait::sgd_backward_single(
-                &self.#member, &#input, &#z, &#a, &mut #d, #index != 0,
-            )
-        };
-        match index {
-            0 => quote! {
-                let mut #d = delta;
-                let _ = #step;
-            },
-            _ => {
-                let previous = &layers[index - 1];
-                let from = &previous.outputs.tokens;
-                let to = &layer.inputs.tokens;
-                let rt = runtime_at(layer.inputs.span);
-                let back = quote_spanned!(layer.inputs.span=> <#rt::Boundary as #rt::Fits<#from, #to>>::back::<T>);
-                quote! {
-                    let mut #d = delta;
-                    let delta = #back(#step);
-                }
-            }
-        }
-    });
-    let sgd_single_admits = layers.iter().enumerate().map(|(index, _)| {
-        let d = &deltas[index];
-        let input = single_input(index);
-        quote!(largest.include(#d.as_slice()); largest.include((#input).as_slice());)
-    });
-    let sgd_single_updates = layers.iter().enumerate().map(|(index, layer)| {
-        let member = &layer.member;
-        let layer_trait = &layer_traits[index];
-        let d = &deltas[index];
-        let input = single_input(index);
-        quote!(#layer_trait::sgd_update_single(&mut self.#member, &#input, &#d, learning_rate);)
-    });
-    let (_, last_part) = &parts[layers.len() - 1];
-
-    // A training pass's start, shared by the gradients and the plain-SGD batch passes: scratch
-    // buffers, the forward pass keeping every layer's z and a, and the loss with its gradient
-    // in `current`.
-    let training_forward = quote! {
-        let batch = input.ncols();
-        let mut scratch = workspace.take(#rt::training_len(Self::WIDTHS, batch));
-        #(#take_buffers)*
-        let widest = #rt::widest(Self::WIDTHS) * batch;
-        let mut current = scratch.slice(widest);
-        let mut next = scratch.slice(widest);
-        #(#forward_batches)*
-        let value = <L as #rt::Loss<T>>::loss_and_gradient(
-            loss,
-            #rt::columns::<T, #outputs>(#last_a),
-            targets,
-            #rt::columns_mut::<T, #outputs>(&mut current[..#outputs * batch]),
-        );
-    };
 
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
@@ -466,24 +258,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 &self,
                 inputs: &#rt::SMatrix<T, #inputs, B>,
             ) -> #rt::SMatrix<T, #outputs, B> {
-                #rt::with_fma(
-                    #[inline(always)]
-                    || {
-                        let mut outputs = #rt::SMatrix::<T, #outputs, B>::zeros();
-                        // Each column through the single-sample layers, inside this one
-                        // function compiled for fused multiply-add.
-                        for (column, output) in inputs
-                            .as_slice()
-                            .chunks_exact(#input_value)
-                            .zip(outputs.as_mut_slice().chunks_exact_mut(#output_value))
-                        {
-                            let input = &#rt::SVector::<T, #inputs>::from_column_slice(column);
-                            #(#single)*
-                            output.copy_from_slice(x.as_slice());
-                        }
-                        outputs
-                    },
-                )
+                <Self as #rt::Network<T, #inputs, #outputs>>::forward_batch(self, inputs)
             }
 
             /// A Keras-style table of the layers, their output widths and parameter counts.
@@ -528,97 +303,27 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 #(#layer_traits::initialize(&mut self.#members, init, rng);)*
             }
 
-            #[inline]
-            fn forward(&self, input: &#rt::SVector<T, #inputs>) -> #rt::SVector<T, #outputs> {
-                #rt::with_fma(
-                    #[inline(always)]
-                    || {
-                        #(#single)*
-                        x
-                    },
-                )
-            }
+            type Layers<'a> = #layers_type where Self: 'a;
+            type LayersMut<'a> = #layers_mut_type where Self: 'a;
 
-            fn forward_columns(
-                &self,
-                input: #rt::Columns<'_, T, #inputs>,
-                mut output: #rt::ColumnsMut<'_, T, #outputs>,
-                workspace: &mut #rt::Workspace<T>,
-            ) {
-                let batch = input.ncols();
-                let mut scratch = workspace.take(#rt::inference_len(Self::WIDTHS, batch));
-                #(#take_buffers)*
-                #(#forward_batches)*
-                for (out, value) in output.iter_mut().zip(#last_a.iter()) {
-                    *out = *value;
-                }
-            }
-
-            fn loss_and_gradients<L: #rt::Loss<T>>(
-                &self,
-                input: #rt::Columns<'_, T, #inputs>,
-                targets: #rt::Columns<'_, T, #outputs>,
-                loss: &L,
-                gradients: &mut Self::Gradients,
-                workspace: &mut #rt::Workspace<T>,
-            ) -> T {
-                #training_forward
-                #(#backward)*
-                value
+            #[inline(always)]
+            fn layers(&self) -> Self::Layers<'_> {
+                #layers_value
             }
 
             #[inline(always)]
-            fn sgd_single<L: #rt::Loss<T>>(
-                &mut self,
-                input: &#rt::SVector<T, #inputs>,
-                target: &#rt::SVector<T, #outputs>,
-                loss: &L,
-                learning_rate: T,
-                limits: &#rt::StepLimits<T>,
-            ) -> ::core::option::Option<#rt::Fused<T>> {
-                #(#sgd_forward)*
-                let mut delta = #rt::SVector::<T, #outputs>::zeros();
-                let value = <L as #rt::Loss<T>>::loss_and_gradient(
-                    loss,
-                    #rt::columns::<T, #outputs>(#last_part.as_slice()),
-                    #rt::columns::<T, #outputs>(target.as_slice()),
-                    #rt::columns_mut::<T, #outputs>(delta.as_mut_slice()),
-                );
-                if !<T as #rt::Scalar>::as_f64(value).is_finite() {
-                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
-                }
-                #(#sgd_single_backward)*
-                let mut largest = limits.start();
-                #(#sgd_single_admits)*
-                if !limits.admit(&largest) {
-                    return #rt::declined(value);
-                }
-                #(#sgd_single_updates)*
-                ::core::option::Option::Some(#rt::Fused::Applied(value))
+            fn layers_mut(&mut self) -> Self::LayersMut<'_> {
+                #layers_mut_value
             }
 
             #[inline(always)]
-            fn sgd_batch<L: #rt::Loss<T>>(
-                &mut self,
-                input: #rt::Columns<'_, T, #inputs>,
-                targets: #rt::Columns<'_, T, #outputs>,
-                loss: &L,
-                learning_rate: T,
-                limits: &#rt::StepLimits<T>,
-                workspace: &mut #rt::Workspace<T>,
-            ) -> ::core::option::Option<#rt::Fused<T>> {
-                #training_forward
-                if !<T as #rt::Scalar>::as_f64(value).is_finite() {
-                    return ::core::option::Option::Some(#rt::Fused::Declined(value));
-                }
-                #(#sgd_backward)*
-                let mut largest = limits.start();
-                #(#sgd_batch_admits)*
-                if !limits.admit(&largest) {
-                    return #rt::declined(value);
-                }
-                #(#sgd_batch_updates)*
-                ::core::option::Option::Some(#rt::Fused::Applied(value))
+            fn gradient_slots<'a, 'g>(
+                gradients: &'g mut Self::Gradients,
+            ) -> <Self::Layers<'a> as #rt::Stack<T, #inputs, #outputs>>::Gradients<'g>
+            where
+                Self: 'a,
+            {
+                #gradient_slots
             }
         }
     }
@@ -665,12 +370,11 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
     quote_spanned!(layer.span=> #rt::#kind<#inputs, #outputs, #activation, T>)
 }
 
+/// The layer's gradients type, as its `HasGradients` impl names it.
 fn gradient_type(layer: &LayerModel) -> TokenStream {
     let rt = runtime_at(layer.span);
-    let kind = Ident::new(layer.kind.gradients, layer.span);
-    let inputs = &layer.inputs.tokens;
-    let outputs = &layer.outputs.tokens;
-    quote_spanned!(layer.span=> #rt::#kind<#inputs, #outputs, T>)
+    let ty = layer_type(layer);
+    quote_spanned!(layer.span=> <#ty as #rt::HasGradients<T>>::Gradients)
 }
 
 /// `<Dense<..> as Layer<T, IN, OUT>>`, for fully qualified calls.
@@ -696,23 +400,6 @@ fn value(width: &Width) -> TokenStream {
         }
         _ => width.tokens.clone(),
     }
-}
-
-/// `value` as `next`'s input: a no-op that does not compile unless `previous` produces exactly
-/// what `next` takes, reported on `next`'s input width.
-fn boundary(
-    previous: &LayerModel,
-    next: &LayerModel,
-    method: TokenStream,
-    value: TokenStream,
-) -> TokenStream {
-    let from = &previous.outputs.tokens;
-    let to = &next.inputs.tokens;
-    // The trait path carries the user's span: the compiler reports an unmet bound there.
-    let rt = runtime_at(next.inputs.span);
-    let path =
-        quote_spanned!(next.inputs.span=> <#rt::Boundary as #rt::Fits<#from, #to>>::#method::<T>);
-    quote!(#path(#value))
 }
 
 /// The traits every network has, whether or not the user derives them: the macro implements
@@ -850,14 +537,21 @@ fn struct_tokens(
             None => quote!(#(#field_attrs)* #field_vis #ty),
         }
     });
+    // The gradients' fields are projections through `Layer`, which hold for scalars only.
+    let generics = if docs_only {
+        let rt = runtime();
+        quote!(<T: #rt::Scalar = f32>)
+    } else {
+        quote!(<T = f32>)
+    };
     match declaration.style {
         Style::Tuple => quote! {
             #(#attrs)*
-            #vis struct #ident<T = f32>(#(#fields),*);
+            #vis struct #ident #generics (#(#fields),*);
         },
         Style::Named => quote! {
             #(#attrs)*
-            #vis struct #ident<T = f32> { #(#fields),* }
+            #vis struct #ident #generics { #(#fields),* }
         },
     }
 }

@@ -10,17 +10,13 @@ use syn::{Expr, GenericArgument, Lit, Member, Path, PathArguments, Type};
 
 use crate::parse::{Declaration, Style};
 
-/// A layer kind the macro knows: its type and its gradients' type in `nn-core`.
+/// A layer kind the macro knows: its type in `nn-core`.
 pub struct LayerKind {
     pub name: &'static str,
-    pub gradients: &'static str,
 }
 
 /// The layer kinds typenn has.
-pub const LAYER_KINDS: &[LayerKind] = &[LayerKind {
-    name: "Dense",
-    gradients: "DenseGradients",
-}];
+pub const LAYER_KINDS: &[LayerKind] = &[LayerKind { name: "Dense" }];
 
 /// The activations typenn has, written as a bare name: the runtime re-exports the same list.
 pub use nn_activations::ACTIVATIONS;

@@ -3,6 +3,8 @@
 //! (a cached flag), so one build runs fast on every x86-64 CPU without `-C target-cpu=native`.
 //! The products of wide f32 layers go to AVX-512 where the CPU has it.
 
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+use crate::kernels::portable::Fused;
 use crate::kernels::portable::{self, Separate};
 use crate::{Activation, Scalar};
 
@@ -103,7 +105,15 @@ pub(crate) fn rank_one_single<T: Scalar, const IN: usize, const OUT: usize>(
         unsafe { super::avx2::rank_one::<IN, OUT>(bytemuck::cast(alpha), d, x, w) };
         return;
     }
-    outer_update::<T, IN, OUT>(alpha, delta, input, weights);
+    // The portable kernel straight, not through `outer_update`'s out-of-line AVX2 function: a
+    // single-sample step runs inside `with_fma`, where this inlines and compiles to FMA (for
+    // the narrow layers that take this path, the code is small).
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if fused() {
+        portable::outer_update::<Fused, T, IN, OUT>(alpha, delta, input, weights);
+        return;
+    }
+    portable::outer_update::<Separate, T, IN, OUT>(alpha, delta, input, weights);
 }
 
 /// Runs `work` compiled for AVX2 and FMA when this CPU has them, so that the kernels it calls

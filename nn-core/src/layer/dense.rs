@@ -3,7 +3,7 @@ use core::marker::PhantomData;
 use nalgebra::{SMatrix, SVector};
 use rand::Rng;
 
-use super::Layer;
+use super::{HasGradients, Layer, Phase};
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
 use crate::kernels::dispatch::{self, with_fma};
@@ -300,6 +300,26 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         }
     }
 
+    /// `(z, a)` for one sample: the pre-activation and the output.
+    #[inline(always)]
+    fn parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>) {
+        let mut z = self.bias;
+        let mut a = self.bias;
+        if OUT <= SMALL_WIDTH {
+            dispatch::affine_single::<T, A, IN, OUT>(
+                self.weights.as_slice(),
+                self.bias.as_slice(),
+                input.as_slice(),
+                z.as_mut_slice(),
+                a.as_mut_slice(),
+            );
+        } else {
+            z.gemv(T::one(), &self.weights, input, T::one());
+            A::forward(OUT, z.as_slice(), a.as_mut_slice());
+        }
+        (z, a)
+    }
+
     /// A layer with the given weights and biases.
     #[must_use]
     pub fn from_parts(weights: SMatrix<T, OUT, IN>, bias: SVector<T, OUT>) -> Self {
@@ -435,10 +455,20 @@ fn dense_tensor_info(inputs: usize, outputs: usize, index: usize) -> Option<Tens
     }
 }
 
+impl<const IN: usize, const OUT: usize, A, T: Scalar> HasGradients<T> for Dense<IN, OUT, A, T> {
+    type Gradients = DenseGradients<IN, OUT, T>;
+}
+
 impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, OUT>
     for Dense<IN, OUT, A, T>
 {
-    type Gradients = DenseGradients<IN, OUT, T>;
+    /// The pre-activation `z`.
+    type Cache = SVector<T, OUT>;
+
+    #[inline(always)]
+    fn cache_len(batch: usize) -> usize {
+        OUT * batch
+    }
 
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
         let limit = init.limit(IN, OUT);
@@ -455,31 +485,21 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
         with_fma(
             #[inline(always)]
-            || self.forward_parts(input).1,
+            || self.parts(input).1,
         )
     }
 
     #[inline(always)]
-    fn forward_parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>) {
-        let mut z = self.bias;
-        let mut a = self.bias;
-        if OUT <= SMALL_WIDTH {
-            dispatch::affine_single::<T, A, IN, OUT>(
-                self.weights.as_slice(),
-                self.bias.as_slice(),
-                input.as_slice(),
-                z.as_mut_slice(),
-                a.as_mut_slice(),
-            );
-        } else {
-            z.gemv(T::one(), &self.weights, input, T::one());
-            A::forward(OUT, z.as_slice(), a.as_mut_slice());
-        }
-        (z, a)
+    fn forward_single(
+        &self,
+        input: &SVector<T, IN>,
+        _phase: &mut Phase,
+    ) -> (SVector<T, OUT>, SVector<T, OUT>) {
+        self.parts(input)
     }
 
     #[inline(always)]
-    fn sgd_backward_single(
+    fn backward_single(
         &self,
         input: &SVector<T, IN>,
         z: &SVector<T, OUT>,
@@ -501,9 +521,10 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     }
 
     #[inline(always)]
-    fn sgd_update_single(
+    fn update_single(
         &mut self,
         input: &SVector<T, IN>,
+        _z: &SVector<T, OUT>,
         delta: &SVector<T, OUT>,
         learning_rate: T,
     ) {
@@ -523,21 +544,69 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         }
     }
 
-    fn sgd_backward_batch(
+    #[inline(always)]
+    fn forward_batch(
         &self,
         input: Columns<'_, T, IN>,
-        z: Columns<'_, T, OUT>,
-        a: Columns<'_, T, OUT>,
-        mut delta: ColumnsMut<'_, T, OUT>,
-        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+        z: &mut [T],
+        mut a: ColumnsMut<'_, T, OUT>,
+        _phase: &mut Phase,
     ) {
-        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
-        self.input_gradient(input.ncols(), delta.as_slice(), input_gradient);
+        let batch = input.ncols();
+        if Self::small(batch) {
+            dispatch::affine::<T, IN, OUT>(
+                self.weights.as_slice(),
+                self.bias.as_slice(),
+                input.as_slice(),
+                z,
+            );
+        } else {
+            self.large_affine(input, z);
+        }
+        A::forward(OUT, z, a.as_mut_slice());
     }
 
-    fn sgd_update_batch(
+    #[inline(always)]
+    fn backward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        z: &[T],
+        a: Columns<'_, T, OUT>,
+        mut delta: ColumnsMut<'_, T, OUT>,
+        gradients: Option<&mut Self::Gradients>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        let batch = input.ncols();
+        A::backward(OUT, z, a.as_slice(), delta.as_mut_slice());
+        let Some(gradients) = gradients else {
+            self.input_gradient(batch, delta.as_slice(), input_gradient);
+            return;
+        };
+        // db = delta summed over the batch.
+        let bias_gradient = gradients.bias.as_mut_slice();
+        bias_gradient.fill(T::zero());
+        for column in delta.as_slice().chunks_exact(OUT) {
+            for (g, &d) in bias_gradient.iter_mut().zip(column) {
+                *g += d;
+            }
+        }
+        if Self::small(batch) {
+            dispatch::outer_sum::<T, IN, OUT>(
+                delta.as_slice(),
+                input.as_slice(),
+                gradients.weights.as_mut_slice(),
+            );
+            self.input_gradient(batch, delta.as_slice(), input_gradient);
+            return;
+        }
+        self.large_backward(input, delta.as_slice(), gradients, input_gradient);
+    }
+
+    #[inline(always)]
+    fn update_batch(
         &mut self,
         input: Columns<'_, T, IN>,
+        _z: &[T],
         delta: Columns<'_, T, OUT>,
         learning_rate: T,
     ) {
@@ -562,57 +631,6 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
             return;
         }
         self.large_sgd_update(input, delta.as_slice(), alpha);
-    }
-
-    fn forward_batch(
-        &self,
-        input: Columns<'_, T, IN>,
-        mut z: ColumnsMut<'_, T, OUT>,
-        mut a: ColumnsMut<'_, T, OUT>,
-    ) {
-        let batch = input.ncols();
-        if Self::small(batch) {
-            dispatch::affine::<T, IN, OUT>(
-                self.weights.as_slice(),
-                self.bias.as_slice(),
-                input.as_slice(),
-                z.as_mut_slice(),
-            );
-        } else {
-            self.large_affine(input, z.as_mut_slice());
-        }
-        A::forward(OUT, z.as_slice(), a.as_mut_slice());
-    }
-
-    fn backward_batch(
-        &self,
-        input: Columns<'_, T, IN>,
-        z: Columns<'_, T, OUT>,
-        a: Columns<'_, T, OUT>,
-        mut delta: ColumnsMut<'_, T, OUT>,
-        gradients: &mut Self::Gradients,
-        input_gradient: Option<ColumnsMut<'_, T, IN>>,
-    ) {
-        let batch = input.ncols();
-        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
-        // db = delta summed over the batch.
-        let bias_gradient = gradients.bias.as_mut_slice();
-        bias_gradient.fill(T::zero());
-        for column in delta.as_slice().chunks_exact(OUT) {
-            for (g, &d) in bias_gradient.iter_mut().zip(column) {
-                *g += d;
-            }
-        }
-        if Self::small(batch) {
-            dispatch::outer_sum::<T, IN, OUT>(
-                delta.as_slice(),
-                input.as_slice(),
-                gradients.weights.as_mut_slice(),
-            );
-            self.input_gradient(batch, delta.as_slice(), input_gradient);
-            return;
-        }
-        self.large_backward(input, delta.as_slice(), gradients, input_gradient);
     }
 }
 

@@ -1,109 +1,196 @@
-//! Layers: the building blocks a `network!` chains together.
+//! Layers: the building blocks a `network!` chains together, and the one protocol they follow.
+//!
+//! A layer kind is one file here. It implements [`Layer`]; everything else (the forward,
+//! backward and fused-SGD passes over a whole network, its gradients, saving and loading) is
+//! written once over any layer, in [`Stack`] (whose chains of layers the `network!` macro builds)
+//! and in the macro's walk over the fields.
 
 mod dense;
 #[cfg(feature = "serde")]
 mod deserialize;
+mod phase;
+pub(crate) mod stack;
 
 pub use dense::{Dense, DenseGradients};
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 pub use deserialize::{FieldName, InPlace};
+pub use phase::Phase;
+#[doc(hidden)]
+pub use stack::{End, Link, Stack, StackMut};
 
 use nalgebra::SVector;
 use rand::Rng;
 
-use crate::{Columns, ColumnsMut, Init, Parameters, Scalar};
+use crate::{Columns, ColumnsMut, Init, Largest, Parameters, Scalar};
 
 /// A layer that maps `IN` numbers per sample to `OUT` numbers per sample.
 ///
 /// The widths are const parameters of the trait, so a network whose layers do not line up does
-/// not type-check. Batches are matrices with one sample per column.
-pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> {
-    /// The gradient of a loss with respect to this layer's parameters.
-    type Gradients: Parameters<T>;
+/// not type-check. A sample of a layer with channels, (C, L) or (C, H, W), is stored flat in
+/// PyTorch's contiguous order, so `IN` and `OUT` are the flat widths and the layer's type holds
+/// its shape. Batches are matrices with one sample per column.
+///
+/// # The protocol
+///
+/// - **Inference**: [`forward`](Self::forward) for one sample on its own,
+///   [`forward_single`](Self::forward_single) and [`forward_batch`](Self::forward_batch) in
+///   [`Phase::Inference`] inside a network's passes.
+/// - **Training** keeps what back-propagation needs in a cache of the layer's own size: a value of
+///   [`Cache`](Self::Cache) for one sample, [`cache_len`](Self::cache_len) scalars for a batch.
+///   Layers with training-time randomness draw it from the [`Phase::Training`] source.
+/// - **Backward** turns the gradient with respect to the output into the layer's own delta in
+///   place, and writes the gradient with respect to the input; a batch's parameter gradients go
+///   to [`Gradients`](Self::Gradients) when asked for.
+/// - **Plain SGD** updates the parameters straight from the delta, with no gradient buffer.
+/// - **Non-trainable state** (running statistics) is [`Parameters`]'s buffers: saved and loaded,
+///   never optimized, and updated by [`update_buffers`](Self::update_buffers) after a training
+///   step.
+/// - A layer with no parameters has `TENSORS = 0` and [`NoGradients`] as its
+///   [`HasGradients::Gradients`].
+pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
+    Parameters<T> + HasGradients<T>
+{
+    /// What a single-sample training forward keeps for backward (Dense: the pre-activation).
+    type Cache: Copy;
+
+    /// The scalars a batch of `batch` samples keeps for backward.
+    #[must_use]
+    fn cache_len(batch: usize) -> usize;
 
     /// Sets the parameters to fresh random values drawn as `init` says.
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R);
 
-    /// Output for one sample.
+    /// Output for one sample, in inference.
     #[must_use]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT>;
 
-    /// Output for a batch: writes the pre-activations to `z` and the outputs to `a`, both of
-    /// which `backward` takes back.
+    /// Output for one sample in `phase`, with the cache that
+    /// [`backward_single`](Self::backward_single) takes back. The network's passes call this
+    /// (in [`Phase::Inference`] for inference) rather than [`forward`](Self::forward), which a
+    /// layer may wrap in its own dispatch to vector instructions.
+    #[must_use]
+    fn forward_single(
+        &self,
+        input: &SVector<T, IN>,
+        phase: &mut Phase,
+    ) -> (Self::Cache, SVector<T, OUT>);
+
+    /// Output for a batch into `output`, keeping [`cache_len`](Self::cache_len) scalars in
+    /// `cache` for [`backward_batch`](Self::backward_batch).
     fn forward_batch(
         &self,
         input: Columns<'_, T, IN>,
-        z: ColumnsMut<'_, T, OUT>,
-        a: ColumnsMut<'_, T, OUT>,
+        cache: &mut [T],
+        output: ColumnsMut<'_, T, OUT>,
+        phase: &mut Phase,
     );
 
-    /// Output for one sample with its pre-activation: `(z, a)`, both of which
-    /// [`sgd_backward_single`](Self::sgd_backward_single) takes back.
+    /// Back-propagation for one sample, on stack vectors: turns `delta`, the loss's gradient
+    /// with respect to the output, into the layer's delta in place (what
+    /// [`update_single`](Self::update_single) takes), and returns the gradient with respect to
+    /// `input` (computed only when `input_gradient` is true, zero otherwise). The parameters are
+    /// not changed.
     #[must_use]
-    fn forward_parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>);
-
-    /// Plain SGD's backward half for one sample, on stack vectors: turns `delta`, the loss's
-    /// gradient with respect to `a`, into its gradient with respect to `z` in place, and returns
-    /// the gradient with respect to `input` (computed only when `input_gradient` is true, and
-    /// zero otherwise). The parameters are not changed: training applies the step with
-    /// [`sgd_update_single`](Self::sgd_update_single) once every layer's delta is known and
-    /// shown not to overflow.
-    #[must_use]
-    fn sgd_backward_single(
+    fn backward_single(
         &self,
         input: &SVector<T, IN>,
-        z: &SVector<T, OUT>,
-        a: &SVector<T, OUT>,
+        cache: &Self::Cache,
+        output: &SVector<T, OUT>,
         delta: &mut SVector<T, OUT>,
         input_gradient: bool,
     ) -> SVector<T, IN>;
 
-    /// Plain SGD's update for one sample: `w <- w - learning_rate * delta input^T` for every
-    /// parameter, with `delta` the gradient with respect to `z` that
-    /// [`sgd_backward_single`](Self::sgd_backward_single) left.
-    fn sgd_update_single(
+    /// Plain SGD's update for one sample, from the delta that
+    /// [`backward_single`](Self::backward_single) left.
+    fn update_single(
         &mut self,
         input: &SVector<T, IN>,
+        cache: &Self::Cache,
         delta: &SVector<T, OUT>,
         learning_rate: T,
     );
 
-    /// Plain SGD's backward half for a batch: as [`backward_batch`](Self::backward_batch)
-    /// without the parameter gradients. On return `delta` holds the gradient with respect to
-    /// `z`, which [`sgd_update_batch`](Self::sgd_update_batch) takes.
-    fn sgd_backward_batch(
-        &self,
-        input: Columns<'_, T, IN>,
-        z: Columns<'_, T, OUT>,
-        a: Columns<'_, T, OUT>,
-        delta: ColumnsMut<'_, T, OUT>,
-        input_gradient: Option<ColumnsMut<'_, T, IN>>,
-    );
-
-    /// Plain SGD's update for a batch (`w <- w - learning_rate * dw`, with `dw` summed over the
-    /// batch), straight into the parameters so that no gradient buffer is written.
-    fn sgd_update_batch(
-        &mut self,
-        input: Columns<'_, T, IN>,
-        delta: Columns<'_, T, OUT>,
-        learning_rate: T,
-    );
-
-    /// Back-propagation through a batch.
-    ///
-    /// On entry `delta` holds the loss's gradient with respect to this layer's output `a`; on
-    /// return it holds the gradient with respect to `z`. The parameter gradients are written
-    /// (not added) to `gradients`, and when `input_gradient` is given the gradient with respect
-    /// to `input` is written there.
+    /// Back-propagation through a batch: on entry `delta` holds the loss's gradient with respect
+    /// to the output, on return the layer's delta (what [`update_batch`](Self::update_batch)
+    /// takes). The parameter gradients, summed over the batch, are written (not added) to
+    /// `gradients` when given, and the gradient with respect to `input` to `input_gradient`.
     #[allow(clippy::too_many_arguments)]
     fn backward_batch(
         &self,
         input: Columns<'_, T, IN>,
-        z: Columns<'_, T, OUT>,
-        a: Columns<'_, T, OUT>,
+        cache: &[T],
+        output: Columns<'_, T, OUT>,
         delta: ColumnsMut<'_, T, OUT>,
-        gradients: &mut Self::Gradients,
+        gradients: Option<&mut Self::Gradients>,
         input_gradient: Option<ColumnsMut<'_, T, IN>>,
     );
+
+    /// Plain SGD's update for a batch (`w <- w - learning_rate * dw`, with `dw` summed over the
+    /// batch), straight into the parameters.
+    fn update_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        cache: &[T],
+        delta: Columns<'_, T, OUT>,
+        learning_rate: T,
+    );
+
+    /// Adds to `largest` what bounds this layer's plain-SGD update: a fused step is applied only
+    /// if every update is shown to keep the parameters finite (see [`StepLimits`](crate::StepLimits)).
+    /// The default is right for layers whose weights move by sums of `delta * input` products,
+    /// and adds nothing for a layer without parameters.
+    #[inline(always)]
+    fn bound_update(input: &[T], delta: &[T], largest: &mut Largest<T>) {
+        if <Self as Parameters<T>>::TENSORS > 0 {
+            largest.include(delta);
+            largest.include(input);
+        }
+    }
+
+    /// After a training step on a batch: updates the non-trainable state (running statistics)
+    /// from what [`forward_batch`](Self::forward_batch) kept. Nothing by default.
+    #[inline(always)]
+    fn update_buffers(&mut self, cache: &[T], batch: usize) {
+        let _ = (cache, batch);
+    }
+}
+
+/// The type of a layer's parameter gradients.
+///
+/// Apart from [`Layer`] so that it is known for any activation: a network whose layer names
+/// something that is not an activation gets one error about that, not one more for every item
+/// of its gradients' struct.
+pub trait HasGradients<T: Scalar> {
+    /// The gradient of a loss with respect to this layer's parameters.
+    type Gradients: Parameters<T> + Clone + core::fmt::Debug + PartialEq + 'static;
+}
+
+/// The gradients of a layer without parameters: nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable)]
+pub struct NoGradients;
+
+impl<T: Scalar> Parameters<T> for NoGradients {
+    const TENSORS: usize = 0;
+    const PARAMETERS: usize = 0;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self
+    }
+
+    #[inline]
+    fn tensor(&self, _index: usize) -> &[T] {
+        &[]
+    }
+
+    #[inline]
+    fn tensor_mut(&mut self, _index: usize) -> &mut [T] {
+        &mut []
+    }
+
+    #[inline]
+    fn tensor_info(_index: usize) -> Option<crate::TensorInfo> {
+        None
+    }
 }

@@ -4,6 +4,7 @@ use nalgebra::SVector;
 
 use super::EVALUATION_BATCH;
 use super::{Evaluator, Fit, FitOptions, History, MetricSet, Trainer, check_batch};
+use crate::layer::Phase;
 use crate::{
     Activation, Dataset, Loss, Network, Optimizer, Parameters, Scalar, Sigmoid, Softmax,
     TrainError, Workspace, columns, columns_mut, flatten,
@@ -50,6 +51,10 @@ pub trait Train<T: Scalar, const IN: usize, const OUT: usize>: Network<T, IN, OU
     /// The loss of a batch and the gradient of every parameter: one backward pass, for learning
     /// and for checking gradients. Training uses a [`Trainer`], which reuses its buffers.
     ///
+    /// The pass runs in training, as a step would: layers with training-time randomness (dropout)
+    /// draw it from a source seeded with 0, so the same call gives the same gradients. The
+    /// network is not changed.
+    ///
     /// # Errors
     ///
     /// [`TrainError::EmptyBatch`] or [`TrainError::BatchMismatch`].
@@ -67,6 +72,7 @@ pub trait Train<T: Scalar, const IN: usize, const OUT: usize>: Network<T, IN, OU
             loss,
             &mut gradients,
             &mut Workspace::new(),
+            &mut Phase::training(0),
         );
         Ok((value, gradients))
     }

@@ -242,6 +242,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
         let mut history = History::with_columns(metrics, validation.is_some());
         let mut order: Vec<usize> = (0..samples).collect();
         let mut shuffler = options.shuffle_seed().map(SplitMix64::new);
+        trainer.phase = super::training_phase(options.shuffle_seed().unwrap_or(0));
         let gathered = if shuffler.is_some() {
             batch_size.min(samples)
         } else {
