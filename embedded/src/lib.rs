@@ -1,0 +1,122 @@
+//! A typenn network for a Cortex-M4F, built without `std` and without an allocator, and the
+//! inputs it is run on. The firmware (`src/main.rs`) runs it under QEMU; `host-check` runs the same
+//! code on the build machine and compares.
+//!
+//! Each result travels as one text line, `<precision> <sample>: <bits> <bits> <bits>`, with every
+//! output as the hexadecimal bits of its `f32`: exact, and no float formatting code in the
+//! firmware to inflate its size.
+#![no_std]
+
+use core::fmt;
+
+use typenn::prelude::*;
+
+pub mod weights;
+
+network! {
+    /// 4 readings in, 8 ReLU units, 3 tanh outputs.
+    pub struct Model(Dense<4, 8, Relu>, Dense<8, 3, Tanh>);
+}
+
+/// Inputs per sample.
+pub const INPUTS: usize = 4;
+
+/// Outputs per sample.
+pub const OUTPUTS: usize = 3;
+
+/// The samples both sides run, fixed so that the host knows what the firmware was given.
+pub const SAMPLES: [[f32; INPUTS]; 16] = [
+    [0.54, -0.79, 0.10, -0.64],
+    [0.39, -0.93, -0.45, -0.31],
+    [0.27, -0.90, -0.08, -0.58],
+    [-0.44, -0.05, 0.92, -0.04],
+    [0.91, -0.66, 0.85, -0.27],
+    [-0.62, 0.50, 0.82, -0.99],
+    [-0.46, 0.54, -0.32, -0.52],
+    [-0.98, -0.92, 0.24, 0.97],
+    [1.00, 0.01, -0.95, -0.36],
+    [0.57, 0.66, 0.28, -0.54],
+    [0.05, -0.05, 0.25, -0.47],
+    [0.89, 0.79, -0.68, -0.42],
+    [0.75, -0.44, 0.89, 0.03],
+    [0.39, 0.41, -0.57, -0.43],
+    [-0.49, 0.37, 0.39, -0.74],
+    [0.77, -0.16, -0.52, -0.13],
+];
+
+/// The number formats the network runs in. Each has its own lines in the firmware's output and
+/// its own tolerance on the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// The network as declared, in `f32`.
+    F32,
+    // The int8 network joins here when quantization lands (issue 12, item 1).
+}
+
+impl Precision {
+    /// Every precision the firmware runs, in the order it prints them.
+    pub const ALL: [Self; 1] = [Self::F32];
+
+    /// The word that starts this precision's lines.
+    #[must_use]
+    pub const fn tag(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+        }
+    }
+
+    /// The largest difference from the host's output that counts as a match: the two sides may
+    /// sum in different orders and fuse different multiply-adds, a few units in the last place.
+    #[must_use]
+    pub const fn tolerance(self) -> f32 {
+        match self {
+            Self::F32 => 1e-5,
+        }
+    }
+}
+
+/// The network with the weights of [`weights`], built on the stack.
+#[must_use]
+pub fn model() -> Model {
+    use weights::{HIDDEN_BIAS, HIDDEN_WEIGHTS, OUTPUT_BIAS, OUTPUT_WEIGHTS};
+    Model(
+        Dense::from_parts(
+            SMatrix::from_fn(|row, column| HIDDEN_WEIGHTS[row][column]),
+            SVector::from(HIDDEN_BIAS),
+        ),
+        Dense::from_parts(
+            SMatrix::from_fn(|row, column| OUTPUT_WEIGHTS[row][column]),
+            SVector::from(OUTPUT_BIAS),
+        ),
+    )
+}
+
+/// The outputs for one sample in one precision.
+#[must_use]
+pub fn run(model: &Model, precision: Precision, sample: &[f32; INPUTS]) -> [f32; OUTPUTS] {
+    match precision {
+        Precision::F32 => model.forward(&SVector::from(*sample)).into(),
+    }
+}
+
+/// Writes one result line (with its newline) in the format the module doc describes.
+///
+/// # Errors
+///
+/// Whatever `out` returns.
+pub fn write_line(
+    out: &mut impl fmt::Write,
+    precision: Precision,
+    sample: usize,
+    outputs: &[f32; OUTPUTS],
+) -> fmt::Result {
+    write!(out, "{} {sample}:", precision.tag())?;
+    for output in outputs {
+        write!(out, " {:08x}", output.to_bits())?;
+    }
+    writeln!(out)
+}
+
+/// The line after the last result, with the number of result lines: a run that stopped early
+/// is told apart from one that printed everything.
+pub const DONE: &str = "done";
