@@ -10,6 +10,9 @@ mod dense;
 mod deserialize;
 mod phase;
 pub(crate) mod stack;
+// Numerical cores of layers to come: unused until their `Layer` impls land.
+#[allow(dead_code)]
+mod window;
 
 pub use dense::{Dense, DenseGradients};
 #[cfg(feature = "serde")]
