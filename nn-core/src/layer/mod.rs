@@ -14,6 +14,8 @@ pub(crate) mod stack;
 #[allow(dead_code)]
 mod conv1d;
 #[allow(dead_code)]
+mod conv2d;
+#[allow(dead_code)]
 mod window;
 
 pub use dense::{Dense, DenseGradients};
