@@ -16,6 +16,8 @@ mod conv1d;
 #[allow(dead_code)]
 mod conv2d;
 #[allow(dead_code)]
+mod pool;
+#[allow(dead_code)]
 mod window;
 
 pub use dense::{Dense, DenseGradients};

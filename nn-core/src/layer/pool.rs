@@ -1,0 +1,814 @@
+//! Pooling on one sample: maximum and average over sliding windows (PyTorch's `MaxPool1d`,
+//! `MaxPool2d`, `AvgPool1d`, `AvgPool2d`) and global average pooling.
+//!
+//! # Shapes
+//!
+//! - 1-d: input `(channels, len)`, output `(channels, out_len)`;
+//! - 2-d: input `(channels, height, width)`, output `(channels, out_height, out_width)`;
+//! - global: input `(channels, spatial)` with `spatial = len` or `height * width`, output
+//!   `channels`.
+//!
+//! Padding is never a candidate for a maximum, and counts towards an average's divisor only
+//! with `count_include_pad` (PyTorch's default). Max pooling's backward pass routes each
+//! output's gradient to the first maximal element of its window, in row-major window order, as
+//! PyTorch does, and finds it again from the input rather than keeping indices.
+
+use super::window::Window;
+use crate::Scalar;
+
+/// The shapes of one-dimensional pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool1dGeometry {
+    channels: usize,
+    len: usize,
+    window: Window,
+    out_len: usize,
+}
+
+impl Pool1dGeometry {
+    /// The geometry, or `None` when there are no channels, the padded input is shorter than
+    /// one window, some window covers only padding, or a length overflows `usize`.
+    ///
+    /// PyTorch is stricter: it also refuses padding above half the kernel.
+    #[must_use]
+    pub const fn new(channels: usize, len: usize, window: Window) -> Option<Self> {
+        if channels == 0 {
+            return None;
+        }
+        let Some(out_len) = window.output_len(len) else {
+            return None;
+        };
+        let sizes = (channels.checked_mul(len), channels.checked_mul(out_len));
+        if !window.every_window_touches_input(len, out_len)
+            || sizes.0.is_none()
+            || sizes.1.is_none()
+        {
+            return None;
+        }
+        Some(Self {
+            channels,
+            len,
+            window,
+            out_len,
+        })
+    }
+
+    /// As [`new`](Self::new), for `const` items: impossible geometry panics, which in a
+    /// constant is a compile error.
+    #[must_use]
+    pub const fn new_or_panic(channels: usize, len: usize, window: Window) -> Self {
+        match Self::new(channels, len, window) {
+            Some(geometry) => geometry,
+            None => panic!("impossible 1-d pooling geometry"),
+        }
+    }
+
+    /// Channels.
+    #[inline]
+    #[must_use]
+    pub const fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Output length.
+    #[inline]
+    #[must_use]
+    pub const fn out_len(&self) -> usize {
+        self.out_len
+    }
+
+    /// Numbers in one input sample.
+    #[inline]
+    #[must_use]
+    pub const fn input_size(&self) -> usize {
+        self.channels * self.len
+    }
+
+    /// Numbers in one output sample.
+    #[inline]
+    #[must_use]
+    pub const fn output_size(&self) -> usize {
+        self.channels * self.out_len
+    }
+
+    /// The inputs of output `t`'s window, in window order.
+    #[inline]
+    fn inputs(&self, t: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.window.kernel()).filter_map(move |k| self.window.input_index(t, k, self.len))
+    }
+
+    /// The divisor of output `t`'s average.
+    #[inline]
+    fn divisor<T: Scalar>(&self, t: usize, count_include_pad: bool) -> T {
+        let count = if count_include_pad {
+            self.window.kernel()
+        } else {
+            self.inputs(t).count()
+        };
+        T::cast_from(count as f64)
+    }
+}
+
+/// The shapes of two-dimensional pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pool2dGeometry {
+    channels: usize,
+    height: usize,
+    width: usize,
+    rows: Window,
+    cols: Window,
+    out_height: usize,
+    out_width: usize,
+}
+
+impl Pool2dGeometry {
+    /// The geometry, or `None` when there are no channels, either padded side is shorter than
+    /// its window, some window covers only padding, or a length overflows `usize`.
+    ///
+    /// PyTorch is stricter: it also refuses padding above half the kernel.
+    #[must_use]
+    pub const fn new(
+        channels: usize,
+        (height, width): (usize, usize),
+        rows: Window,
+        cols: Window,
+    ) -> Option<Self> {
+        if channels == 0 {
+            return None;
+        }
+        let (Some(out_height), Some(out_width)) = (rows.output_len(height), cols.output_len(width))
+        else {
+            return None;
+        };
+        // A window covers only padding exactly when its rows or its columns do.
+        if !rows.every_window_touches_input(height, out_height)
+            || !cols.every_window_touches_input(width, out_width)
+        {
+            return None;
+        }
+        let sizes = (
+            checked_volume(channels, height, width),
+            checked_volume(channels, out_height, out_width),
+        );
+        if sizes.0.is_none() || sizes.1.is_none() {
+            return None;
+        }
+        Some(Self {
+            channels,
+            height,
+            width,
+            rows,
+            cols,
+            out_height,
+            out_width,
+        })
+    }
+
+    /// As [`new`](Self::new), for `const` items: impossible geometry panics, which in a
+    /// constant is a compile error.
+    #[must_use]
+    pub const fn new_or_panic(
+        channels: usize,
+        size: (usize, usize),
+        rows: Window,
+        cols: Window,
+    ) -> Self {
+        match Self::new(channels, size, rows, cols) {
+            Some(geometry) => geometry,
+            None => panic!("impossible 2-d pooling geometry"),
+        }
+    }
+
+    /// Channels.
+    #[inline]
+    #[must_use]
+    pub const fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Output `(height, width)`.
+    #[inline]
+    #[must_use]
+    pub const fn out_size(&self) -> (usize, usize) {
+        (self.out_height, self.out_width)
+    }
+
+    /// Numbers in one input sample.
+    #[inline]
+    #[must_use]
+    pub const fn input_size(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// Numbers in one output sample.
+    #[inline]
+    #[must_use]
+    pub const fn output_size(&self) -> usize {
+        self.channels * self.out_height * self.out_width
+    }
+
+    /// The inputs (flat within a channel) of output `(r, c)`'s window, in row-major window
+    /// order.
+    #[inline]
+    fn inputs(&self, r: usize, c: usize) -> impl Iterator<Item = usize> + '_ {
+        let rows =
+            (0..self.rows.kernel()).filter_map(move |k| self.rows.input_index(r, k, self.height));
+        rows.flat_map(move |i| {
+            (0..self.cols.kernel())
+                .filter_map(move |k| self.cols.input_index(c, k, self.width))
+                .map(move |j| i * self.width + j)
+        })
+    }
+
+    /// The divisor of output `(r, c)`'s average.
+    #[inline]
+    fn divisor<T: Scalar>(&self, r: usize, c: usize, count_include_pad: bool) -> T {
+        let count = if count_include_pad {
+            self.rows.kernel() * self.cols.kernel()
+        } else {
+            self.inputs(r, c).count()
+        };
+        T::cast_from(count as f64)
+    }
+
+    /// Calls `f(output, r, c)` for every output position of one channel.
+    #[inline]
+    fn for_each_output(&self, mut f: impl FnMut(usize, usize, usize)) {
+        for r in 0..self.out_height {
+            for c in 0..self.out_width {
+                f(r * self.out_width + c, r, c);
+            }
+        }
+    }
+}
+
+const fn checked_volume(channels: usize, height: usize, width: usize) -> Option<usize> {
+    match channels.checked_mul(height) {
+        Some(plane) => plane.checked_mul(width),
+        None => None,
+    }
+}
+
+/// The first maximal element among `indices` of `x`: a later element wins only when it is
+/// greater, or NaN, as in PyTorch's kernel. Every window holds at least one input, which the
+/// geometry checked.
+#[inline]
+fn first_max<T: Scalar>(x: &[T], mut indices: impl Iterator<Item = usize>) -> usize {
+    let mut best = indices.next().unwrap_or(0);
+    for i in indices {
+        let v = x[i];
+        // `v != v` is NaN.
+        #[allow(clippy::eq_op)]
+        if v > x[best] || v != v {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Writes each window's maximum.
+pub fn max_pool1d_forward<T: Scalar>(geometry: &Pool1dGeometry, input: &[T], output: &mut [T]) {
+    let g = geometry;
+    debug_assert_eq!(
+        (input.len(), output.len()),
+        (g.input_size(), g.output_size())
+    );
+    for (x, y) in input
+        .chunks_exact(g.len)
+        .zip(output.chunks_exact_mut(g.out_len))
+    {
+        for (t, y) in y.iter_mut().enumerate() {
+            *y = x[first_max(x, g.inputs(t))];
+        }
+    }
+}
+
+/// Writes the gradient with respect to the input: each output's `delta` goes to the first
+/// maximal element of its window (summed where windows overlap), zero elsewhere.
+pub fn max_pool1d_backward<T: Scalar>(
+    geometry: &Pool1dGeometry,
+    input: &[T],
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(
+        (input.len(), delta.len()),
+        (g.input_size(), g.output_size())
+    );
+    debug_assert_eq!(input_gradient.len(), g.input_size());
+    input_gradient.fill(T::zero());
+    let rows = input
+        .chunks_exact(g.len)
+        .zip(input_gradient.chunks_exact_mut(g.len));
+    for ((x, dx), d) in rows.zip(delta.chunks_exact(g.out_len)) {
+        for (t, &d) in d.iter().enumerate() {
+            dx[first_max(x, g.inputs(t))] += d;
+        }
+    }
+}
+
+/// Writes each window's mean; the divisor is the kernel size with `count_include_pad`
+/// (PyTorch's default) and the number of inputs in the window without.
+pub fn avg_pool1d_forward<T: Scalar>(
+    geometry: &Pool1dGeometry,
+    count_include_pad: bool,
+    input: &[T],
+    output: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(
+        (input.len(), output.len()),
+        (g.input_size(), g.output_size())
+    );
+    for (x, y) in input
+        .chunks_exact(g.len)
+        .zip(output.chunks_exact_mut(g.out_len))
+    {
+        for (t, y) in y.iter_mut().enumerate() {
+            let sum = g.inputs(t).fold(T::zero(), |sum, i| sum + x[i]);
+            *y = sum / g.divisor::<T>(t, count_include_pad);
+        }
+    }
+}
+
+/// Writes the gradient of [`avg_pool1d_forward`] with respect to its input.
+pub fn avg_pool1d_backward<T: Scalar>(
+    geometry: &Pool1dGeometry,
+    count_include_pad: bool,
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(delta.len(), g.output_size());
+    debug_assert_eq!(input_gradient.len(), g.input_size());
+    input_gradient.fill(T::zero());
+    let rows = input_gradient.chunks_exact_mut(g.len);
+    for (dx, d) in rows.zip(delta.chunks_exact(g.out_len)) {
+        for (t, &d) in d.iter().enumerate() {
+            let share = d / g.divisor::<T>(t, count_include_pad);
+            for i in g.inputs(t) {
+                dx[i] += share;
+            }
+        }
+    }
+}
+
+/// Writes each window's maximum.
+pub fn max_pool2d_forward<T: Scalar>(geometry: &Pool2dGeometry, input: &[T], output: &mut [T]) {
+    let g = geometry;
+    debug_assert_eq!(
+        (input.len(), output.len()),
+        (g.input_size(), g.output_size())
+    );
+    let (plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    for (x, y) in input
+        .chunks_exact(plane)
+        .zip(output.chunks_exact_mut(out_plane))
+    {
+        g.for_each_output(|o, r, c| y[o] = x[first_max(x, g.inputs(r, c))]);
+    }
+}
+
+/// Writes the gradient with respect to the input: each output's `delta` goes to the first
+/// maximal element of its window in row-major order (summed where windows overlap).
+pub fn max_pool2d_backward<T: Scalar>(
+    geometry: &Pool2dGeometry,
+    input: &[T],
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(
+        (input.len(), delta.len()),
+        (g.input_size(), g.output_size())
+    );
+    debug_assert_eq!(input_gradient.len(), g.input_size());
+    input_gradient.fill(T::zero());
+    let (plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    let planes = input
+        .chunks_exact(plane)
+        .zip(input_gradient.chunks_exact_mut(plane));
+    for ((x, dx), d) in planes.zip(delta.chunks_exact(out_plane)) {
+        g.for_each_output(|o, r, c| dx[first_max(x, g.inputs(r, c))] += d[o]);
+    }
+}
+
+/// Writes each window's mean; the divisor is the window's area with `count_include_pad`
+/// (PyTorch's default) and the number of inputs in the window without.
+pub fn avg_pool2d_forward<T: Scalar>(
+    geometry: &Pool2dGeometry,
+    count_include_pad: bool,
+    input: &[T],
+    output: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(
+        (input.len(), output.len()),
+        (g.input_size(), g.output_size())
+    );
+    let (plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    for (x, y) in input
+        .chunks_exact(plane)
+        .zip(output.chunks_exact_mut(out_plane))
+    {
+        g.for_each_output(|o, r, c| {
+            let sum = g.inputs(r, c).fold(T::zero(), |sum, i| sum + x[i]);
+            y[o] = sum / g.divisor::<T>(r, c, count_include_pad);
+        });
+    }
+}
+
+/// Writes the gradient of [`avg_pool2d_forward`] with respect to its input.
+pub fn avg_pool2d_backward<T: Scalar>(
+    geometry: &Pool2dGeometry,
+    count_include_pad: bool,
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(delta.len(), g.output_size());
+    debug_assert_eq!(input_gradient.len(), g.input_size());
+    input_gradient.fill(T::zero());
+    let (plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    let planes = input_gradient.chunks_exact_mut(plane);
+    for (dx, d) in planes.zip(delta.chunks_exact(out_plane)) {
+        g.for_each_output(|o, r, c| {
+            let share = d[o] / g.divisor::<T>(r, c, count_include_pad);
+            for i in g.inputs(r, c) {
+                dx[i] += share;
+            }
+        });
+    }
+}
+
+/// The shapes of global average pooling: `spatial` positions per channel, `len` for
+/// `(channels, len)` and `height * width` for `(channels, height, width)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalPoolGeometry {
+    channels: usize,
+    spatial: usize,
+}
+
+impl GlobalPoolGeometry {
+    /// The geometry of `(channels, len)`, or `None` when either is zero or their product
+    /// overflows `usize`.
+    #[must_use]
+    pub const fn new(channels: usize, spatial: usize) -> Option<Self> {
+        if channels == 0 || spatial == 0 || channels.checked_mul(spatial).is_none() {
+            return None;
+        }
+        Some(Self { channels, spatial })
+    }
+
+    /// The geometry of `(channels, height, width)`, or `None` as for [`new`](Self::new).
+    #[must_use]
+    pub const fn new_2d(channels: usize, (height, width): (usize, usize)) -> Option<Self> {
+        match height.checked_mul(width) {
+            Some(spatial) => Self::new(channels, spatial),
+            None => None,
+        }
+    }
+
+    /// As [`new`](Self::new), for `const` items: impossible geometry panics, which in a
+    /// constant is a compile error.
+    #[must_use]
+    pub const fn new_or_panic(channels: usize, spatial: usize) -> Self {
+        match Self::new(channels, spatial) {
+            Some(geometry) => geometry,
+            None => panic!("impossible global pooling geometry: no channels or no positions"),
+        }
+    }
+
+    /// Channels, which is also the output's length.
+    #[inline]
+    #[must_use]
+    pub const fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Numbers in one input sample.
+    #[inline]
+    #[must_use]
+    pub const fn input_size(&self) -> usize {
+        self.channels * self.spatial
+    }
+}
+
+/// Writes each channel's mean over its positions.
+pub fn global_avg_pool_forward<T: Scalar>(
+    geometry: &GlobalPoolGeometry,
+    input: &[T],
+    output: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!((input.len(), output.len()), (g.input_size(), g.channels));
+    let n = T::cast_from(g.spatial as f64);
+    for (x, y) in input.chunks_exact(g.spatial).zip(output.iter_mut()) {
+        *y = x.iter().fold(T::zero(), |sum, &v| sum + v) / n;
+    }
+}
+
+/// Writes the gradient of [`global_avg_pool_forward`] with respect to its input: each
+/// channel's `delta` spread evenly over its positions.
+pub fn global_avg_pool_backward<T: Scalar>(
+    geometry: &GlobalPoolGeometry,
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let g = geometry;
+    debug_assert_eq!(
+        (delta.len(), input_gradient.len()),
+        (g.channels, g.input_size())
+    );
+    let n = T::cast_from(g.spatial as f64);
+    for (dx, &d) in input_gradient.chunks_exact_mut(g.spatial).zip(delta) {
+        dx.fill(d / n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::window::Padding;
+    use super::super::window::testing::*;
+    use super::*;
+
+    #[allow(dead_code)]
+    mod reference {
+        include!("../../../tests/fixtures/layers_reference.rs");
+    }
+
+    /// `(kernel, stride, dilation, (before, after))` for one axis.
+    type Axis = (usize, usize, usize, (usize, usize));
+
+    fn window((kernel, stride, dilation, (before, after)): Axis) -> Window {
+        Window::new(kernel, stride, dilation, Padding::new(before, after)).unwrap()
+    }
+
+    fn pool1d(channels: usize, len: usize, axis: Axis) -> Pool1dGeometry {
+        Pool1dGeometry::new(channels, len, window(axis)).unwrap()
+    }
+
+    fn pool2d(channels: usize, size: (usize, usize), rows: Axis, cols: Axis) -> Pool2dGeometry {
+        Pool2dGeometry::new(channels, size, window(rows), window(cols)).unwrap()
+    }
+
+    #[test]
+    fn impossible_geometry_is_refused() {
+        assert_eq!(Pool1dGeometry::new(1, 4, window((1, 1, 1, (1, 0)))), None);
+        assert_eq!(Pool1dGeometry::new(0, 4, window((2, 2, 1, (0, 0)))), None);
+        let w = window((2, 2, 1, (0, 0)));
+        assert_eq!(
+            Pool2dGeometry::new(1, (4, 4), window((1, 1, 1, (0, 1))), w),
+            None
+        );
+        assert_eq!(Pool2dGeometry::new(1, (1, 4), w, w), None);
+        assert_eq!(GlobalPoolGeometry::new(0, 3), None);
+        assert_eq!(GlobalPoolGeometry::new(2, 0), None);
+        assert_eq!(GlobalPoolGeometry::new_2d(2, (usize::MAX, 2)), None);
+        assert_eq!(
+            GlobalPoolGeometry::new_2d(2, (3, 4)).map(|g| g.input_size()),
+            Some(24)
+        );
+    }
+
+    /// x = `[3, 1, 4, 1, 5, 9, 2]`, kernel 3, stride 2, padding (1, 1): out_len = (7 + 2 - 2 -
+    /// 1)/2 + 1 = 4, windows `[pad, 3, 1]`, `[1, 4, 1]`, `[1, 5, 9]`, `[9, 2, pad]`. Max: `[3, 4,
+    /// 9, 9]`. Average with the padding counted: `[4/3, 6/3, 15/3, 11/3]`; without: `[4/2, 6/3,
+    /// 15/3, 11/2]`.
+    #[test]
+    fn hand_computed_1d() {
+        let g = pool1d(1, 7, (3, 2, 1, (1, 1)));
+        let x = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0];
+        let mut y = [0.0; 4];
+        max_pool1d_forward(&g, &x, &mut y);
+        assert_eq!(y, [3.0, 4.0, 9.0, 9.0]);
+        avg_pool1d_forward(&g, true, &x, &mut y);
+        assert_eq!(y, [4.0 / 3.0, 2.0, 5.0, 11.0 / 3.0]);
+        avg_pool1d_forward(&g, false, &x, &mut y);
+        assert_eq!(y, [2.0, 2.0, 5.0, 5.5]);
+        // The last two windows share the 9 at index 5, which collects both gradients.
+        let mut dx = [7.0; 7];
+        max_pool1d_backward(&g, &x, &[1.0, 2.0, 3.0, 4.0], &mut dx);
+        assert_eq!(dx, [1.0, 0.0, 2.0, 0.0, 0.0, 7.0, 0.0]);
+        // Without padding counted: 1/2 to index 0 and 1; 2/3 to 1, 2, 3; 3/3 to 3, 4, 5; 4/2
+        // to 5, 6.
+        avg_pool1d_backward(&g, false, &[1.0, 2.0, 3.0, 4.0], &mut dx);
+        let third = 2.0 / 3.0;
+        assert_eq!(dx, [0.5, 0.5 + third, third, third + 1.0, 1.0, 3.0, 2.0]);
+    }
+
+    /// Ties go to the first maximal element: in `[2, 2, 1, 2]` with kernel 2, stride 1, the
+    /// windows `[2, 2]`, `[2, 1]`, `[1, 2]` send their gradients to indices 0, 1 and 3.
+    #[test]
+    fn ties_go_to_the_first_maximum() {
+        let g = pool1d(1, 4, (2, 1, 1, (0, 0)));
+        let mut dx = [0.0; 4];
+        max_pool1d_backward(&g, &[2.0, 2.0, 1.0, 2.0], &[1.0, 10.0, 100.0], &mut dx);
+        assert_eq!(dx, [1.0, 10.0, 0.0, 100.0]);
+        // In 2-d the order is row-major: the window `[[5, 5], [5, 5]]` picks its top left.
+        let g = pool2d(1, (2, 2), (2, 1, 1, (0, 0)), (2, 1, 1, (0, 0)));
+        let mut dx = [0.0; 4];
+        max_pool2d_backward(&g, &[5.0; 4], &[1.0], &mut dx);
+        assert_eq!(dx, [1.0, 0.0, 0.0, 0.0]);
+    }
+
+    /// x = `[[1, 2, 3], [4, 5, 6], [7, 8, 9]]`, 2 x 2 windows, stride 1, no padding: maxima
+    /// `[[5, 6], [8, 9]]`, means `[[12/4, 16/4], [24/4, 28/4]]` = `[[3, 4], [6, 7]]`. With
+    /// padding (1, 0) on both axes and stride 2 the windows start at (-1, -1) and (1, 1) on
+    /// each axis: `[[pad, pad], [pad, 1]]` etc., maxima `[[1, 3], [7, 9]]`.
+    #[test]
+    fn hand_computed_2d() {
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+        let g = pool2d(1, (3, 3), (2, 1, 1, (0, 0)), (2, 1, 1, (0, 0)));
+        let mut y = [0.0; 4];
+        max_pool2d_forward(&g, &x, &mut y);
+        assert_eq!(y, [5.0, 6.0, 8.0, 9.0]);
+        avg_pool2d_forward(&g, true, &x, &mut y);
+        assert_eq!(y, [3.0, 4.0, 6.0, 7.0]);
+        let g = pool2d(1, (3, 3), (2, 2, 1, (1, 0)), (2, 2, 1, (1, 0)));
+        max_pool2d_forward(&g, &x, &mut y);
+        assert_eq!(y, [1.0, 3.0, 7.0, 9.0]);
+        // Divisors without padding: 1, 2, 2, 4 inputs; x sums 1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9.
+        avg_pool2d_forward(&g, false, &x, &mut y);
+        assert_eq!(y, [1.0, 2.5, 5.5, 7.0]);
+    }
+
+    /// `(channels, len) = (2, 3)`: means `[2, 5]` of `[1, 2, 3]` and `[4, 5, 6]`; each input's
+    /// gradient is its channel's delta over 3.
+    #[test]
+    fn hand_computed_global_average() {
+        let g = GlobalPoolGeometry::new_or_panic(2, 3);
+        let mut y = [0.0; 2];
+        global_avg_pool_forward(&g, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &mut y);
+        assert_eq!(y, [2.0, 5.0]);
+        let mut dx = [0.0; 6];
+        global_avg_pool_backward(&g, &[3.0, -6.0], &mut dx);
+        assert_eq!(dx, [1.0, 1.0, 1.0, -2.0, -2.0, -2.0]);
+    }
+
+    /// Central differences of `sum(y * delta)` against the backward pass; max pooling's inputs
+    /// are spaced by at least 1e-2, so that no step of 1e-6 changes an argmax.
+    fn check_1d(g: Pool1dGeometry, seed: u64) {
+        let x = spaced(seed, g.input_size());
+        let delta = numbers(seed + 1, g.output_size());
+        let mut dx = vec![0.0; g.input_size()];
+        max_pool1d_backward(&g, &x, &delta, &mut dx);
+        let numeric = numeric_gradient(&x, |x| {
+            let mut y = vec![0.0; g.output_size()];
+            max_pool1d_forward(&g, x, &mut y);
+            dot(&y, &delta)
+        });
+        assert_relative(&dx, &numeric, 1e-6, "max dx");
+        for include in [true, false] {
+            avg_pool1d_backward(&g, include, &delta, &mut dx);
+            let numeric = numeric_gradient(&x, |x| {
+                let mut y = vec![0.0; g.output_size()];
+                avg_pool1d_forward(&g, include, x, &mut y);
+                dot(&y, &delta)
+            });
+            assert_relative(&dx, &numeric, 1e-6, "avg dx");
+        }
+    }
+
+    fn check_2d(g: Pool2dGeometry, seed: u64) {
+        let x = spaced(seed, g.input_size());
+        let delta = numbers(seed + 1, g.output_size());
+        let mut dx = vec![0.0; g.input_size()];
+        max_pool2d_backward(&g, &x, &delta, &mut dx);
+        let numeric = numeric_gradient(&x, |x| {
+            let mut y = vec![0.0; g.output_size()];
+            max_pool2d_forward(&g, x, &mut y);
+            dot(&y, &delta)
+        });
+        assert_relative(&dx, &numeric, 1e-6, "max dx");
+        for include in [true, false] {
+            avg_pool2d_backward(&g, include, &delta, &mut dx);
+            let numeric = numeric_gradient(&x, |x| {
+                let mut y = vec![0.0; g.output_size()];
+                avg_pool2d_forward(&g, include, x, &mut y);
+                dot(&y, &delta)
+            });
+            assert_relative(&dx, &numeric, 1e-6, "avg dx");
+        }
+    }
+
+    /// A shuffle of `0, 1e-2, 2e-2, ...`: pseudo-random, with no two values closer than 1e-2.
+    fn spaced(seed: u64, n: usize) -> Vec<f64> {
+        let keys = numbers(seed, n);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+        let mut x = vec![0.0; n];
+        for (rank, &i) in order.iter().enumerate() {
+            x[i] = rank as f64 * 1e-2 - 0.5;
+        }
+        x
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        check_1d(pool1d(2, 9, (3, 2, 1, (1, 1))), 1);
+        check_1d(pool1d(3, 10, (2, 2, 1, (0, 0))), 2);
+        check_1d(pool1d(2, 11, (3, 1, 2, (2, 0))), 3);
+        check_1d(pool1d(1, 8, (4, 3, 1, (0, 2))), 4);
+        check_2d(pool2d(2, (5, 6), (2, 2, 1, (0, 1)), (3, 1, 1, (1, 1))), 5);
+        check_2d(pool2d(2, (7, 5), (3, 2, 2, (1, 0)), (2, 1, 1, (0, 0))), 6);
+        let x = numbers(7, 12);
+        let delta = numbers(8, 3);
+        let mut dx = vec![0.0; 12];
+        let g = GlobalPoolGeometry::new_2d(3, (2, 2)).unwrap();
+        global_avg_pool_backward(&g, &delta, &mut dx);
+        let numeric = numeric_gradient(&x, |x| {
+            let mut y = vec![0.0; 3];
+            global_avg_pool_forward(&g, x, &mut y);
+            dot(&y, &delta)
+        });
+        assert_relative(&dx, &numeric, 1e-6, "global dx");
+    }
+
+    fn reference_1d(case: &reference::Pool1dCase) -> Pool1dGeometry {
+        pool1d(
+            case.channels,
+            case.len,
+            (case.kernel, case.stride, case.dilation, case.padding),
+        )
+    }
+
+    fn reference_2d(case: &reference::Pool2dCase) -> Pool2dGeometry {
+        pool2d(
+            case.channels,
+            (case.height, case.width),
+            (
+                case.kernel.0,
+                case.stride.0,
+                case.dilation.0,
+                case.row_padding,
+            ),
+            (
+                case.kernel.1,
+                case.stride.1,
+                case.dilation.1,
+                case.col_padding,
+            ),
+        )
+    }
+
+    /// Runs every reference case in `T`, comparing within `tolerance`.
+    fn check_reference<T: Scalar>(cast: fn(&[f64]) -> Vec<T>, tolerance: f64) {
+        let back = |v: &[T]| v.iter().map(|x| x.as_f64()).collect::<Vec<_>>();
+        for case in reference::POOL1D {
+            let g = reference_1d(case);
+            let (x, d) = (cast(case.input), cast(case.delta));
+            let mut y = vec![T::zero(); g.output_size()];
+            let mut dx = vec![T::zero(); g.input_size()];
+            if case.max {
+                max_pool1d_forward(&g, &x, &mut y);
+                max_pool1d_backward(&g, &x, &d, &mut dx);
+            } else {
+                avg_pool1d_forward(&g, case.count_include_pad, &x, &mut y);
+                avg_pool1d_backward(&g, case.count_include_pad, &d, &mut dx);
+            }
+            assert_close(&back(&y), case.output, tolerance, case.name);
+            assert_close(&back(&dx), case.input_gradient, tolerance, case.name);
+        }
+        for case in reference::POOL2D {
+            let g = reference_2d(case);
+            let (x, d) = (cast(case.input), cast(case.delta));
+            let mut y = vec![T::zero(); g.output_size()];
+            let mut dx = vec![T::zero(); g.input_size()];
+            if case.max {
+                max_pool2d_forward(&g, &x, &mut y);
+                max_pool2d_backward(&g, &x, &d, &mut dx);
+            } else {
+                avg_pool2d_forward(&g, case.count_include_pad, &x, &mut y);
+                avg_pool2d_backward(&g, case.count_include_pad, &d, &mut dx);
+            }
+            assert_close(&back(&y), case.output, tolerance, case.name);
+            assert_close(&back(&dx), case.input_gradient, tolerance, case.name);
+        }
+        for case in reference::GLOBAL_AVG_POOL {
+            let (x, d) = (cast(case.input), cast(case.delta));
+            let mut y = vec![T::zero(); case.channels];
+            let mut dx = vec![T::zero(); case.input.len()];
+            let g =
+                GlobalPoolGeometry::new_or_panic(case.channels, case.input.len() / case.channels);
+            global_avg_pool_forward(&g, &x, &mut y);
+            global_avg_pool_backward(&g, &d, &mut dx);
+            assert_close(&back(&y), case.output, tolerance, case.name);
+            assert_close(&back(&dx), case.input_gradient, tolerance, case.name);
+        }
+    }
+
+    #[test]
+    fn matches_pytorch_in_f64() {
+        check_reference::<f64>(|v| v.to_vec(), 1e-9);
+    }
+
+    /// A maximum is its input rounded to `f32` (within 3e-8 of the `f64` value below 0.5 in
+    /// magnitude) and a mean of at most 6 numbers adds a few roundings of 6e-8 relative: within
+    /// 1e-7. The reference inputs are spaced so that rounding to `f32` changes no argmax.
+    #[test]
+    fn matches_pytorch_in_f32() {
+        check_reference::<f32>(to_f32, 1e-7);
+    }
+}
