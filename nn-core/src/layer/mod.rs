@@ -12,6 +12,8 @@ mod phase;
 pub(crate) mod stack;
 // Numerical cores of layers to come: unused until their `Layer` impls land.
 #[allow(dead_code)]
+mod batch_norm;
+#[allow(dead_code)]
 mod conv1d;
 #[allow(dead_code)]
 mod conv2d;
