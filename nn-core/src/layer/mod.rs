@@ -18,6 +18,8 @@ mod conv1d;
 #[allow(dead_code)]
 mod conv2d;
 #[allow(dead_code)]
+mod layer_norm;
+#[allow(dead_code)]
 mod pool;
 #[allow(dead_code)]
 mod window;
