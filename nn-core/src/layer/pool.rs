@@ -70,6 +70,20 @@ impl Pool1dGeometry {
         self.channels
     }
 
+    /// Input length (named so that clippy does not ask for `is_empty`).
+    #[inline]
+    #[must_use]
+    pub const fn input_len(&self) -> usize {
+        self.len
+    }
+
+    /// The sliding window.
+    #[inline]
+    #[must_use]
+    pub const fn window(&self) -> Window {
+        self.window
+    }
+
     /// Output length.
     #[inline]
     #[must_use]
@@ -184,6 +198,20 @@ impl Pool2dGeometry {
     #[must_use]
     pub const fn channels(&self) -> usize {
         self.channels
+    }
+
+    /// Input `(height, width)`.
+    #[inline]
+    #[must_use]
+    pub const fn size(&self) -> (usize, usize) {
+        (self.height, self.width)
+    }
+
+    /// The windows along the rows and along the columns.
+    #[inline]
+    #[must_use]
+    pub const fn windows(&self) -> (Window, Window) {
+        (self.rows, self.cols)
     }
 
     /// Output `(height, width)`.
