@@ -11,6 +11,10 @@ use crate::{Activation, Scalar};
 /// Whether this CPU has AVX2 and FMA: asked once, then one relaxed load of a cached answer
 /// (the standard library's detection costs a few loads and tests per feature, which a
 /// single-sample pass would pay at every kernel).
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64")),
+    expect(dead_code, reason = "only x86 has run-time dispatch")
+)]
 #[inline(always)]
 pub(crate) fn fused() -> bool {
     #[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
