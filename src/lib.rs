@@ -43,11 +43,11 @@ macro_rules! use_activations {
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
-    Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns,
-    ColumnsMut, Dense, DenseGradients, Elementwise, ElementwiseLoss, HasGradients, Huber, Init,
-    Layer, LayerSummary, Loss, Mae, Mse, Network, NoGradients, Parameters, Phase, SMatrix, SVector,
-    Scalar, SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation, columns, columns_mut,
-    flatten, layer, loss,
+    Activate, Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
+    Columns, ColumnsMut, Conv1d, Conv1dGradients, Dense, DenseGradients, Dropout, Elementwise,
+    ElementwiseLoss, HasGradients, Huber, Init, Layer, LayerSummary, Loss, Mae, Mse, Network,
+    NoGradients, Parameters, Phase, SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary,
+    TensorInfo, Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
 nn_core::with_activations!(use_activations);
 
@@ -150,7 +150,7 @@ pub use rand;
 ///     let table = "\
 ///         Model: \"Classifier\"\n\
 ///         -----------------------------------------------------------\n\
-///         Layer (type)                       Output width     Param #\n\
+///         Layer (type)                       Output shape     Param #\n\
 ///         -----------------------------------------------------------\n\
 ///         hidden (Dense<FEATURES, 8, Tanh>)             8          40\n\
 ///         output (Dense<8, 3>)                          3          27\n\
@@ -420,8 +420,9 @@ pub mod __private {
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Boundary, Dense, End, Fits, HasGradients, Init, Layer, LayerSummary, Link, Network,
-        Parameters, Rng, SMatrix, SVector, Scalar, Stack, Summary, TensorInfo,
+        Activate, Boundary, Conv1d, Dense, Dropout, End, Fits, Flatten, HasGradients, Init, Layer,
+        LayerSummary, Link, Network, Parameters, Rng, SMatrix, SVector, Scalar, Stack, Summary,
+        TensorInfo, window_len,
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]

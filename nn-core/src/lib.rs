@@ -62,8 +62,11 @@ pub use error::{DataError, NonFiniteCause, Part, TrainError};
 pub use guard::{Largest, StepLimits};
 pub use init::Init;
 pub use kernels::dispatch::with_fma;
+#[doc(hidden)]
+pub use layer::window_len;
 pub use layer::{
-    Dense, DenseGradients, End, HasGradients, Layer, Link, NoGradients, Phase, Stack, StackMut,
+    Activate, Conv1d, Conv1dGradients, Dense, DenseGradients, Dropout, End, Flatten, HasGradients,
+    Layer, Link, NoGradients, Phase, Stack, StackMut,
 };
 pub use loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ElementwiseLoss, Huber, Loss, Mae, Mse,

@@ -42,8 +42,11 @@ pub struct LayerSummary {
     pub field: &'static str,
     /// The layer's type as declared (`"Dense<32, 10, Relu>"`).
     pub kind: &'static str,
-    /// Output width per sample.
+    /// Output width per sample: how many numbers.
     pub outputs: usize,
+    /// Output shape per sample, as the summary prints it: `10`, or `8 x 14` for 8 channels of
+    /// 14.
+    pub shape: &'static str,
     /// Number of parameters.
     pub parameters: usize,
 }
@@ -364,7 +367,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "{:<width$}  {:>12}  {:>10}",
-            "Layer (type)", "Output width", "Param #"
+            "Layer (type)", "Output shape", "Param #"
         )?;
         rule(f)?;
         for layer in self.layers {
@@ -372,7 +375,7 @@ impl fmt::Display for Summary {
             writeln!(
                 f,
                 "{} ({}){:padding$}  {:>12}  {:>10}",
-                layer.field, layer.kind, "", layer.outputs, layer.parameters
+                layer.field, layer.kind, "", layer.shape, layer.parameters
             )?;
         }
         rule(f)?;

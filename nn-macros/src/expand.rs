@@ -10,7 +10,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::{Attribute, Ident};
 
 use crate::parse::{Declaration, Style};
-use crate::validate::{Activation, LayerModel, Model, Width};
+use crate::validate::{Activation, Family, LayerModel, Model, Width};
 
 /// The code for a valid declaration.
 pub fn expand(model: &Model<'_>) -> TokenStream {
@@ -26,7 +26,13 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let members: Vec<&syn::Member> = layers.iter().map(|layer| &layer.member).collect();
     let layer_traits: Vec<TokenStream> = layers.iter().map(layer_trait).collect();
 
-    let network_attrs = without_standard_derives(&declaration.attrs);
+    let declared: Vec<Attribute> = declaration
+        .attrs
+        .iter()
+        .filter(|attr| !attr.path().is_ident("input_shape"))
+        .cloned()
+        .collect();
+    let network_attrs = without_standard_derives(&declared);
     let network_struct = struct_tokens(declaration, &network_attrs, ident, &layer_types, false);
     let standard_traits = standard_traits_impl(declaration.style, ident, layers, &layer_types);
     let gradients_doc = format!(
@@ -73,11 +79,21 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         let field = &layer.label;
         let text = &layer.text;
         let out = value(&layer.outputs);
+        let shape = layer
+            .output
+            .iter()
+            .map(|dim| {
+                dim.value
+                    .map_or_else(|| dim.text.clone(), |v| v.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" x ");
         quote! {
             #rt::LayerSummary {
                 field: #field,
                 kind: #text,
                 outputs: #out,
+                shape: #shape,
                 parameters: <#ty as #rt::Parameters<T>>::PARAMETERS,
             }
         }
@@ -143,7 +159,17 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         }
     };
 
+    // On the user's token the width follows from, where the compiler reports a geometry
+    // that cannot work.
+    let derived = model.derived.iter().map(|(name, expression)| {
+        quote_spanned! {name.span()=>
+            #[doc(hidden)]
+            const #name: usize = #expression;
+        }
+    });
+
     quote! {
+        #(#derived)*
         #network_struct
         #gradients_struct
 
@@ -332,7 +358,10 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
 /// When validation fails: the struct alone, so that the user's other uses of its name do not
 /// add a cascade of "cannot find type" errors to the real ones.
 pub fn fallback(declaration: &Declaration) -> TokenStream {
-    let attrs = &declaration.attrs;
+    let attrs = declaration
+        .attrs
+        .iter()
+        .filter(|attr| !attr.path().is_ident("input_shape"));
     let vis = &declaration.vis;
     let ident = &declaration.ident;
     let gradients_ident = format_ident!("{}Gradients", ident);
@@ -353,12 +382,12 @@ fn runtime_at(span: Span) -> TokenStream {
     quote_spanned!(span=> ::typenn::__private)
 }
 
-/// `Dense<IN, OUT, Act, T>` with the runtime's absolute path, on the user's span.
+/// The layer's type in `nn-core`, with the runtime's absolute path, on the user's span:
+/// `Dense<IN, OUT, Act, T>`, `Conv1d<.., Act, T>`, `Activate<Act, N, T>`, `Flatten<N, T>`.
 fn layer_type(layer: &LayerModel) -> TokenStream {
     let rt = runtime_at(layer.span);
     let kind = Ident::new(layer.kind.name, layer.span);
-    let inputs = &layer.inputs.tokens;
-    let outputs = &layer.outputs.tokens;
+    let args = layer.type_args.iter().map(|arg| &arg.tokens);
     let activation = match &layer.activation {
         Activation::Default => quote!(#rt::Identity),
         Activation::Known(name, span) => {
@@ -367,7 +396,13 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
         }
         Activation::Custom(path) => quote!(#path),
     };
-    quote_spanned!(layer.span=> #rt::#kind<#inputs, #outputs, #activation, T>)
+    match layer.kind.family {
+        Family::Dense | Family::Conv1d => {
+            quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
+        }
+        Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* T>),
+        Family::Flatten | Family::Dropout => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>),
+    }
 }
 
 /// The layer's gradients type, as its `HasGradients` impl names it.

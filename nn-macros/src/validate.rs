@@ -2,21 +2,70 @@
 //!
 //! All mistakes are collected and reported together, each on the token that is wrong.
 
-use proc_macro2::{Span, TokenStream};
-use quote::ToTokens;
+use std::cell::RefCell;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, Lit, Member, Path, PathArguments, Type};
 
 use crate::parse::{Declaration, Style};
 
-/// A layer kind the macro knows: its type in `nn-core`.
-pub struct LayerKind {
-    pub name: &'static str,
+/// How a kind of layer reads its arguments and what shape it produces from its input's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `Dense<IN, OUT, Activation?>`: a vector of `IN` to a vector of `OUT`.
+    Dense,
+    /// `Flatten`: any shape to the vector of all its numbers.
+    Flatten,
+    /// `Dropout<PERCENT>`: the shape unchanged.
+    Dropout,
+    /// An activation's name alone: the shape unchanged.
+    Activation,
+    /// `Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE?, PADDING?, DILATION?, Activation?>`:
+    /// (C, L) to (OUT_CHANNELS, L').
+    Conv1d,
 }
 
-/// The layer kinds typenn has.
-pub const LAYER_KINDS: &[LayerKind] = &[LayerKind { name: "Dense" }];
+/// A layer kind the macro knows: its type in `nn-core`, its family, and how it is written.
+#[derive(Debug)]
+pub struct LayerKind {
+    pub name: &'static str,
+    pub family: Family,
+    pub usage: &'static str,
+}
+
+/// The layer kinds typenn has, one line each.
+pub const LAYER_KINDS: &[LayerKind] = &[
+    LayerKind {
+        name: "Dense",
+        family: Family::Dense,
+        usage: "`Dense<IN, OUT>` or `Dense<IN, OUT, Activation>`",
+    },
+    LayerKind {
+        name: "Flatten",
+        family: Family::Flatten,
+        usage: "`Flatten`, with no arguments",
+    },
+    LayerKind {
+        name: "Dropout",
+        family: Family::Dropout,
+        usage: "`Dropout<PERCENT>`, such as `Dropout<25>` for a rate of 0.25",
+    },
+    LayerKind {
+        name: "Conv1d",
+        family: Family::Conv1d,
+        usage: "`Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation",
+    },
+];
+
+/// An activation written alone as a layer (`Relu`): the kind `Activate` in `nn-core`.
+pub const ACTIVATION_LAYER: LayerKind = LayerKind {
+    name: "Activate",
+    family: Family::Activation,
+    usage: "an activation's name alone, such as `Relu`",
+};
 
 /// The activations typenn has, written as a bare name: the runtime re-exports the same list.
 pub use nn_activations::ACTIVATIONS;
@@ -25,6 +74,9 @@ pub use nn_activations::ACTIVATIONS;
 pub struct Model<'a> {
     pub declaration: &'a Declaration,
     pub layers: Vec<LayerModel>,
+    /// Widths that follow from the user's const items: a hidden const item each, named here,
+    /// with the expression the compiler evaluates.
+    pub derived: Vec<(Ident, TokenStream)>,
 }
 
 /// One valid layer.
@@ -33,6 +85,15 @@ pub struct LayerModel {
     /// The field as written: `0` or `hidden`.
     pub label: String,
     pub kind: &'static LayerKind,
+    /// The const arguments of the layer's type in `nn-core`, in order (its activation and the
+    /// scalar type come after): Dense's `IN, OUT`; Flatten's `N`; Dropout's `P, N`;
+    /// Activate's `N`; Conv1d's `IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE, PADDING_BEFORE,
+    /// PADDING_AFTER, DILATION, LENGTH, OUT_LENGTH`.
+    pub type_args: Vec<Width>,
+    /// The shape of one output sample: one number for a vector, (channels, length) for a
+    /// sequence.
+    pub output: Vec<Width>,
+    /// The flat widths: how many numbers a sample has going in and coming out.
     pub inputs: Width,
     pub outputs: Width,
     pub activation: Activation,
@@ -42,11 +103,53 @@ pub struct LayerModel {
 }
 
 /// A layer width: a literal the macro can check, or an expression the compiler checks.
+#[derive(Clone)]
 pub struct Width {
     pub tokens: TokenStream,
     pub value: Option<usize>,
     pub span: Span,
     pub text: String,
+}
+
+impl Width {
+    /// A literal the macro computed, on `span`.
+    fn known(value: usize, span: Span) -> Self {
+        Self {
+            tokens: Literal::usize_unsuffixed(value).into_token_stream(),
+            value: Some(value),
+            span,
+            text: value.to_string(),
+        }
+    }
+
+    /// `value` if every input is known, otherwise a hidden const item holding the expression
+    /// over the user's const items, which the compiler evaluates once: a geometry that cannot
+    /// work is then one error, not one per place the width appears.
+    fn derived(
+        value: Option<usize>,
+        expression: TokenStream,
+        span: Span,
+        text: String,
+        here: &Here<'_>,
+    ) -> Self {
+        match value {
+            Some(value) => Self::known(value, span),
+            None => {
+                let mut derived = here.derived.borrow_mut();
+                let name = Ident::new(
+                    &format!("__{}_WIDTH_{}", here.network.to_uppercase(), derived.len()),
+                    span,
+                );
+                derived.push((name.clone(), expression));
+                Self {
+                    tokens: name.into_token_stream(),
+                    value: None,
+                    span,
+                    text,
+                }
+            }
+        }
+    }
 }
 
 /// A layer's activation.
@@ -57,6 +160,24 @@ pub enum Activation {
     Known(&'static str, Span),
     /// A path to the user's own activation type.
     Custom(Path),
+}
+
+/// A layer as written, before its input shape is known.
+struct Written {
+    kind: &'static LayerKind,
+    args: Vec<Width>,
+    padding: Padding,
+    activation: Activation,
+}
+
+/// A convolution's padding as written.
+enum Padding {
+    /// `Valid`, or none given: no padding.
+    Valid,
+    /// `Same`: the output as long as the input (stride 1), PyTorch's split of the total.
+    Same(Span),
+    /// A number of zeros on each side.
+    Each(Width),
 }
 
 /// Checks `declaration` and returns the model to expand, or every mistake found.
@@ -75,41 +196,76 @@ pub fn validate(declaration: &Declaration) -> syn::Result<Model<'_>> {
         ));
     }
     errors.extend(duplicate_names(declaration));
-    let mut layers = Vec::new();
-    for (index, field) in declaration.fields.iter().enumerate() {
+    let input_shape = match input_shape(declaration) {
+        Ok(shape) => shape,
+        Err(error) => {
+            errors.push(error);
+            None
+        }
+    };
+    let mut written = Vec::new();
+    for field in &declaration.fields {
         let layer = match &field.layer {
             Ok(ty) => layer(ty),
             Err(error) => Err(vec![error.clone()]),
         };
         match layer {
-            Ok((kind, inputs, outputs, activation)) => {
-                let (member, label) = match &field.name {
-                    Some(name) => (Member::Named(name.clone()), name.unraw().to_string()),
-                    None => (Member::Unnamed(index.into()), index.to_string()),
-                };
-                let text = layer_text(kind, &inputs, &outputs, &activation);
-                let span = field
-                    .layer
-                    .as_ref()
-                    .map_or_else(|_| Span::call_site(), Spanned::span);
-                layers.push(LayerModel {
-                    member,
-                    label,
-                    kind,
-                    inputs,
-                    outputs,
-                    activation,
-                    text,
-                    span,
-                });
-            }
+            Ok(layer) => written.push(layer),
             Err(mut more) => errors.append(&mut more),
         }
     }
-    if layers.len() == declaration.fields.len() {
-        for pair in layers.windows(2) {
-            if let Err(error) = check_boundary(declaration.style, &pair[0], &pair[1]) {
-                errors.push(error);
+    let mut layers: Vec<LayerModel> = Vec::new();
+    let derived = RefCell::new(Vec::new());
+    let network = declaration.ident.unraw().to_string();
+    if written.len() == declaration.fields.len() {
+        let mut shape = input_shape;
+        for (index, (field, layer)) in declaration.fields.iter().zip(written).enumerate() {
+            let (member, label) = match &field.name {
+                Some(name) => (Member::Named(name.clone()), name.unraw().to_string()),
+                None => (Member::Unnamed(index.into()), index.to_string()),
+            };
+            let span = field
+                .layer
+                .as_ref()
+                .map_or_else(|_| Span::call_site(), Spanned::span);
+            let text = field
+                .layer
+                .as_ref()
+                .map(type_text)
+                .unwrap_or_default();
+            let previous = layers.last().map(|layer: &LayerModel| Previous {
+                name: layer_name(declaration.style, layer),
+            });
+            let here = Here {
+                name: match declaration.style {
+                    Style::Tuple => format!("layer {} (`{text}`)", index + 1),
+                    Style::Named => format!("layer `{label}` (`{text}`)"),
+                },
+                span,
+                network: &network,
+                derived: &derived,
+            };
+            match shaped(&layer, &here, previous.as_ref(), shape.as_deref()) {
+                Ok((input, output, type_args)) => {
+                    let inputs = flat(&input, span, &here);
+                    shape = Some(output.clone());
+                    layers.push(LayerModel {
+                        member,
+                        label,
+                        kind: layer.kind,
+                        inputs,
+                        outputs: flat(&output, span, &here),
+                        type_args,
+                        output,
+                        activation: layer.activation,
+                        text,
+                        span,
+                    });
+                }
+                Err(error) => {
+                    errors.push(error);
+                    break;
+                }
             }
         }
     }
@@ -121,8 +277,327 @@ pub fn validate(declaration: &Declaration) -> syn::Result<Model<'_>> {
         None => Ok(Model {
             declaration,
             layers,
+            derived: derived.into_inner(),
         }),
     }
+}
+
+/// The layer before, as errors name it.
+struct Previous {
+    name: String,
+}
+
+/// The layer being checked, as errors name it, and where derived widths are collected.
+struct Here<'a> {
+    name: String,
+    span: Span,
+    network: &'a str,
+    derived: &'a RefCell<Vec<(Ident, TokenStream)>>,
+}
+
+/// `#[input_shape(C, L)]` on the declaration, if given.
+fn input_shape(declaration: &Declaration) -> syn::Result<Option<Vec<Width>>> {
+    let Some(attr) = declaration
+        .attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("input_shape"))
+    else {
+        return Ok(None);
+    };
+    let parser = syn::punctuated::Punctuated::<GenericArgument, syn::Token![,]>::parse_terminated;
+    let dims = attr.parse_args_with(parser)?;
+    if !(1..=3).contains(&dims.len()) {
+        return Err(syn::Error::new_spanned(
+            attr,
+            "`#[input_shape(..)]` takes a sample's shape: `(FEATURES)`, `(CHANNELS, LENGTH)` or `(CHANNELS, HEIGHT, WIDTH)`",
+        ));
+    }
+    dims.iter()
+        .map(|dim| width(dim, "input"))
+        .collect::<syn::Result<Vec<Width>>>()
+        .map(Some)
+}
+
+/// The shape a sample has, in words: `16`, `8 x 4`.
+fn shape_text(shape: &[Width]) -> String {
+    shape
+        .iter()
+        .map(|dim| dim.text.clone())
+        .collect::<Vec<_>>()
+        .join(" x ")
+}
+
+/// How many numbers a sample of `shape` has.
+fn flat(shape: &[Width], span: Span, here: &Here<'_>) -> Width {
+    match shape {
+        [only] => only.clone(),
+        _ => {
+            let value = shape.iter().try_fold(1_usize, |all, dim| {
+                dim.value.and_then(|v| all.checked_mul(v))
+            });
+            let factors = shape.iter().map(|dim| &dim.tokens);
+            Width::derived(
+                value,
+                quote!(1 #(* (#factors))*),
+                span,
+                shape_text(shape).replace(" x ", " * "),
+                here,
+            )
+        }
+    }
+}
+
+/// The input and output shapes of `layer`, given what the layer before produces (or the
+/// declared input shape, for the first).
+fn shaped(
+    layer: &Written,
+    here: &Here<'_>,
+    previous: Option<&Previous>,
+    given: Option<&[Width]>,
+) -> syn::Result<(Vec<Width>, Vec<Width>, Vec<Width>)> {
+    let producer =
+        || previous.map_or_else(|| "the declared input shape".to_owned(), |p| p.name.clone());
+    let need_input = || {
+        syn::Error::new(
+            here.span,
+            format!(
+                "{} takes its input's shape from the layer before it; as the first layer, declare the input with `#[input_shape(..)]` on the network, such as `#[input_shape(1, 16)]` for one channel of 16",
+                here.name
+            ),
+        )
+    };
+    match layer.kind.family {
+        Family::Dense => {
+            let [inputs, outputs] = &layer.args[..] else {
+                return Err(need_input());
+            };
+            if let Some(given) = given {
+                match given {
+                    [width] => same_width(here, &producer(), width, inputs)?,
+                    _ => {
+                        return Err(syn::Error::new(
+                            inputs.span,
+                            format!(
+                                "{} takes a vector, but {} produces {}: put `Flatten` before it",
+                                here.name,
+                                producer(),
+                                shape_text(given)
+                            ),
+                        ));
+                    }
+                }
+            }
+            let type_args = vec![inputs.clone(), outputs.clone()];
+            Ok((vec![inputs.clone()], vec![outputs.clone()], type_args))
+        }
+        Family::Flatten => {
+            let given = given.ok_or_else(need_input)?;
+            let width = flat(given, here.span, here);
+            Ok((given.to_vec(), vec![width.clone()], vec![width]))
+        }
+        Family::Dropout => {
+            let given = given.ok_or_else(need_input)?;
+            let type_args = vec![layer.args[0].clone(), flat(given, here.span, here)];
+            Ok((given.to_vec(), given.to_vec(), type_args))
+        }
+        Family::Activation => {
+            let given = given.ok_or_else(need_input)?;
+            Ok((
+                given.to_vec(),
+                given.to_vec(),
+                vec![flat(given, here.span, here)],
+            ))
+        }
+        Family::Conv1d => conv1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
+    }
+}
+
+/// A literal width that must equal what the layer before produces.
+fn same_width(
+    here: &Here<'_>,
+    producer: &str,
+    produced: &Width,
+    expected: &Width,
+) -> syn::Result<()> {
+    match (produced.value, expected.value) {
+        (Some(produced), Some(wanted)) if produced != wanted => Err(syn::Error::new(
+            expected.span,
+            format!(
+                "{} expects {wanted} inputs, but {producer} produces {produced} outputs; \
+                 each layer's input width must equal the previous layer's output width",
+                here.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Conv1d over (C, L): checks the channels and that the kernel fits, and works out L'.
+fn conv1d_shape(
+    layer: &Written,
+    here: &Here<'_>,
+    producer: &str,
+    given: &[Width],
+) -> syn::Result<(Vec<Width>, Vec<Width>, Vec<Width>)> {
+    let [in_channels, out_channels, kernel, stride, dilation] = &layer.args[..] else {
+        return Err(syn::Error::new(here.span, layer.kind.usage));
+    };
+    let [channels, length] = given else {
+        return Err(syn::Error::new(
+            here.span,
+            format!(
+                "{} takes (channels, length) samples, but {producer} produces {}",
+                here.name,
+                shape_text(given)
+            ),
+        ));
+    };
+    if let (Some(found), Some(wanted)) = (channels.value, in_channels.value)
+        && found != wanted
+    {
+        return Err(syn::Error::new(
+            in_channels.span,
+            format!(
+                "{} expects {wanted} input channels, but {producer} produces {} ({found} channels)",
+                here.name,
+                shape_text(given)
+            ),
+        ));
+    }
+    let (before, after) = padding_widths(&layer.padding, kernel, stride, dilation, here)?;
+    let known = |w: &Width| w.value;
+    if let (Some(l), Some(k), Some(d), Some(b), Some(a)) = (
+        known(length),
+        known(kernel),
+        known(dilation),
+        known(&before),
+        known(&after),
+    ) {
+        let span = d * (k - 1) + 1;
+        if l + b + a < span {
+            let what = if d > 1 {
+                format!("a dilated kernel spans {span}")
+            } else {
+                format!("the kernel is {k} long")
+            };
+            return Err(syn::Error::new(
+                kernel.span,
+                format!(
+                    "{} needs inputs of at least {} long ({what}{}), but {producer} produces {}",
+                    here.name,
+                    span.saturating_sub(b + a),
+                    if b + a > 0 { " with its padding" } else { "" },
+                    shape_text(given)
+                ),
+            ));
+        }
+    }
+    let value = (|| {
+        let (l, k, s, d, b, a) = (
+            known(length)?,
+            known(kernel)?,
+            known(stride)?,
+            known(dilation)?,
+            known(&before)?,
+            known(&after)?,
+        );
+        Some((l + b + a - (d * (k - 1) + 1)) / s + 1)
+    })();
+    let (l, k, s, d, b, a) = (
+        &length.tokens,
+        &kernel.tokens,
+        &stride.tokens,
+        &dilation.tokens,
+        &before.tokens,
+        &after.tokens,
+    );
+    let out_length = Width::derived(
+        value,
+        quote!(::typenn::__private::window_len(#l, #k, #s, #b, #a, #d)),
+        kernel.span,
+        format!("L'({})", length.text),
+        here,
+    );
+    let type_args = vec![
+        in_channels.clone(),
+        out_channels.clone(),
+        kernel.clone(),
+        stride.clone(),
+        before,
+        after,
+        dilation.clone(),
+        length.clone(),
+        out_length.clone(),
+    ];
+    let output = vec![out_channels.clone(), out_length];
+    Ok((vec![channels.clone(), length.clone()], output, type_args))
+}
+
+/// A convolution's zeros before and after, from how its padding was written.
+fn padding_widths(
+    padding: &Padding,
+    kernel: &Width,
+    stride: &Width,
+    dilation: &Width,
+    here: &Here<'_>,
+) -> syn::Result<(Width, Width)> {
+    match padding {
+        Padding::Valid => Ok((Width::known(0, here.span), Width::known(0, here.span))),
+        Padding::Each(each) => Ok((each.clone(), each.clone())),
+        Padding::Same(span) => {
+            if let Some(s) = stride.value
+                && s != 1
+            {
+                return Err(syn::Error::new(
+                    *span,
+                    format!(
+                        "{}: `Same` padding keeps the length only with stride 1 (as in PyTorch), but the stride is {s}",
+                        here.name
+                    ),
+                ));
+            }
+            let total = match (kernel.value, dilation.value) {
+                (Some(k), Some(d)) => Some(d * (k - 1)),
+                _ => None,
+            };
+            let (k, d) = (&kernel.tokens, &dilation.tokens);
+            let before = Width::derived(
+                total.map(|t| t / 2),
+                quote!(((#d) * ((#k) - 1)) / 2),
+                *span,
+                "same".to_owned(),
+                here,
+            );
+            let after = Width::derived(
+                total.map(|t| t - t / 2),
+                quote!((#d) * ((#k) - 1) - ((#d) * ((#k) - 1)) / 2),
+                *span,
+                "same".to_owned(),
+                here,
+            );
+            Ok((before, after))
+        }
+    }
+}
+
+/// How errors name an earlier layer.
+fn layer_name(style: Style, layer: &LayerModel) -> String {
+    match style {
+        Style::Tuple => format!(
+            "layer {} (`{}`)",
+            layer.label.parse::<usize>().map_or(0, |i| i + 1),
+            layer.text
+        ),
+        Style::Named => format!("layer `{}` (`{}`)", layer.label, layer.text),
+    }
+}
+
+/// A type as a reader would write it: `Dense<32, 10, Relu>`.
+fn type_text(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(' ', "")
+        .replace(',', ", ")
 }
 
 /// A field name used twice, reported on its second use (`r#type` and `type` are one name).
@@ -148,55 +623,206 @@ fn duplicate_names(declaration: &Declaration) -> Vec<syn::Error> {
     errors
 }
 
-/// One layer's kind, widths and activation.
-fn layer(ty: &Type) -> Result<(&'static LayerKind, Width, Width, Activation), Vec<syn::Error>> {
-    let Type::Path(path) = ty else {
-        return Err(vec![syn::Error::new_spanned(
+/// One layer as written: its kind, its numbers and its activation.
+fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
+    let expected = || {
+        vec![syn::Error::new_spanned(
             ty,
             "expected a layer type, such as `Dense<4, 8, Relu>`",
-        )]);
+        )]
+    };
+    let Type::Path(path) = ty else {
+        return Err(expected());
     };
     let Some(segment) = path.path.segments.last().filter(|_| path.qself.is_none()) else {
-        return Err(vec![syn::Error::new_spanned(
-            ty,
-            "expected a layer type, such as `Dense<4, 8, Relu>`",
-        )]);
+        return Err(expected());
     };
     let name = segment.ident.to_string();
+    if let Some(known) = ACTIVATIONS.iter().find(|known| **known == name)
+        && segment.arguments.is_none()
+    {
+        return Ok(Written {
+            kind: &ACTIVATION_LAYER,
+            args: Vec::new(),
+            padding: Padding::Valid,
+            activation: Activation::Known(known, segment.ident.span()),
+        });
+    }
     let Some(kind) = LAYER_KINDS.iter().find(|kind| kind.name == name) else {
-        let known: Vec<&str> = LAYER_KINDS.iter().map(|kind| kind.name).collect();
-        let mut message = format!("unknown layer kind `{name}`: typenn has {}", list(&known));
+        let mut known: Vec<&str> = LAYER_KINDS.iter().map(|kind| kind.name).collect();
+        let mut message = format!(
+            "unknown layer kind `{name}`: typenn has {}, and the activations ({}) as layers of their own",
+            list(&known),
+            list(ACTIVATIONS)
+        );
+        known.extend(ACTIVATIONS);
         if let Some(close) = closest(&name, &known) {
             message.push_str(&format!("; did you mean `{close}`?"));
         }
         return Err(vec![syn::Error::new_spanned(&segment.ident, message)]);
     };
-    let usage = format!(
-        "`{0}` takes `{0}<IN, OUT>` or `{0}<IN, OUT, Activation>`",
-        kind.name
-    );
-    let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
-        return Err(vec![syn::Error::new_spanned(ty, usage)]);
+    let arguments: Vec<&GenericArgument> = match &segment.arguments {
+        PathArguments::None => Vec::new(),
+        PathArguments::AngleBracketed(arguments) => arguments.args.iter().collect(),
+        PathArguments::Parenthesized(_) => {
+            return Err(vec![syn::Error::new_spanned(
+                ty,
+                format!("`{}` takes {}", kind.name, kind.usage),
+            )]);
+        }
     };
-    let arguments: Vec<&GenericArgument> = arguments.args.iter().collect();
-    if !(2..=3).contains(&arguments.len()) {
-        return Err(vec![syn::Error::new_spanned(
-            ty,
-            format!("{usage}, but this has {} arguments", arguments.len()),
-        )]);
+    let count = |range: core::ops::RangeInclusive<usize>| {
+        if range.contains(&arguments.len()) {
+            Ok(())
+        } else {
+            Err(vec![syn::Error::new_spanned(
+                ty,
+                format!(
+                    "`{}` takes {}, but this has {} arguments",
+                    kind.name,
+                    kind.usage,
+                    arguments.len()
+                ),
+            )])
+        }
+    };
+    let written = |args: Vec<syn::Result<Width>>, padding, activation: syn::Result<Activation>| {
+        let mut errors: Vec<syn::Error> = Vec::new();
+        let mut widths = Vec::new();
+        for arg in args {
+            match arg {
+                Ok(width) => widths.push(width),
+                Err(error) => errors.push(error),
+            }
+        }
+        match activation {
+            Ok(activation) if errors.is_empty() => Ok(Written {
+                kind,
+                args: widths,
+                padding,
+                activation,
+            }),
+            Ok(_) => Err(errors),
+            Err(error) => {
+                errors.push(error);
+                Err(errors)
+            }
+        }
+    };
+    match kind.family {
+        Family::Dense => {
+            count(2..=3)?;
+            let activation = arguments
+                .get(2)
+                .map_or(Ok(Activation::Default), |a| activation(a));
+            written(
+                vec![width(arguments[0], "input"), width(arguments[1], "output")],
+                Padding::Valid,
+                activation,
+            )
+        }
+        Family::Flatten | Family::Activation => {
+            count(0..=0)?;
+            written(Vec::new(), Padding::Valid, Ok(Activation::Default))
+        }
+        Family::Dropout => {
+            count(1..=1)?;
+            written(
+                vec![percent(arguments[0])],
+                Padding::Valid,
+                Ok(Activation::Default),
+            )
+        }
+        Family::Conv1d => {
+            count(3..=7)?;
+            let (numbers, activation) = match arguments.split_last() {
+                Some((last, rest)) if arguments.len() > 3 && is_activation(last) => {
+                    (rest.to_vec(), activation(last))
+                }
+                _ => (arguments.clone(), Ok(Activation::Default)),
+            };
+            let option = |index: usize, what: &str| {
+                numbers
+                    .get(index)
+                    .map_or_else(|| Ok(Width::known(1, ty.span())), |a| width(a, what))
+            };
+            let padding = match numbers.get(4) {
+                None => Ok(Padding::Valid),
+                Some(argument) => padding(argument),
+            };
+            let args = vec![
+                width(numbers[0], "input channel"),
+                width(numbers[1], "output channel"),
+                width(numbers[2], "kernel tap"),
+                option(3, "stride step"),
+                option(5, "dilation step"),
+            ];
+            match padding {
+                Ok(padding) => written(args, padding, activation),
+                Err(error) => {
+                    let mut errors = written(args, Padding::Valid, activation)
+                        .err()
+                        .unwrap_or_default();
+                    errors.push(error);
+                    Err(errors)
+                }
+            }
+        }
     }
-    let inputs = width(arguments[0], "input");
-    let outputs = width(arguments[1], "output");
-    let activation = arguments
-        .get(2)
-        .map_or(Ok(Activation::Default), |argument| activation(argument));
-    match (inputs, outputs, activation) {
-        (Ok(inputs), Ok(outputs), Ok(activation)) => Ok((kind, inputs, outputs, activation)),
-        (inputs, outputs, activation) => Err([inputs.err(), outputs.err(), activation.err()]
-            .into_iter()
-            .flatten()
-            .collect()),
+}
+
+/// Whether an argument reads as an activation rather than a number: a known activation's
+/// name, or a path of more than one segment.
+fn is_activation(argument: &GenericArgument) -> bool {
+    match argument {
+        GenericArgument::Type(Type::Path(path)) => {
+            path.path.segments.len() > 1
+                || path
+                    .path
+                    .get_ident()
+                    .is_some_and(|ident| ACTIVATIONS.contains(&ident.to_string().as_str()))
+        }
+        _ => false,
     }
+}
+
+/// A dropout percentage: a whole number below 100 (zero allowed), or a const item.
+fn percent(argument: &GenericArgument) -> syn::Result<Width> {
+    if let GenericArgument::Const(Expr::Lit(literal)) = argument
+        && let Lit::Int(int) = &literal.lit
+        && let Ok(value) = int.base10_parse::<usize>()
+    {
+        if value >= 100 {
+            return Err(syn::Error::new_spanned(
+                int,
+                format!(
+                    "a dropout rate is a whole percentage below 100, such as `25` for 0.25, but this is {value}"
+                ),
+            ));
+        }
+        return Ok(Width::known(value, argument.span()));
+    }
+    width(argument, "percent")
+}
+
+/// A convolution's padding: `Same`, `Valid`, or the zeros on each side (0 allowed).
+fn padding(argument: &GenericArgument) -> syn::Result<Padding> {
+    if let GenericArgument::Type(Type::Path(path)) = argument
+        && let Some(ident) = path.path.get_ident()
+    {
+        match ident.to_string().as_str() {
+            "Same" => return Ok(Padding::Same(ident.span())),
+            "Valid" => return Ok(Padding::Valid),
+            _ => {}
+        }
+    }
+    if let GenericArgument::Const(Expr::Lit(literal)) = argument
+        && let Lit::Int(int) = &literal.lit
+        && int.base10_parse::<usize>().ok() == Some(0)
+    {
+        return Ok(Padding::Each(Width::known(0, argument.span())));
+    }
+    width(argument, "padding zero").map(Padding::Each)
 }
 
 /// A width argument: a whole literal, a const item, or a `{ ... }` expression.
@@ -295,52 +921,6 @@ fn activation(argument: &GenericArgument) -> syn::Result<Activation> {
             Err(syn::Error::new_spanned(argument, message))
         }
     }
-}
-
-/// Checks that `next` takes what `previous` produces, when both widths are literals.
-fn check_boundary(style: Style, previous: &LayerModel, next: &LayerModel) -> syn::Result<()> {
-    let (Some(produced), Some(expected)) = (previous.outputs.value, next.inputs.value) else {
-        return Ok(());
-    };
-    if produced == expected {
-        return Ok(());
-    }
-    let name = |layer: &LayerModel| match style {
-        Style::Tuple => format!(
-            "layer {} (`{}`)",
-            layer.label.parse::<usize>().map_or(0, |i| i + 1),
-            layer.text
-        ),
-        Style::Named => format!("layer `{}` (`{}`)", layer.label, layer.text),
-    };
-    Err(syn::Error::new(
-        next.inputs.span,
-        format!(
-            "{} expects {expected} inputs, but {} produces {produced} outputs; \
-             each layer's input width must equal the previous layer's output width",
-            name(next),
-            name(previous)
-        ),
-    ))
-}
-
-fn layer_text(
-    kind: &LayerKind,
-    inputs: &Width,
-    outputs: &Width,
-    activation: &Activation,
-) -> String {
-    let activation = match activation {
-        Activation::Default => String::new(),
-        Activation::Known(name, _) => format!(", {name}"),
-        Activation::Custom(path) => {
-            format!(", {}", path.to_token_stream().to_string().replace(' ', ""))
-        }
-    };
-    format!(
-        "{}<{}, {}{activation}>",
-        kind.name, inputs.text, outputs.text
-    )
 }
 
 fn list(names: &[&str]) -> String {

@@ -6,8 +6,17 @@
 //! - weight: `[out_channels][in_channels][kernel]`, bias: `[out_channels]`;
 //! - output: `(out_channels, out_len)` with `out_len` from [`Window::output_len`].
 
-use super::window::Window;
-use crate::Scalar;
+use core::marker::PhantomData;
+
+use nalgebra::SVector;
+use rand::Rng;
+
+use super::window::{Padding, Window};
+use super::{HasGradients, Layer, Phase};
+use crate::init::uniform;
+use crate::{
+    Activation, Columns, ColumnsMut, Identity, Init, Largest, Parameters, Scalar, TensorInfo,
+};
 
 /// The shapes of a one-dimensional convolution, checked once so that the kernels cannot fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -411,4 +420,503 @@ mod tests {
             assert_close(&to_f64(&dx), case.input_gradient, 1e-6, case.name);
         }
     }
+}
+
+/// The output length of a window over `len` numbers: what the `network!` macro writes for
+/// layers whose lengths are const items. A window that does not fit is a compile error there.
+#[doc(hidden)]
+#[must_use]
+pub const fn window_len(
+    len: usize,
+    kernel: usize,
+    stride: usize,
+    before: usize,
+    after: usize,
+    dilation: usize,
+) -> usize {
+    let Some(window) = Window::new(kernel, stride, dilation, Padding::new(before, after)) else {
+        panic!("a window needs a kernel, a stride and a dilation of at least 1");
+    };
+    match window.output_len(len) {
+        Some(out) => out,
+        None => panic!("the kernel is longer than the padded input: no window fits"),
+    }
+}
+
+/// A one-dimensional convolution over (channels, length) samples, as PyTorch's `nn.Conv1d`
+/// computes it (a cross-correlation), followed by the activation `A`.
+///
+/// In `network!` it is written `Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, optionally followed
+/// by `STRIDE`, `PADDING` (zeros on each side, `Same` or `Valid`), `DILATION` and an activation;
+/// the macro works out the rest of this type from the input's shape: `PL` and `PR` are the zeros
+/// before and after, `L` the input length and `LOUT` the output length,
+/// `(L + PL + PR - D (K - 1) - 1) / S + 1`.
+///
+/// # Shapes
+///
+/// | value | shape | layout |
+/// | --- | --- | --- |
+/// | input | (CIN, L) | channel by channel, PyTorch's order |
+/// | `weight` | (COUT, CIN, K) | `weight[o][i][k]`, PyTorch's `weight` |
+/// | `bias` | (COUT) | one per output channel |
+/// | output | (COUT, LOUT) | channel by channel |
+///
+/// # Example
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// network! {
+///     #[input_shape(1, 5)]
+///     struct Smooth(Conv1d<1, 1, 2>);
+/// }
+/// let mut net = Smooth::zeros();
+/// net.0.weight = [[[0.5, 0.5]]];
+/// let y = net.forward(&SVector::from([1.0, 3.0, 5.0, 7.0, 9.0]));
+/// assert_eq!(y, SVector::from([2.0, 4.0, 6.0, 8.0]));
+/// ```
+#[derive(Clone, Copy, Debug, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
+pub struct Conv1d<
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PL: usize,
+    const PR: usize,
+    const D: usize,
+    const L: usize,
+    const LOUT: usize,
+    A = Identity,
+    T = f32,
+> {
+    /// `weight[o][i][k]`: output channel `o`'s tap `k` on input channel `i`.
+    pub weight: [[[T; K]; CIN]; COUT],
+    /// One bias per output channel.
+    pub bias: [T; COUT],
+    activation: PhantomData<A>,
+}
+
+/// The gradient of a loss with respect to a [`Conv1d`] layer's parameters, in the same shapes.
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
+pub struct Conv1dGradients<const CIN: usize, const COUT: usize, const K: usize, T = f32> {
+    /// `d loss / d weight`.
+    pub weight: [[[T; K]; CIN]; COUT],
+    /// `d loss / d bias`.
+    pub bias: [T; COUT],
+}
+
+impl<
+    A,
+    T: PartialEq,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PL: usize,
+    const PR: usize,
+    const D: usize,
+    const L: usize,
+    const LOUT: usize,
+> PartialEq for Conv1d<CIN, COUT, K, S, PL, PR, D, L, LOUT, A, T>
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.weight == other.weight && self.bias == other.bias
+    }
+}
+
+/// The tensors of a convolution: the kernel, then the bias.
+fn conv_tensor_info(cin: usize, cout: usize, k: usize, index: usize) -> Option<TensorInfo> {
+    match index {
+        0 => Some(TensorInfo {
+            layer: "",
+            name: "weight",
+            shape: [cout, cin * k],
+            vector: false,
+        }),
+        1 => Some(TensorInfo {
+            layer: "",
+            name: "bias",
+            shape: [cout, 1],
+            vector: true,
+        }),
+        _ => None,
+    }
+}
+
+macro_rules! conv_tensors {
+    () => {
+        #[inline]
+        fn tensor(&self, index: usize) -> &[T] {
+            match index {
+                0 => self.weight.as_flattened().as_flattened(),
+                1 => &self.bias,
+                _ => &[],
+            }
+        }
+
+        #[inline]
+        fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+            match index {
+                0 => self.weight.as_flattened_mut().as_flattened_mut(),
+                1 => &mut self.bias,
+                _ => &mut [],
+            }
+        }
+
+        #[inline]
+        fn tensor_info(index: usize) -> Option<TensorInfo> {
+            conv_tensor_info(CIN, COUT, K, index)
+        }
+    };
+}
+
+impl<const CIN: usize, const COUT: usize, const K: usize, T: Scalar> Parameters<T>
+    for Conv1dGradients<CIN, COUT, K, T>
+{
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = COUT * CIN * K + COUT;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weight: [[[T::zero(); K]; CIN]; COUT],
+            bias: [T::zero(); COUT],
+        }
+    }
+
+    conv_tensors!();
+}
+
+impl<
+    A,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PL: usize,
+    const PR: usize,
+    const D: usize,
+    const L: usize,
+    const LOUT: usize,
+> Parameters<T> for Conv1d<CIN, COUT, K, S, PL, PR, D, L, LOUT, A, T>
+{
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = COUT * CIN * K + COUT;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weight: [[[T::zero(); K]; CIN]; COUT],
+            bias: [T::zero(); COUT],
+            activation: PhantomData,
+        }
+    }
+
+    conv_tensors!();
+}
+
+impl<
+    A,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PL: usize,
+    const PR: usize,
+    const D: usize,
+    const L: usize,
+    const LOUT: usize,
+> HasGradients<T> for Conv1d<CIN, COUT, K, S, PL, PR, D, L, LOUT, A, T>
+{
+    type Gradients = Conv1dGradients<CIN, COUT, K, T>;
+}
+
+impl<
+    A,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PL: usize,
+    const PR: usize,
+    const D: usize,
+    const L: usize,
+    const LOUT: usize,
+> Conv1d<CIN, COUT, K, S, PL, PR, D, L, LOUT, A, T>
+{
+    /// The geometry, checked where the layer is used: a window that cannot fit, or a length
+    /// that does not follow from the others, does not compile.
+    const GEOMETRY: Conv1dGeometry = {
+        let Some(window) = Window::new(K, S, D, Padding::new(PL, PR)) else {
+            panic!("a Conv1d needs a kernel, a stride and a dilation of at least 1");
+        };
+        let geometry = Conv1dGeometry::new_or_panic(CIN, COUT, L, window);
+        assert!(
+            geometry.out_len() == LOUT,
+            "a Conv1d's output length must follow from its input length and window"
+        );
+        geometry
+    };
+
+    /// A layer with the given kernel and biases.
+    #[must_use]
+    pub const fn from_parts(weight: [[[T; K]; CIN]; COUT], bias: [T; COUT]) -> Self {
+        Self {
+            weight,
+            bias,
+            activation: PhantomData,
+        }
+    }
+
+    /// The parameter gradients of one sample's delta added to `gradients`, and the input's
+    /// gradient written to `input_gradient` when given.
+    #[inline]
+    fn accumulate(
+        &self,
+        input: &[T],
+        delta: &[T],
+        gradients: &mut Conv1dGradients<CIN, COUT, K, T>,
+        input_gradient: Option<&mut [T]>,
+    ) {
+        conv1d_backward(
+            &Self::GEOMETRY,
+            input,
+            self.weight.as_flattened().as_flattened(),
+            delta,
+            gradients.weight.as_flattened_mut().as_flattened_mut(),
+            &mut gradients.bias,
+            input_gradient,
+        );
+    }
+
+    /// `w <- w - learning_rate * g` for every parameter.
+    #[inline]
+    fn step(&mut self, gradients: &Conv1dGradients<CIN, COUT, K, T>, learning_rate: T) {
+        let weights = self.weight.as_flattened_mut().as_flattened_mut();
+        for (w, &g) in weights
+            .iter_mut()
+            .zip(gradients.weight.as_flattened().as_flattened())
+        {
+            *w -= learning_rate * g;
+        }
+        for (b, &g) in self.bias.iter_mut().zip(&gradients.bias) {
+            *b -= learning_rate * g;
+        }
+    }
+}
+
+impl<
+    A: Activation,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PL: usize,
+    const PR: usize,
+    const D: usize,
+    const L: usize,
+    const LOUT: usize,
+    const IN: usize,
+    const OUT: usize,
+> Layer<T, IN, OUT> for Conv1d<CIN, COUT, K, S, PL, PR, D, L, LOUT, A, T>
+{
+    /// The pre-activation.
+    type Cache = SVector<T, OUT>;
+
+    #[inline(always)]
+    fn cache_len(batch: usize) -> usize {
+        OUT * batch
+    }
+
+    fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
+        // PyTorch's and Keras's fans for a convolution: channels times kernel taps.
+        let limit = init.limit(CIN * K, COUT * K);
+        for w in self.weight.as_flattened_mut().as_flattened_mut() {
+            *w = T::cast_from(uniform(rng, limit));
+        }
+        self.bias = [T::zero(); COUT];
+    }
+
+    #[inline]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.forward_single(input, &mut Phase::Inference).1
+    }
+
+    #[inline(always)]
+    fn forward_single(
+        &self,
+        input: &SVector<T, IN>,
+        _phase: &mut Phase,
+    ) -> (SVector<T, OUT>, SVector<T, OUT>) {
+        let () = Widths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
+        let _ = Self::GEOMETRY;
+        let mut z = SVector::<T, OUT>::zeros();
+        conv1d_forward(
+            &Self::GEOMETRY,
+            input.as_slice(),
+            self.weight.as_flattened().as_flattened(),
+            &self.bias,
+            z.as_mut_slice(),
+        );
+        let mut a = SVector::<T, OUT>::zeros();
+        A::forward(OUT, z.as_slice(), a.as_mut_slice());
+        (z, a)
+    }
+
+    #[inline(always)]
+    fn forward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        z: &mut [T],
+        mut a: ColumnsMut<'_, T, OUT>,
+        _phase: &mut Phase,
+    ) {
+        let () = Widths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
+        let _ = Self::GEOMETRY;
+        for (x, z) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(z.chunks_exact_mut(OUT))
+        {
+            conv1d_forward(
+                &Self::GEOMETRY,
+                x,
+                self.weight.as_flattened().as_flattened(),
+                &self.bias,
+                z,
+            );
+        }
+        A::forward(OUT, z, a.as_mut_slice());
+    }
+
+    #[inline(always)]
+    fn backward_single(
+        &self,
+        input: &SVector<T, IN>,
+        z: &SVector<T, OUT>,
+        a: &SVector<T, OUT>,
+        delta: &mut SVector<T, OUT>,
+        input_gradient: bool,
+    ) -> SVector<T, IN> {
+        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
+        let mut dx = SVector::<T, IN>::zeros();
+        if input_gradient {
+            let mut scratch = Conv1dGradients::zeros();
+            self.accumulate(
+                input.as_slice(),
+                delta.as_slice(),
+                &mut scratch,
+                Some(dx.as_mut_slice()),
+            );
+        }
+        dx
+    }
+
+    #[inline(always)]
+    fn update_single(
+        &mut self,
+        input: &SVector<T, IN>,
+        _z: &SVector<T, OUT>,
+        delta: &SVector<T, OUT>,
+        learning_rate: T,
+    ) {
+        let mut gradients = Conv1dGradients::zeros();
+        self.accumulate(input.as_slice(), delta.as_slice(), &mut gradients, None);
+        self.step(&gradients, learning_rate);
+    }
+
+    #[inline(always)]
+    fn backward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        z: &[T],
+        a: Columns<'_, T, OUT>,
+        mut delta: ColumnsMut<'_, T, OUT>,
+        gradients: Option<&mut Self::Gradients>,
+        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        A::backward(OUT, z, a.as_slice(), delta.as_mut_slice());
+        let mut scratch = Conv1dGradients::zeros();
+        let gradients = match gradients {
+            Some(gradients) => {
+                *gradients = Conv1dGradients::zeros();
+                gradients
+            }
+            None => &mut scratch,
+        };
+        let mut dx = input_gradient
+            .as_mut()
+            .map(|dx| dx.as_mut_slice().chunks_exact_mut(IN));
+        for (x, d) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(delta.as_slice().chunks_exact(OUT))
+        {
+            let dx = dx.as_mut().and_then(Iterator::next);
+            self.accumulate(x, d, gradients, dx);
+        }
+    }
+
+    #[inline(always)]
+    fn update_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        _z: &[T],
+        delta: Columns<'_, T, OUT>,
+        learning_rate: T,
+    ) {
+        let mut gradients = Conv1dGradients::zeros();
+        for (x, d) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(delta.as_slice().chunks_exact(OUT))
+        {
+            self.accumulate(x, d, &mut gradients, None);
+        }
+        self.step(&gradients, learning_rate);
+    }
+
+    #[inline(always)]
+    fn bound_update(input: &[T], delta: &[T], largest: &mut Largest<T>) {
+        // Each weight moves by a sum over LOUT positions (and the batch, which the limits count):
+        // bound the delta side by LOUT times its largest magnitude.
+        largest.include(delta);
+        largest.include(input);
+        let biggest = delta
+            .iter()
+            .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
+        largest.include(&[biggest * T::cast_from(LOUT as f64)]);
+    }
+}
+
+/// Proof, where a layer is used, that its flat widths are its shapes': `IN = CIN * L` and
+/// `OUT = COUT * LOUT`.
+struct Widths<
+    const IN: usize,
+    const OUT: usize,
+    const CIN: usize,
+    const L: usize,
+    const COUT: usize,
+    const LOUT: usize,
+>;
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const CIN: usize,
+    const L: usize,
+    const COUT: usize,
+    const LOUT: usize,
+> Widths<IN, OUT, CIN, L, COUT, LOUT>
+{
+    const MATCH: () = assert!(
+        IN == CIN * L && OUT == COUT * LOUT,
+        "a Conv1d is used at flat widths other than its shapes'"
+    );
 }

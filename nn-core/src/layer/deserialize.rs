@@ -456,3 +456,88 @@ mod tests {
         );
     }
 }
+
+/// Layers without parameters are written as a unit (`null` in JSON) and read from one.
+macro_rules! unit_serde {
+    ($name:ident < $($generic:ident),* ; $($width:ident),* >) => {
+        impl<$($generic,)* $(const $width: usize,)* T> serde::Serialize
+            for super::$name<$($generic,)* $($width,)* T>
+        {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_unit_struct(stringify!($name))
+            }
+        }
+
+        impl<'de, $($generic,)* $(const $width: usize,)* T> Deserialize<'de>
+            for super::$name<$($generic,)* $($width,)* T>
+        {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_unit_struct(stringify!($name), UnitVisitor(stringify!($name)))?;
+                Ok(Self::new())
+            }
+        }
+    };
+}
+
+/// Accepts the unit a layer without parameters is written as.
+struct UnitVisitor(&'static str);
+
+impl<'de> Visitor<'de> for UnitVisitor {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "a {} layer, which has no parameters (`null`)", self.0)
+    }
+
+    fn visit_unit<E: Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+unit_serde!(Flatten<; N>);
+unit_serde!(Dropout<; P, N>);
+unit_serde!(Activate<A; N>);
+
+/// A convolution is written as a Dense layer is, `{"weights": [...], "bias": [...]}`, its kernel
+/// flat in PyTorch's order (`weight[o][i][k]`, the last index fastest).
+macro_rules! conv_serde {
+    ($name:ident < $($generic:ident),* ; $($width:ident),* >, $label:literal) => {
+        impl<$($generic,)* $(const $width: usize,)* T: Scalar> serde::Serialize
+            for super::$name<$($width,)* $($generic,)* T>
+        {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct as _;
+                let mut state = serializer.serialize_struct($label, 2)?;
+                state.serialize_field("weights", self.weight.as_flattened().as_flattened())?;
+                state.serialize_field("bias", &self.bias[..])?;
+                state.end()
+            }
+        }
+
+        impl<'de, $($generic,)* $(const $width: usize,)* T: Scalar> Deserialize<'de>
+            for super::$name<$($width,)* $($generic,)* T>
+        {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let mut layer = <Self as crate::Parameters<T>>::zeros();
+                Self::deserialize_in_place(deserializer, &mut layer)?;
+                Ok(layer)
+            }
+
+            fn deserialize_in_place<D: Deserializer<'de>>(
+                deserializer: D,
+                place: &mut Self,
+            ) -> Result<(), D::Error> {
+                layer(
+                    deserializer,
+                    $label,
+                    [COUT, CIN * K],
+                    place.weight.as_flattened_mut().as_flattened_mut(),
+                    &mut place.bias,
+                )
+            }
+        }
+    };
+}
+
+conv_serde!(Conv1d<A; CIN, COUT, K, STRIDE, PL, PR, DILATION, L, LOUT>, "Conv1d");
+conv_serde!(Conv1dGradients<; CIN, COUT, K>, "Conv1dGradients");

@@ -5,15 +5,19 @@
 //! written once over any layer, in [`Stack`] (whose chains of layers the `network!` macro builds)
 //! and in the macro's walk over the fields.
 
+mod activate;
 mod dense;
 #[cfg(feature = "serde")]
 mod deserialize;
+mod dropout;
+mod flatten;
+mod no_parameters;
 mod phase;
 pub(crate) mod stack;
 // Numerical cores of layers to come: unused until their `Layer` impls land.
 #[allow(dead_code)]
 mod batch_norm;
-#[allow(dead_code)]
+#[allow(dead_code)] // The geometry getters are for the layers still to come.
 mod conv1d;
 #[allow(dead_code)]
 mod conv2d;
@@ -24,10 +28,16 @@ mod pool;
 #[allow(dead_code)]
 mod window;
 
+pub use activate::Activate;
+#[doc(hidden)]
+pub use conv1d::window_len;
+pub use conv1d::{Conv1d, Conv1dGradients};
 pub use dense::{Dense, DenseGradients};
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 pub use deserialize::{FieldName, InPlace};
+pub use dropout::Dropout;
+pub use flatten::Flatten;
 pub use phase::Phase;
 #[doc(hidden)]
 pub use stack::{End, Link, Stack, StackMut};
@@ -54,7 +64,7 @@ use crate::{Columns, ColumnsMut, Init, Largest, Parameters, Scalar};
 ///   Layers with training-time randomness draw it from the [`Phase::Training`] source.
 /// - **Backward** turns the gradient with respect to the output into the layer's own delta in
 ///   place, and writes the gradient with respect to the input; a batch's parameter gradients go
-///   to [`Gradients`](Self::Gradients) when asked for.
+///   to [`HasGradients::Gradients`] when asked for.
 /// - **Plain SGD** updates the parameters straight from the delta, with no gradient buffer.
 /// - **Non-trainable state** (running statistics) is [`Parameters`]'s buffers: saved and loaded,
 ///   never optimized, and updated by [`update_buffers`](Self::update_buffers) after a training
@@ -181,6 +191,7 @@ pub trait HasGradients<T: Scalar> {
 
 /// The gradients of a layer without parameters: nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NoGradients;
 
 impl<T: Scalar> Parameters<T> for NoGradients {
