@@ -228,11 +228,7 @@ pub fn validate(declaration: &Declaration) -> syn::Result<Model<'_>> {
                 .layer
                 .as_ref()
                 .map_or_else(|_| Span::call_site(), Spanned::span);
-            let text = field
-                .layer
-                .as_ref()
-                .map(type_text)
-                .unwrap_or_default();
+            let text = field.layer.as_ref().map(type_text).unwrap_or_default();
             let previous = layers.last().map(|layer: &LayerModel| Previous {
                 name: layer_name(declaration.style, layer),
             });

@@ -486,7 +486,11 @@ impl<'de> Visitor<'de> for UnitVisitor {
     type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "a {} layer, which has no parameters (`null`)", self.0)
+        write!(
+            formatter,
+            "a {} layer, which has no parameters (`null`)",
+            self.0
+        )
     }
 
     fn visit_unit<E: Error>(self) -> Result<(), E> {
