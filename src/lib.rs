@@ -420,9 +420,9 @@ pub mod __private {
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Activate, Boundary, Conv1d, Dense, Dropout, End, Fits, Flatten, HasGradients, Init, Layer,
-        LayerSummary, Link, Network, Parameters, Rng, SMatrix, SVector, Scalar, Stack, Summary,
-        TensorInfo, window_len,
+        Activate, AvgPool1d, Boundary, Conv1d, Dense, Dropout, End, Fits, Flatten, HasGradients,
+        Init, Layer, LayerSummary, Link, MaxPool1d, Network, Parameters, Rng, SMatrix, SVector,
+        Scalar, Stack, Summary, TensorInfo, window_len,
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]

@@ -31,6 +31,13 @@ network! {
     struct Plain(Conv1d<2, 3, 3, 2, 1, 1, Tanh>, Conv1d<3, 2, 3, 1, Same, 2>, Tanh, Flatten, Dense<10, 2>);
 }
 
+network! {
+    /// Pooling after a convolution: max over pairs, then a padded average of three with
+    /// stride 2: 12 -> 10 -> 5 -> 3 positions.
+    #[input_shape(2, 12)]
+    struct Pooled(Conv1d<2, 3, 3, Tanh>, MaxPool1d<2>, AvgPool1d<3, 2, 1>, Flatten, Dense<9, 1>);
+}
+
 fn batch_loss<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
     model: &N,
     xs: &[SVector<f64, IN>],
@@ -64,6 +71,25 @@ fn convolutions_dropout_and_activation_layers_match_finite_differences() {
     let (loss, analytic) = model.gradients(&xs, &ys, &Mse).expect("a valid batch");
     assert!(loss.is_finite() && loss > 1e-3, "loss {loss}");
     let errors = check_all("Sequence", &mut model, &*analytic, |m| {
+        batch_loss(m, &xs, &ys)
+    });
+    assert_mostly_significant(&errors);
+}
+
+#[test]
+fn pooling_matches_finite_differences_and_pytorch_floor_lengths() {
+    let summary = Pooled::zeros().summary().to_string();
+    for shape in ["3 x 10", "3 x 5", "3 x 3", "9"] {
+        assert!(summary.contains(shape), "{summary}");
+    }
+    let mut model = Pooled::<f64>::new(&mut StdRng::seed_from_u64(4));
+    let mut numbers = Numbers(31);
+    randomize_biases(&mut model, &mut numbers);
+    let xs: Vec<SVector<f64, 24>> = numbers.batch(3);
+    let ys: Vec<SVector<f64, 1>> = numbers.batch(3);
+    let (loss, analytic) = model.gradients(&xs, &ys, &Mse).expect("a valid batch");
+    assert!(loss.is_finite() && loss > 1e-3, "loss {loss}");
+    let errors = check_all("Pooled", &mut model, &*analytic, |m| {
         batch_loss(m, &xs, &ys)
     });
     assert_mostly_significant(&errors);

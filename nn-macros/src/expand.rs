@@ -401,7 +401,9 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
         }
         Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* T>),
-        Family::Flatten | Family::Dropout => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>),
+        Family::Flatten | Family::Dropout | Family::Pool1d => {
+            quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>)
+        }
     }
 }
 

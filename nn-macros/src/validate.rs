@@ -26,6 +26,9 @@ pub enum Family {
     /// `Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE?, PADDING?, DILATION?, Activation?>`:
     /// (C, L) to (OUT_CHANNELS, L').
     Conv1d,
+    /// `MaxPool1d<KERNEL, STRIDE?, PADDING?>` and `AvgPool1d<..>`: (C, L) to (C, L'), the
+    /// stride the kernel unless given.
+    Pool1d,
 }
 
 /// A layer kind the macro knows: its type in `nn-core`, its family, and how it is written.
@@ -37,27 +40,14 @@ pub struct LayerKind {
 }
 
 /// The layer kinds typenn has, one line each.
+#[rustfmt::skip]
 pub const LAYER_KINDS: &[LayerKind] = &[
-    LayerKind {
-        name: "Dense",
-        family: Family::Dense,
-        usage: "`Dense<IN, OUT>` or `Dense<IN, OUT, Activation>`",
-    },
-    LayerKind {
-        name: "Flatten",
-        family: Family::Flatten,
-        usage: "`Flatten`, with no arguments",
-    },
-    LayerKind {
-        name: "Dropout",
-        family: Family::Dropout,
-        usage: "`Dropout<PERCENT>`, such as `Dropout<25>` for a rate of 0.25",
-    },
-    LayerKind {
-        name: "Conv1d",
-        family: Family::Conv1d,
-        usage: "`Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation",
-    },
+    LayerKind { name: "Dense", family: Family::Dense, usage: "`Dense<IN, OUT>` or `Dense<IN, OUT, Activation>`" },
+    LayerKind { name: "Flatten", family: Family::Flatten, usage: "`Flatten`, with no arguments" },
+    LayerKind { name: "Dropout", family: Family::Dropout, usage: "`Dropout<PERCENT>`, such as `Dropout<25>` for a rate of 0.25" },
+    LayerKind { name: "Conv1d", family: Family::Conv1d, usage: "`Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation" },
+    LayerKind { name: "MaxPool1d", family: Family::Pool1d, usage: "`MaxPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
+    LayerKind { name: "AvgPool1d", family: Family::Pool1d, usage: "`AvgPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
 ];
 
 /// An activation written alone as a layer (`Relu`): the kind `Activate` in `nn-core`.
@@ -405,6 +395,7 @@ fn shaped(
             ))
         }
         Family::Conv1d => conv1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
+        Family::Pool1d => pool1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
     }
 }
 
@@ -460,7 +451,85 @@ fn conv1d_shape(
             ),
         ));
     }
-    let (before, after) = padding_widths(&layer.padding, kernel, stride, dilation, here)?;
+    let (before, after, out_length) = window(
+        &layer.padding,
+        (length, kernel, stride, dilation),
+        here,
+        producer,
+        given,
+        "the kernel",
+    )?;
+    let type_args = vec![
+        in_channels.clone(),
+        out_channels.clone(),
+        kernel.clone(),
+        stride.clone(),
+        before,
+        after,
+        dilation.clone(),
+        length.clone(),
+        out_length.clone(),
+    ];
+    let output = vec![out_channels.clone(), out_length];
+    Ok((vec![channels.clone(), length.clone()], output, type_args))
+}
+
+/// Pooling over (C, L): checks that the window fits, and works out L'.
+fn pool1d_shape(
+    layer: &Written,
+    here: &Here<'_>,
+    producer: &str,
+    given: &[Width],
+) -> syn::Result<(Vec<Width>, Vec<Width>, Vec<Width>)> {
+    let [kernel, stride] = &layer.args[..] else {
+        return Err(syn::Error::new(here.span, layer.kind.usage));
+    };
+    let [channels, length] = given else {
+        return Err(syn::Error::new(
+            here.span,
+            format!(
+                "{} takes (channels, length) samples, but {producer} produces {}",
+                here.name,
+                shape_text(given)
+            ),
+        ));
+    };
+    let one = Width::known(1, here.span);
+    let (before, after, out_length) = window(
+        &layer.padding,
+        (length, kernel, stride, &one),
+        here,
+        producer,
+        given,
+        "the window",
+    )?;
+    let type_args = vec![
+        channels.clone(),
+        kernel.clone(),
+        stride.clone(),
+        before,
+        after,
+        length.clone(),
+        out_length.clone(),
+    ];
+    Ok((
+        given.to_vec(),
+        vec![channels.clone(), out_length],
+        type_args,
+    ))
+}
+
+/// A sliding window over a length: its padding before and after, and the output length,
+/// checked to fit when the numbers are literals (`what` names the window in the message).
+fn window(
+    padding: &Padding,
+    (length, kernel, stride, dilation): (&Width, &Width, &Width, &Width),
+    here: &Here<'_>,
+    producer: &str,
+    given: &[Width],
+    what: &str,
+) -> syn::Result<(Width, Width, Width)> {
+    let (before, after) = padding_widths(padding, kernel, stride, dilation, here)?;
     let known = |w: &Width| w.value;
     if let (Some(l), Some(k), Some(d), Some(b), Some(a)) = (
         known(length),
@@ -472,9 +541,9 @@ fn conv1d_shape(
         let span = d * (k - 1) + 1;
         if l + b + a < span {
             let what = if d > 1 {
-                format!("a dilated kernel spans {span}")
+                format!("a dilated window spans {span}")
             } else {
-                format!("the kernel is {k} long")
+                format!("{what} is {k} long")
             };
             return Err(syn::Error::new(
                 kernel.span,
@@ -514,19 +583,7 @@ fn conv1d_shape(
         format!("L'({})", length.text),
         here,
     );
-    let type_args = vec![
-        in_channels.clone(),
-        out_channels.clone(),
-        kernel.clone(),
-        stride.clone(),
-        before,
-        after,
-        dilation.clone(),
-        length.clone(),
-        out_length.clone(),
-    ];
-    let output = vec![out_channels.clone(), out_length];
-    Ok((vec![channels.clone(), length.clone()], output, type_args))
+    Ok((before, after, out_length))
 }
 
 /// A convolution's zeros before and after, from how its padding was written.
@@ -728,6 +785,23 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 Padding::Valid,
                 Ok(Activation::Default),
             )
+        }
+        Family::Pool1d => {
+            count(1..=3)?;
+            let kernel = width(arguments[0], "window position");
+            let stride = match (arguments.get(1), &kernel) {
+                (Some(argument), _) => width(argument, "stride step"),
+                (None, Ok(kernel)) => Ok(kernel.clone()),
+                (None, Err(_)) => Ok(Width::known(1, ty.span())),
+            };
+            match arguments.get(2).map_or(Ok(Padding::Valid), |a| padding(a)) {
+                Ok(Padding::Same(span)) => Err(vec![syn::Error::new(
+                    span,
+                    "pooling takes its padding as a number of zeros on each side",
+                )]),
+                Ok(padding) => written(vec![kernel, stride], padding, Ok(Activation::Default)),
+                Err(error) => Err(vec![error]),
+            }
         }
         Family::Conv1d => {
             count(3..=7)?;

@@ -12,7 +12,7 @@ use nalgebra::SVector;
 use rand::Rng;
 
 use super::window::{Padding, Window};
-use super::{HasGradients, Layer, Phase};
+use super::{FlatWidths, HasGradients, Layer, Phase};
 use crate::init::uniform;
 use crate::{
     Activation, Columns, ColumnsMut, Identity, Init, Largest, Parameters, Scalar, TensorInfo,
@@ -754,7 +754,7 @@ impl<
         input: &SVector<T, IN>,
         _phase: &mut Phase,
     ) -> (SVector<T, OUT>, SVector<T, OUT>) {
-        let () = Widths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
+        let () = FlatWidths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
         let _ = Self::GEOMETRY;
         let mut z = SVector::<T, OUT>::zeros();
         conv1d_forward(
@@ -777,7 +777,7 @@ impl<
         mut a: ColumnsMut<'_, T, OUT>,
         _phase: &mut Phase,
     ) {
-        let () = Widths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
+        let () = FlatWidths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
         let _ = Self::GEOMETRY;
         for (x, z) in input
             .as_slice()
@@ -893,30 +893,4 @@ impl<
             .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
         largest.include(&[biggest * T::cast_from(LOUT as f64)]);
     }
-}
-
-/// Proof, where a layer is used, that its flat widths are its shapes': `IN = CIN * L` and
-/// `OUT = COUT * LOUT`.
-struct Widths<
-    const IN: usize,
-    const OUT: usize,
-    const CIN: usize,
-    const L: usize,
-    const COUT: usize,
-    const LOUT: usize,
->;
-
-impl<
-    const IN: usize,
-    const OUT: usize,
-    const CIN: usize,
-    const L: usize,
-    const COUT: usize,
-    const LOUT: usize,
-> Widths<IN, OUT, CIN, L, COUT, LOUT>
-{
-    const MATCH: () = assert!(
-        IN == CIN * L && OUT == COUT * LOUT,
-        "a Conv1d is used at flat widths other than its shapes'"
-    );
 }

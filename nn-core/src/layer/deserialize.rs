@@ -545,3 +545,5 @@ macro_rules! conv_serde {
 
 conv_serde!(Conv1d<A; CIN, COUT, K, STRIDE, PL, PR, DILATION, L, LOUT>, "Conv1d");
 conv_serde!(Conv1dGradients<; CIN, COUT, K>, "Conv1dGradients");
+unit_serde!(MaxPool1d<; C, K, STRIDE, PL, PR, L, LOUT>);
+unit_serde!(AvgPool1d<; C, K, STRIDE, PL, PR, L, LOUT>);

@@ -23,7 +23,7 @@ mod conv1d;
 mod conv2d;
 #[allow(dead_code)]
 mod layer_norm;
-#[allow(dead_code)]
+#[allow(dead_code)] // The 2-d pools' cores are for the layers still to come.
 mod pool;
 #[allow(dead_code)]
 mod window;
@@ -39,6 +39,7 @@ pub use deserialize::{FieldName, InPlace};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use phase::Phase;
+pub use pool::{AvgPool1d, MaxPool1d};
 #[doc(hidden)]
 pub use stack::{End, Link, Stack, StackMut};
 
@@ -177,6 +178,33 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
     fn update_buffers(&mut self, cache: &[T], batch: usize) {
         let _ = (cache, batch);
     }
+}
+
+/// Proof, where a layer with channels is used, that its flat widths are its shapes':
+/// `IN = C_IN * L_IN` and `OUT = C_OUT * L_OUT`. A layer implements [`Layer`] at any widths and
+/// names this in its passes, so that the compiler checks the product when the network is built.
+pub(crate) struct FlatWidths<
+    const IN: usize,
+    const OUT: usize,
+    const C_IN: usize,
+    const L_IN: usize,
+    const C_OUT: usize,
+    const L_OUT: usize,
+>;
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const C_IN: usize,
+    const L_IN: usize,
+    const C_OUT: usize,
+    const L_OUT: usize,
+> FlatWidths<IN, OUT, C_IN, L_IN, C_OUT, L_OUT>
+{
+    pub(crate) const MATCH: () = assert!(
+        IN == C_IN * L_IN && OUT == C_OUT * L_OUT,
+        "a layer is used at flat widths other than its shapes'"
+    );
 }
 
 /// The type of a layer's parameter gradients.

@@ -13,8 +13,15 @@
 //! output's gradient to the first maximal element of its window, in row-major window order, as
 //! PyTorch does, and finds it again from the input rather than keeping indices.
 
-use super::window::Window;
-use crate::Scalar;
+use core::marker::PhantomData;
+
+use nalgebra::SVector;
+use rand::Rng;
+
+use super::no_parameters::no_parameters;
+use super::window::{Padding, Window};
+use super::{FlatWidths, Layer, NoGradients, Phase};
+use crate::{Columns, ColumnsMut, Init, Scalar};
 
 /// The shapes of one-dimensional pooling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -554,6 +561,216 @@ pub fn global_avg_pool_backward<T: Scalar>(
         dx.fill(d / n);
     }
 }
+
+/// Pooling layers over (channels, length) samples: no parameters, a window of `K` with stride
+/// `S` and `PL`, `PR` zeros of padding, from length `L` to `LOUT`, on each of `C` channels.
+macro_rules! pool1d_layer {
+    ($(#[$doc:meta])* $name:ident, $forward:expr, $backward:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable)]
+        #[zeroable(bound = "")]
+        pub struct $name<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const PL: usize,
+            const PR: usize,
+            const L: usize,
+            const LOUT: usize,
+            T = f32,
+        >(PhantomData<T>);
+
+        impl<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const PL: usize,
+            const PR: usize,
+            const L: usize,
+            const LOUT: usize,
+            T,
+        > $name<C, K, S, PL, PR, L, LOUT, T>
+        {
+            /// The geometry, checked where the layer is used.
+            const GEOMETRY: Pool1dGeometry = {
+                let Some(window) = Window::new(K, S, 1, Padding::new(PL, PR)) else {
+                    panic!("a pooling window needs a size and a stride of at least 1");
+                };
+                let geometry = Pool1dGeometry::new_or_panic(C, L, window);
+                assert!(
+                    geometry.output_size() == C * LOUT,
+                    "a pooling layer's output length must follow from its input and window"
+                );
+                geometry
+            };
+
+            /// The layer (it has nothing to set).
+            #[must_use]
+            pub const fn new() -> Self {
+                Self(PhantomData)
+            }
+        }
+
+        no_parameters!($name<; C, K, S, PL, PR, L, LOUT>);
+
+        impl<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const PL: usize,
+            const PR: usize,
+            const L: usize,
+            const LOUT: usize,
+            const IN: usize,
+            const OUT: usize,
+            T: Scalar,
+        > Layer<T, IN, OUT> for $name<C, K, S, PL, PR, L, LOUT, T>
+        {
+            type Cache = ();
+
+            #[inline(always)]
+            fn cache_len(_batch: usize) -> usize {
+                0
+            }
+
+            fn initialize<R: Rng + ?Sized>(&mut self, _init: Init, _rng: &mut R) {}
+
+            #[inline]
+            fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+                self.forward_single(input, &mut Phase::Inference).1
+            }
+
+            #[inline(always)]
+            fn forward_single(
+                &self,
+                input: &SVector<T, IN>,
+                _phase: &mut Phase,
+            ) -> ((), SVector<T, OUT>) {
+                let () = FlatWidths::<IN, OUT, C, L, C, LOUT>::MATCH;
+                let mut output = SVector::<T, OUT>::zeros();
+                $forward(&Self::GEOMETRY, input.as_slice(), output.as_mut_slice());
+                ((), output)
+            }
+
+            #[inline(always)]
+            fn forward_batch(
+                &self,
+                input: Columns<'_, T, IN>,
+                _cache: &mut [T],
+                mut output: ColumnsMut<'_, T, OUT>,
+                _phase: &mut Phase,
+            ) {
+                for (x, y) in input
+                    .as_slice()
+                    .chunks_exact(IN)
+                    .zip(output.as_mut_slice().chunks_exact_mut(OUT))
+                {
+                    $forward(&Self::GEOMETRY, x, y);
+                }
+            }
+
+            #[inline(always)]
+            fn backward_single(
+                &self,
+                input: &SVector<T, IN>,
+                _cache: &(),
+                _output: &SVector<T, OUT>,
+                delta: &mut SVector<T, OUT>,
+                input_gradient: bool,
+            ) -> SVector<T, IN> {
+                let mut dx = SVector::<T, IN>::zeros();
+                if input_gradient {
+                    $backward(&Self::GEOMETRY, input.as_slice(), delta.as_slice(), dx.as_mut_slice());
+                }
+                dx
+            }
+
+            #[inline(always)]
+            fn update_single(&mut self, _: &SVector<T, IN>, _: &(), _: &SVector<T, OUT>, _: T) {}
+
+            #[inline(always)]
+            fn backward_batch(
+                &self,
+                input: Columns<'_, T, IN>,
+                _cache: &[T],
+                _output: Columns<'_, T, OUT>,
+                delta: ColumnsMut<'_, T, OUT>,
+                _gradients: Option<&mut NoGradients>,
+                input_gradient: Option<ColumnsMut<'_, T, IN>>,
+            ) {
+                if let Some(mut input_gradient) = input_gradient {
+                    for ((x, d), dx) in input
+                        .as_slice()
+                        .chunks_exact(IN)
+                        .zip(delta.as_slice().chunks_exact(OUT))
+                        .zip(input_gradient.as_mut_slice().chunks_exact_mut(IN))
+                    {
+                        $backward(&Self::GEOMETRY, x, d, dx);
+                    }
+                }
+            }
+
+            #[inline(always)]
+            fn update_batch(&mut self, _: Columns<'_, T, IN>, _: &[T], _: Columns<'_, T, OUT>, _: T) {}
+        }
+    };
+}
+
+pool1d_layer!(
+    /// Max pooling over (channels, length) samples, as PyTorch's `nn.MaxPool1d` (floor
+    /// semantics; the gradient goes to the first maximum of each window).
+    ///
+    /// In `network!` it is written `MaxPool1d<KERNEL>`, optionally followed by `STRIDE` (the
+    /// kernel by default, as in PyTorch) and `PADDING` (zeros on each side, never a maximum).
+    ///
+    /// # Shapes
+    ///
+    /// (C, L) to (C, LOUT) with `LOUT = (L + PL + PR - K) / S + 1`. No parameters.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use typenn::prelude::*;
+    ///
+    /// network! {
+    ///     #[input_shape(1, 6)]
+    ///     struct Net(MaxPool1d<2>);
+    /// }
+    /// let y = Net::zeros().forward(&SVector::from([1.0, 3.0, -2.0, -5.0, 4.0, 0.0]));
+    /// assert_eq!(y, SVector::from([3.0, -2.0, 4.0]));
+    /// ```
+    MaxPool1d,
+    max_pool1d_forward,
+    max_pool1d_backward
+);
+
+pool1d_layer!(
+    /// Average pooling over (channels, length) samples, as PyTorch's `nn.AvgPool1d` (floor
+    /// semantics; padding counts towards the divisor, PyTorch's default).
+    ///
+    /// In `network!` it is written `AvgPool1d<KERNEL>`, optionally followed by `STRIDE` (the
+    /// kernel by default) and `PADDING`.
+    ///
+    /// # Shapes
+    ///
+    /// (C, L) to (C, LOUT) with `LOUT = (L + PL + PR - K) / S + 1`. No parameters.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use typenn::prelude::*;
+    ///
+    /// network! {
+    ///     #[input_shape(1, 4)]
+    ///     struct Net(AvgPool1d<2>);
+    /// }
+    /// let y = Net::zeros().forward(&SVector::from([1.0, 3.0, -2.0, -6.0]));
+    /// assert_eq!(y, SVector::from([2.0, -4.0]));
+    /// ```
+    AvgPool1d,
+    |g: &Pool1dGeometry, x: &[_], y: &mut [_]| avg_pool1d_forward(g, true, x, y),
+    |g: &Pool1dGeometry, _x: &[_], d: &[_], dx: &mut [_]| avg_pool1d_backward(g, true, d, dx)
+);
 
 #[cfg(test)]
 mod tests {
