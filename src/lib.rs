@@ -43,9 +43,9 @@ macro_rules! use_activations {
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
-    Activate, Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
+    Activate, Activation, AllocationError, AvgPool1d, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
     Columns, ColumnsMut, Conv1d, Conv1dGradients, Dense, DenseGradients, Dropout, Elementwise,
-    ElementwiseLoss, HasGradients, Huber, Init, Layer, LayerSummary, Loss, Mae, Mse, Network,
+    ElementwiseLoss, HasGradients, Huber, Init, Layer, LayerSummary, Layout, Loss, MaxPool1d, Mae, Mse, Network,
     NoGradients, Parameters, Phase, SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary,
     TensorInfo, Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };

@@ -150,7 +150,7 @@ fn named_network_matches_finite_differences() {
     let hidden_weight = Named::<f64>::tensor_info(2).expect("tensor 2");
     assert_eq!(
         (hidden_weight.layer, hidden_weight.name, hidden_weight.shape),
-        ("hidden", "weight", [4, 5])
+        ("hidden", "weight", &[4, 5][..])
     );
 
     // Every tensor, with the loss recomputed by `evaluate` rather than `gradients`.

@@ -94,12 +94,16 @@ pub(crate) fn first_non_finite<T: Scalar, P: Parameters<T>>(parameters: &P) -> O
     })
 }
 
-/// Copies every tensor of `parameters` into `copy`, which is reused from step to step.
+/// Copies every tensor and buffer of `parameters` into `copy`, which is reused from step to
+/// step: a refused step leaves the running statistics as they were too.
 #[cfg(feature = "std")]
 pub(crate) fn save<T: Scalar, P: Parameters<T>>(parameters: &P, copy: &mut Vec<T>) {
     copy.clear();
     for tensor in 0..P::TENSORS {
         copy.extend_from_slice(parameters.tensor(tensor));
+    }
+    for buffer in 0..P::BUFFERS {
+        copy.extend_from_slice(parameters.buffer(buffer));
     }
 }
 
@@ -109,6 +113,12 @@ pub(crate) fn restore<T: Scalar, P: Parameters<T>>(parameters: &mut P, copy: &[T
     let mut rest = copy;
     for tensor in 0..P::TENSORS {
         let values = parameters.tensor_mut(tensor);
+        let (head, tail) = rest.split_at(values.len());
+        values.copy_from_slice(head);
+        rest = tail;
+    }
+    for buffer in 0..P::BUFFERS {
+        let values = parameters.buffer_mut(buffer);
         let (head, tail) = rest.split_at(values.len());
         values.copy_from_slice(head);
         rest = tail;

@@ -4,21 +4,53 @@
 use crate::AllocationError;
 use crate::Scalar;
 
-/// What a parameter tensor is, for summaries and weight files.
+/// How a tensor's flat slice orders its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// PyTorch's contiguous order: the last dimension varies fastest.
+    RowMajor,
+    /// A 2-D `[rows, columns]` tensor held column by column, as nalgebra stores a matrix (Dense's
+    /// weights): the first dimension varies fastest.
+    ColumnMajor,
+}
+
+/// What a tensor is, for summaries, weight files and serde.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TensorInfo {
     /// The field of the layer that holds the tensor (`"0"`, `"hidden"`); empty for a lone layer.
     pub layer: &'static str,
-    /// The tensor's name inside its layer, as PyTorch names it: `"weight"` or `"bias"`.
+    /// The tensor's name inside its layer, as PyTorch names it: `"weight"`, `"bias"`,
+    /// `"running_mean"`.
     pub name: &'static str,
-    /// The logical shape, PyTorch-style: `[out, in]` for a weight matrix, `[out, 1]` for a bias.
-    pub shape: [usize; 2],
-    /// Whether the tensor is a vector (a bias), which PyTorch and safetensors store with one
-    /// dimension, `[out]`, rather than as an `[out, 1]` matrix.
-    pub vector: bool,
+    /// The shape in PyTorch's order: `[out, in]` for a Dense weight, `[out]` for a bias,
+    /// `[out, in, k]` for a Conv1d kernel, `[out, in, kh, kw]` for a Conv2d kernel, `[c]` for a
+    /// BatchNorm vector.
+    pub shape: &'static [usize],
+    /// How the slice orders the values of that shape.
+    pub layout: Layout,
 }
 
 impl TensorInfo {
+    /// How many values the tensor holds: the product of its shape.
+    #[inline]
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        let mut len = 1;
+        let mut axis = 0;
+        while axis < self.shape.len() {
+            len *= self.shape[axis];
+            axis += 1;
+        }
+        len
+    }
+
+    /// Whether the tensor holds no value.
+    #[inline]
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The network's name for the tensor, as weight files and errors give it: `0.weight`,
     /// `hidden.bias`, or the bare tensor name (`weight`) for a lone layer.
     #[cfg(feature = "std")]
@@ -38,8 +70,9 @@ impl TensorInfo {
 /// layers' tensors in order). Optimizers walk tensor `0..TENSORS` of the parameters, the
 /// gradients and their own state side by side, so all three must list the same shapes.
 ///
-/// A weight matrix is stored column-major (nalgebra's layout): its slice holds the `in` columns of
-/// `out` values one after the other.
+/// Each tensor's [`TensorInfo`] gives its PyTorch shape and the order of its slice: Dense's
+/// weight matrix is [`Layout::ColumnMajor`] (nalgebra's layout: the `in` columns of `out` values
+/// one after the other), every other tensor [`Layout::RowMajor`].
 ///
 /// Every implementor is [`bytemuck::Zeroable`], so that [`Parameters::zeros_boxed`] can build a
 /// big network directly on the heap.

@@ -531,12 +531,16 @@ fn standard_traits_impl(
                 #clone
             }
 
-            /// Copies `source`'s parameters into `self` in place: no network is built on the
-            /// stack, whatever its size.
+            /// Copies `source`'s parameters and buffers into `self` in place: no network is
+            /// built on the stack, whatever its size.
             fn clone_from(&mut self, source: &Self) {
                 for index in 0..<Self as #rt::Parameters<T>>::TENSORS {
                     <Self as #rt::Parameters<T>>::tensor_mut(self, index)
                         .copy_from_slice(<Self as #rt::Parameters<T>>::tensor(source, index));
+                }
+                for index in 0..<Self as #rt::Parameters<T>>::BUFFERS {
+                    <Self as #rt::Parameters<T>>::buffer_mut(self, index)
+                        .copy_from_slice(<Self as #rt::Parameters<T>>::buffer(source, index));
                 }
             }
         }
@@ -615,7 +619,7 @@ fn stack_check(ident: &Ident) -> TokenStream {
     }
 }
 
-/// `Parameters` for the network or its gradients: tensors listed layer by layer.
+/// `Parameters` for the network or its gradients: tensors and buffers listed layer by layer.
 fn parameters_impl(
     style: Style,
     ident: &Ident,
@@ -636,10 +640,56 @@ fn parameters_impl(
             syn::Member::Unnamed(index) => index.index.to_string(),
         })
         .collect();
+    // The four methods that find tensor (or buffer) `index` layer by layer: `count` is
+    // `TENSORS` or `BUFFERS`, the rest the methods' names.
+    let forwarding = |names: [&str; 4]| {
+        let [count, get, get_mut, info] = names.map(|name| Ident::new(name, Span::call_site()));
+        quote! {
+            fn #get(&self, index: usize) -> &[T] {
+                let mut index = index;
+                #(
+                    if index < <#types as #rt::Parameters<T>>::#count {
+                        return <#types as #rt::Parameters<T>>::#get(&self.#members, index);
+                    }
+                    index -= <#types as #rt::Parameters<T>>::#count;
+                )*
+                let _ = index;
+                &[]
+            }
+
+            fn #get_mut(&mut self, index: usize) -> &mut [T] {
+                let mut index = index;
+                #(
+                    if index < <#types as #rt::Parameters<T>>::#count {
+                        return <#types as #rt::Parameters<T>>::#get_mut(&mut self.#members, index);
+                    }
+                    index -= <#types as #rt::Parameters<T>>::#count;
+                )*
+                let _ = index;
+                &mut []
+            }
+
+            fn #info(index: usize) -> ::core::option::Option<#rt::TensorInfo> {
+                let mut index = index;
+                #(
+                    if index < <#types as #rt::Parameters<T>>::#count {
+                        return <#types as #rt::Parameters<T>>::#info(index)
+                            .map(|info| #rt::TensorInfo { layer: #labels, ..info });
+                    }
+                    index -= <#types as #rt::Parameters<T>>::#count;
+                )*
+                let _ = index;
+                ::core::option::Option::None
+            }
+        }
+    };
+    let tensors = forwarding(["TENSORS", "tensor", "tensor_mut", "tensor_info"]);
+    let buffers = forwarding(["BUFFERS", "buffer", "buffer_mut", "buffer_info"]);
     quote! {
         impl<T: #rt::Scalar> #rt::Parameters<T> for #ident<T> {
             const TENSORS: usize = 0 #(+ <#types as #rt::Parameters<T>>::TENSORS)*;
             const PARAMETERS: usize = 0 #(+ <#types as #rt::Parameters<T>>::PARAMETERS)*;
+            const BUFFERS: usize = 0 #(+ <#types as #rt::Parameters<T>>::BUFFERS)*;
 
             fn zeros() -> Self {
                 #zeros_check
@@ -653,42 +703,8 @@ fn parameters_impl(
                 }
             }
 
-            fn tensor(&self, index: usize) -> &[T] {
-                let mut index = index;
-                #(
-                    if index < <#types as #rt::Parameters<T>>::TENSORS {
-                        return <#types as #rt::Parameters<T>>::tensor(&self.#members, index);
-                    }
-                    index -= <#types as #rt::Parameters<T>>::TENSORS;
-                )*
-                let _ = index;
-                &[]
-            }
-
-            fn tensor_mut(&mut self, index: usize) -> &mut [T] {
-                let mut index = index;
-                #(
-                    if index < <#types as #rt::Parameters<T>>::TENSORS {
-                        return <#types as #rt::Parameters<T>>::tensor_mut(&mut self.#members, index);
-                    }
-                    index -= <#types as #rt::Parameters<T>>::TENSORS;
-                )*
-                let _ = index;
-                &mut []
-            }
-
-            fn tensor_info(index: usize) -> ::core::option::Option<#rt::TensorInfo> {
-                let mut index = index;
-                #(
-                    if index < <#types as #rt::Parameters<T>>::TENSORS {
-                        return <#types as #rt::Parameters<T>>::tensor_info(index)
-                            .map(|info| #rt::TensorInfo { layer: #labels, ..info });
-                    }
-                    index -= <#types as #rt::Parameters<T>>::TENSORS;
-                )*
-                let _ = index;
-                ::core::option::Option::None
-            }
+            #tensors
+            #buffers
         }
     }
 }

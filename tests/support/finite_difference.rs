@@ -67,14 +67,10 @@ where
     let mut errors = Errors::default();
     for tensor in 0..N::TENSORS {
         let info = N::tensor_info(tensor).expect("every tensor below TENSORS has info");
-        let [rows, cols] = info.shape;
-        assert_eq!(model.tensor(tensor).len(), rows * cols, "{label}: {info:?}");
-        assert_eq!(
-            analytic.tensor(tensor).len(),
-            rows * cols,
-            "{label}: {info:?}"
-        );
-        for index in 0..rows * cols {
+        let len = info.len();
+        assert_eq!(model.tensor(tensor).len(), len, "{label}: {info:?}");
+        assert_eq!(analytic.tensor(tensor).len(), len, "{label}: {info:?}");
+        for index in 0..len {
             let original = model.tensor(tensor)[index];
             model.tensor_mut(tensor)[index] = original + H;
             let plus = loss(model);
@@ -85,15 +81,14 @@ where
             let gradient = analytic.tensor(tensor)[index];
             let difference = (gradient - numeric).abs();
             let scale = gradient.abs().max(numeric.abs());
-            // Column-major: element (row, col) sits at col * rows + row.
             assert!(
                 difference <= (RELATIVE * scale).max(ABSOLUTE),
-                "{label}: layer {:?} {} element [{}, {}] (slice index {index}): \
+                "{label}: layer {:?} {} of shape {:?} ({:?}), slice index {index}: \
                  analytic {gradient:e}, numeric {numeric:e}, difference {difference:e}",
                 info.layer,
                 info.name,
-                index % rows,
-                index / rows,
+                info.shape,
+                info.layout,
             );
             errors.absolute = errors.absolute.max(difference);
             if scale > ABSOLUTE {

@@ -11,7 +11,7 @@ use crate::kernels::dispatch::{self, with_fma};
 use crate::kernels::dispatch::{wide_affine, wide_outer};
 #[cfg(feature = "std")]
 use crate::kernels::gemm::{MatrixMut, MatrixRef, gemm};
-use crate::{Columns, ColumnsMut, Init, Parameters, Scalar, TensorInfo};
+use crate::{Columns, ColumnsMut, Init, Layout, Parameters, Scalar, TensorInfo};
 
 /// Products of up to this many multiply-adds run in the small kernels.
 const SMALL_PRODUCT: usize = 1 << 16;
@@ -398,7 +398,7 @@ impl<const IN: usize, const OUT: usize, T: Scalar> Parameters<T> for DenseGradie
 
     #[inline]
     fn tensor_info(index: usize) -> Option<TensorInfo> {
-        dense_tensor_info(IN, OUT, index)
+        dense_tensor_info::<IN, OUT>(index)
     }
 }
 
@@ -433,23 +433,23 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Parameters<T>
 
     #[inline]
     fn tensor_info(index: usize) -> Option<TensorInfo> {
-        dense_tensor_info(IN, OUT, index)
+        dense_tensor_info::<IN, OUT>(index)
     }
 }
 
-fn dense_tensor_info(inputs: usize, outputs: usize, index: usize) -> Option<TensorInfo> {
+fn dense_tensor_info<const IN: usize, const OUT: usize>(index: usize) -> Option<TensorInfo> {
     match index {
         0 => Some(TensorInfo {
             layer: "",
             name: "weight",
-            shape: [outputs, inputs],
-            vector: false,
+            shape: const { &[OUT, IN] },
+            layout: Layout::ColumnMajor,
         }),
         1 => Some(TensorInfo {
             layer: "",
             name: "bias",
-            shape: [outputs, 1],
-            vector: true,
+            shape: const { &[OUT] },
+            layout: Layout::RowMajor,
         }),
         _ => None,
     }

@@ -1,4 +1,5 @@
-//! Parameters in: every tensor checked into a scratch copy, then written to the network.
+//! Parameters and buffers in: every tensor checked into a scratch copy, then written to the
+//! network.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -6,6 +7,7 @@ use std::path::Path;
 use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
+use super::order::{keras_shape, keras_to_torch, slice_position, unravel};
 use super::{Entry, LoadError, LoadOptions, dtype, entries};
 use crate::{Parameters, Scalar};
 
@@ -132,14 +134,19 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
 
     let mut scratch: Vec<Vec<T>> = Vec::with_capacity(entries.len());
     for (entry, name) in entries.iter().zip(&names) {
-        scratch.push(read_tensor(&file, entry, name, options.transposed(entry))?);
+        scratch.push(read_tensor(
+            &file,
+            entry,
+            name,
+            options.channels_last(entry),
+        )?);
     }
     if !options.allows_extra_tensors() {
         let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
         let mut extra: Vec<String> = file
             .names()
             .into_iter()
-            .filter(|name| !wanted.contains(name))
+            .filter(|name| !wanted.contains(name) && !is_batches_tracked(name))
             .map(str::to_owned)
             .collect();
         if !extra.is_empty() {
@@ -149,7 +156,7 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
     }
 
     for (entry, values) in entries.iter().zip(scratch) {
-        let target = network.tensor_mut(entry.index);
+        let target = entry.values_mut(network);
         debug_assert_eq!(
             target.len(),
             values.len(),
@@ -198,20 +205,26 @@ fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, SafeTensorError> {
     SafeTensors::deserialize(bytes)
 }
 
-/// Tensor `name` of the file, checked against `entry`, in the network's column-major layout.
+/// Whether `name` is PyTorch's count of a BatchNorm's training steps, which has no place in
+/// a network here and is ignored on load.
+fn is_batches_tracked(name: &str) -> bool {
+    name.rsplit('.').next() == Some("num_batches_tracked")
+}
+
+/// Tensor `name` of the file, checked against `entry`, in the order of the network's slice.
 ///
-/// A `transposed` weight is stored `(in, out)`, as Keras keeps its kernels: its row-major data
-/// is already nalgebra's column-major order.
+/// A `channels_last` kernel is stored as Keras keeps it ([`keras_shape`]) and permuted into
+/// PyTorch's order on the way in.
 fn read_tensor<T: Scalar>(
     file: &SafeTensors<'_>,
     entry: &Entry,
     name: &str,
-    transposed: bool,
+    channels_last: bool,
 ) -> Result<Vec<T>, LoadError> {
-    let shape = if transposed {
-        vec![entry.cols, entry.rows]
+    let shape = if channels_last {
+        keras_shape(entry.shape)
     } else {
-        entry.shape.clone()
+        entry.shape.to_vec()
     };
     let Ok(view) = file.tensor(name) else {
         let mut available: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
@@ -237,8 +250,9 @@ fn read_tensor<T: Scalar>(
             found: view.shape().to_vec(),
         });
     }
-    let row_major = decode(view.dtype(), view.data());
-    if row_major.len() != entry.rows * entry.cols {
+    let data = decode(view.dtype(), view.data());
+    let len: usize = entry.shape.iter().product();
+    if data.len() != len {
         // The crate checks that the data fit the shape; this keeps a short read from passing.
         return Err(LoadError::Format(SafeTensorError::InvalidTensorView(
             view.dtype(),
@@ -246,30 +260,29 @@ fn read_tensor<T: Scalar>(
             view.data().len(),
         )));
     }
-    if let Some((position, value)) = row_major
+    if let Some((position, value)) = data
         .iter()
         .enumerate()
         .find(|(_, value)| !value.is_finite())
     {
         return Err(LoadError::NonFinite {
             tensor: name.to_owned(),
-            index: if transposed {
-                vec![position / entry.rows.max(1), position % entry.rows.max(1)]
-            } else {
-                entry.file_index(position)
-            },
+            index: unravel(&shape, position),
             value: *value,
         });
     }
-    if transposed {
-        return Ok(row_major.iter().map(|&value| T::cast_from(value)).collect());
+    let row_major = if channels_last {
+        keras_to_torch(entry.shape, &data)
+    } else {
+        data
+    };
+    let mut values = vec![T::zero(); len];
+    for (position, value) in row_major.into_iter().enumerate() {
+        if let Some(target) = values.get_mut(slice_position(entry.shape, entry.layout, position)) {
+            *target = T::cast_from(value);
+        }
     }
-    // Element (r, c) moves from the file's r * cols + c to nalgebra's c * rows + r.
-    Ok((0..entry.cols)
-        .flat_map(|c| (0..entry.rows).map(move |r| r * entry.cols + c))
-        .filter_map(|position| row_major.get(position))
-        .map(|&value| T::cast_from(value))
-        .collect())
+    Ok(values)
 }
 
 /// The values of little-endian `F32` or `F64` data, widened to `f64` (exactly); empty for

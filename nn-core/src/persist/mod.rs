@@ -51,6 +51,7 @@
 mod error;
 mod load;
 mod options;
+mod order;
 mod save;
 
 use std::path::Path;
@@ -61,7 +62,7 @@ pub use options::LoadOptions;
 pub use safetensors::{Dtype, SafeTensorError};
 pub use save::{save, to_bytes};
 
-use crate::{Parameters, Scalar, TensorInfo};
+use crate::{Layout, Parameters, Scalar, TensorInfo};
 
 /// Saving and loading safetensors as methods of every network (every [`Parameters`] type).
 ///
@@ -162,69 +163,106 @@ pub trait Persist<T: Scalar>: Parameters<T> + Sized {
 
 impl<T: Scalar, N: Parameters<T>> Persist<T> for N {}
 
-/// One parameter tensor as the file sees it.
+/// Where a tensor lives in [`Parameters`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Trainable tensor `index`.
+    Tensor(usize),
+    /// Buffer `index` (running statistics).
+    Buffer(usize),
+}
+
+/// One tensor (parameter or buffer) as the file sees it.
 #[derive(Clone, Debug)]
 struct Entry {
-    /// Its index in [`Parameters`].
-    index: usize,
-    /// Which layer it belongs to, counting from 0 in declaration order.
+    /// Where it is in [`Parameters`].
+    slot: Slot,
+    /// Which layer it belongs to, counting from 0 in declaration order among the layers that
+    /// have tensors.
     layer: usize,
-    /// The tensor's name inside its layer: `weight` or `bias`.
+    /// The tensor's name inside its layer: `weight`, `bias`, `running_mean`.
     tensor: &'static str,
     /// The network's name for it: `0.weight`, `hidden.bias`, or `weight` for a lone layer.
     name: String,
-    /// Rows (`out`) of the PyTorch-layout matrix.
-    rows: usize,
-    /// Columns (`in`), 1 for a bias.
-    cols: usize,
-    /// The shape in the file: `[rows, cols]`, or `[rows]` for a bias.
-    shape: Vec<usize>,
+    /// Its PyTorch shape, which is its shape in the file.
+    shape: &'static [usize],
+    /// How the network's slice orders it.
+    layout: Layout,
 }
 
 impl Entry {
-    /// `[row, column]` (or `[i]` for a vector) of the value at `position` of the file's row-major
-    /// data.
-    fn file_index(&self, position: usize) -> Vec<usize> {
-        match self.shape.len() {
-            1 => vec![position],
-            _ => vec![position / self.cols.max(1), position % self.cols.max(1)],
+    /// The network's values of this tensor.
+    fn values<'a, T: Scalar, N: Parameters<T>>(&self, network: &'a N) -> &'a [T] {
+        match self.slot {
+            Slot::Tensor(index) => network.tensor(index),
+            Slot::Buffer(index) => network.buffer(index),
+        }
+    }
+
+    /// The network's values of this tensor, mutably.
+    fn values_mut<'a, T: Scalar, N: Parameters<T>>(&self, network: &'a mut N) -> &'a mut [T] {
+        match self.slot {
+            Slot::Tensor(index) => network.tensor_mut(index),
+            Slot::Buffer(index) => network.buffer_mut(index),
         }
     }
 }
 
-/// The tensors of `N`, in [`Parameters`] order.
+/// The tensors of `N` as the file lists them: layer by layer, each layer's parameters in
+/// [`Parameters`] order followed by its buffers.
 fn entries<T: Scalar, N: Parameters<T>>() -> Vec<Entry> {
-    let mut entries: Vec<Entry> = Vec::with_capacity(N::TENSORS);
-    let mut previous: Option<&'static str> = None;
-    let mut layer = 0;
-    for index in 0..N::TENSORS {
-        let Some(info) = N::tensor_info(index) else {
-            continue;
-        };
-        let TensorInfo {
-            layer: label,
-            name: tensor,
-            shape: [rows, cols],
-            vector,
-        } = info;
-        if previous.is_some_and(|previous| previous != label) {
-            layer += 1;
+    let tensors =
+        (0..N::TENSORS).filter_map(|index| Some((Slot::Tensor(index), N::tensor_info(index)?)));
+    let buffers =
+        (0..N::BUFFERS).filter_map(|index| Some((Slot::Buffer(index), N::buffer_info(index)?)));
+    // Groups of consecutive tensors of one layer, the parameters' in order; each buffer group
+    // goes after its layer's parameters, or (a layer with buffers only) after the group placed
+    // last, which keeps both lists in declaration order.
+    let mut groups: Vec<Vec<(Slot, TensorInfo)>> = Vec::new();
+    for (slot, info) in tensors {
+        match groups.last_mut() {
+            Some(group) if group[0].1.layer == info.layer => group.push((slot, info)),
+            _ => groups.push(vec![(slot, info)]),
         }
-        previous = Some(label);
-        let name = info.full_name();
-        // A vector (a bias) is stored with one dimension, as PyTorch stores it.
-        let shape = if vector { vec![rows] } else { vec![rows, cols] };
-        entries.push(Entry {
-            index,
-            layer,
-            tensor,
-            name,
-            rows,
-            cols,
-            shape,
-        });
     }
-    entries
+    let mut after: usize = 0;
+    let mut previous: Option<&'static str> = None;
+    for (slot, info) in buffers {
+        if previous == Some(info.layer) {
+            if let Some(group) = groups.get_mut(after.saturating_sub(1)) {
+                group.push((slot, info));
+            }
+            continue;
+        }
+        previous = Some(info.layer);
+        match groups
+            .iter()
+            .position(|group| group[0].1.layer == info.layer)
+        {
+            Some(position) => {
+                groups[position].push((slot, info));
+                after = position + 1;
+            }
+            None => {
+                groups.insert(after, vec![(slot, info)]);
+                after += 1;
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .flat_map(|(layer, group)| {
+            group.into_iter().map(move |(slot, info)| Entry {
+                slot,
+                layer,
+                tensor: info.name,
+                name: info.full_name(),
+                shape: info.shape,
+                layout: info.layout,
+            })
+        })
+        .collect()
 }
 
 /// The file's element type for `T`.

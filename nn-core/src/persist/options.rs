@@ -127,9 +127,10 @@ impl LoadOptions {
         self
     }
 
-    /// Whether `entry` is stored transposed in the file (a Keras kernel).
-    pub(super) fn transposed(&self, entry: &Entry) -> bool {
-        matches!(self.names, Names::Keras(_)) && entry.tensor == "weight"
+    /// Whether `entry` is stored channels-last in the file, as Keras keeps its kernels: a Dense
+    /// kernel `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`.
+    pub(super) fn channels_last(&self, entry: &Entry) -> bool {
+        matches!(self.names, Names::Keras(_)) && entry.tensor == "weight" && entry.shape.len() >= 2
     }
 
     /// Whether tensors the network does not use are ignored.

@@ -1,17 +1,18 @@
-//! Parameters out: transposed to PyTorch's row-major layout, little-endian.
+//! Parameters and buffers out: in PyTorch's row-major order, little-endian.
 
 use std::path::Path;
 
 use safetensors::tensor::TensorView;
 
+use super::order::{slice_position, unravel};
 use super::{Entry, SaveError, dtype, entries};
 use crate::{Parameters, Scalar};
 
-/// The parameters of `network` as the bytes of a safetensors file.
+/// The parameters (and buffers) of `network` as the bytes of a safetensors file.
 ///
 /// # Errors
 ///
-/// [`SaveError::NonFinite`] when a parameter is NaN or infinite.
+/// [`SaveError::NonFinite`] when a parameter or buffer is NaN or infinite.
 ///
 /// # Example
 ///
@@ -33,13 +34,13 @@ pub fn to_bytes<T: Scalar, N: Parameters<T>>(network: &N) -> Result<Vec<u8>, Sav
     let entries = entries::<T, N>();
     let data = entries
         .iter()
-        .map(|entry| encode(entry, network.tensor(entry.index)))
+        .map(|entry| encode(entry, entry.values(network)))
         .collect::<Result<Vec<Vec<u8>>, SaveError>>()?;
     let views = entries
         .iter()
         .zip(&data)
         .map(|(entry, data)| {
-            TensorView::new(dtype::<T>(), entry.shape.clone(), data)
+            TensorView::new(dtype::<T>(), entry.shape.to_vec(), data)
                 .map(|view| (entry.name.as_str(), view))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -64,20 +65,21 @@ pub fn save<T: Scalar, N: Parameters<T>>(
     })
 }
 
-/// One tensor's bytes in the file's layout: `values` is column-major (nalgebra), the file
-/// row-major (PyTorch), so element `(r, c)` moves from `c * rows + r` to `r * cols + c`.
+/// One tensor's bytes in the file's row-major order: a row-major slice copies straight, a
+/// column-major one (nalgebra's) is transposed.
 fn encode<T: Scalar>(entry: &Entry, values: &[T]) -> Result<Vec<u8>, SaveError> {
     let mut bytes = Vec::with_capacity(size_of_val(values));
+    let len: usize = entry.shape.iter().product();
     // A slice shorter than its shape leaves the data short, which `TensorView::new` reports.
-    let row_major = (0..entry.rows)
-        .flat_map(|r| (0..entry.cols).map(move |c| c * entry.rows + r))
+    let row_major = (0..len)
+        .map(|position| slice_position(entry.shape, entry.layout, position))
         .filter_map(|position| values.get(position));
     for (position, value) in row_major.enumerate() {
         let value = value.as_f64();
         if !value.is_finite() {
             return Err(SaveError::NonFinite {
                 tensor: entry.name.clone(),
-                index: entry.file_index(position),
+                index: unravel(entry.shape, position),
                 value,
             });
         }
