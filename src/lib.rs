@@ -22,9 +22,11 @@
 //!
 //! - `serde` (off by default): `Serialize` and `Deserialize` for every `network!` struct, its
 //!   gradients struct, and the layers. A network is written as its layers (by field name, or as a
-//!   sequence for a tuple struct), a layer as `{"weights": [...], "bias": [...]}` with each
-//!   tensor's numbers column by column, as nalgebra writes a matrix. Reading refuses a tensor of
-//!   the wrong length, an unknown, missing or repeated field and a non-finite number with an
+//!   sequence for a tuple struct), a layer as a map from tensor name to its numbers, flat in the
+//!   order of the tensor's `TensorInfo::layout`: Dense is `{"weight": [...], "bias": [...]}` with
+//!   the weight column by column, as nalgebra writes a matrix, and row-major tensors (conv kernels,
+//!   buffers such as `running_mean`) in PyTorch's order. Reading refuses a tensor of
+//!   the wrong length, an unknown, missing or repeated name and a non-finite number with an
 //!   error that says what it expected. A network too big for the stack is read into
 //!   `zeros_boxed()` with serde's `Deserialize::deserialize_in_place` (after an error it holds
 //!   part of the input). serde_json reads `f64` exactly only with its `float_roundtrip` feature.
@@ -434,7 +436,7 @@ pub mod __private {
 
     pub use crate::__serde_impls;
     #[cfg(feature = "serde")]
-    pub use nn_core::layer::{FieldName, InPlace};
+    pub use nn_core::layer::{FieldName, TensorsInPlace, TensorsRef};
     #[cfg(feature = "serde")]
     pub use serde;
 }

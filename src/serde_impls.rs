@@ -4,10 +4,11 @@
 //! test the user's crate), so it always emits one `__serde_impls!` invocation and this crate
 //! decides what that expands to: the impls with the feature, nothing without it.
 //!
-//! A network is written as its layers, each as the layer writes itself: a struct of named fields
-//! for `struct Classifier { hidden: ..., output: ... }`, a tuple struct (a JSON array) for
-//! `struct Regressor(..., ...)`. The impls are written by hand so that the user's crate needs no
-//! `serde_derive`.
+//! A network is written as its layers, each by its tensors (`typenn::layer::serialize_tensors`:
+//! a map from tensor name to flat values, so any layer kind works without serde code of its
+//! own): a struct of named fields for `struct Classifier { hidden: ..., output: ... }`, a tuple
+//! struct (a JSON array) for `struct Regressor(..., ...)`. The impls are written by hand so that
+//! the user's crate needs no `serde_derive`.
 //!
 //! Reading goes through `deserialize_in_place`, layer by layer into the network's own tensors:
 //! `deserialize` fills a zeroed heap allocation and moves the network out of it once, and a
@@ -17,7 +18,7 @@
 ///
 /// Input: one or more `tuple Name { 0 "0", 1 "1" }` or
 /// `named Name { hidden "hidden", output "output" }`: each field as its member and its name as
-/// serde writes it. The layers' own impls do the rest.
+/// serde writes it. The layers are written and read by their tensor descriptions.
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 #[macro_export]
@@ -31,7 +32,9 @@ macro_rules! __serde_impls {
                 use $crate::__private::serde::ser::SerializeTupleStruct as _;
                 let mut state = serializer
                     .serialize_tuple_struct(::core::stringify!($name), __FIELDS.len())?;
-                $(state.serialize_field(&self.$member)?;)*
+                $(state.serialize_field(
+                    &$crate::__private::TensorsRef::<T, _>::new(&self.$member),
+                )?;)*
                 state.end()
             }
         }
@@ -45,7 +48,10 @@ macro_rules! __serde_impls {
                 use $crate::__private::serde::ser::SerializeStruct as _;
                 let mut state =
                     serializer.serialize_struct(::core::stringify!($name), __FIELDS.len())?;
-                $(state.serialize_field($label, &self.$member)?;)*
+                $(state.serialize_field(
+                    $label,
+                    &$crate::__private::TensorsRef::<T, _>::new(&self.$member),
+                )?;)*
                 state.end()
             }
         }
@@ -67,7 +73,9 @@ macro_rules! __serde_impls {
                     if $member {
                         return ::core::result::Result::Err(M::Error::duplicate_field($label));
                     }
-                    map.next_value_seed($crate::__private::InPlace(&mut self.0.$member))?;
+                    map.next_value_seed($crate::__private::TensorsInPlace::<T, _>::new(
+                        &mut self.0.$member,
+                    ))?;
                     $member = true;
                 })*
             }
@@ -145,7 +153,7 @@ macro_rules! __serde_impls {
                     use $crate::__private::serde::de::Error as _;
                     let mut found = 0_usize;
                     $(
-                        let layer = $crate::__private::InPlace(&mut self.0.$member);
+                        let layer = $crate::__private::TensorsInPlace::<T, _>::new(&mut self.0.$member);
                         if seq.next_element_seed(layer)?.is_none() {
                             return ::core::result::Result::Err(S::Error::invalid_length(
                                 found, &self,

@@ -118,7 +118,7 @@ fn gradients_round_trip_exactly() -> Result<(), Box<dyn std::error::Error>> {
     let json = serde_json::to_string(&*gradients)?;
     let read: ClassifierGradients<f64> = serde_json::from_str(&json)?;
     assert_same(&read, &*gradients);
-    assert!(json.starts_with(r#"{"hidden":{"weights":["#), "{json}");
+    assert!(json.starts_with(r#"{"hidden":{"weight":["#), "{json}");
 
     let mut gradients = RegressorGradients::<f32>::zeros();
     fill(&mut gradients, &F32_EXTREMES);
@@ -128,7 +128,7 @@ fn gradients_round_trip_exactly() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 #[test]
-fn a_layer_is_written_as_weights_column_by_column_then_bias() -> Result {
+fn a_layer_is_written_as_its_weight_column_by_column_then_bias() -> Result {
     // Unit 0's weights are [1, 2, 3], unit 1's [4, 5, 6]: written column by column.
     let model = Tiny(
         Dense::from_parts(
@@ -142,14 +142,14 @@ fn a_layer_is_written_as_weights_column_by_column_then_bias() -> Result {
     );
     assert_eq!(
         serde_json::to_string(&model)?,
-        r#"[{"weights":[1.0,4.0,2.0,5.0,3.0,6.0],"bias":[0.5,-1.0]},{"weights":[0.25,-2.0],"bias":[0.125]}]"#
+        r#"[{"weight":[1.0,4.0,2.0,5.0,3.0,6.0],"bias":[0.5,-1.0]},{"weight":[0.25,-2.0],"bias":[0.125]}]"#
     );
 
     let mut classifier = Classifier::<f64>::zeros();
     classifier.output.bias = SVector::from([1.5, -0.5]);
     assert_eq!(
         serde_json::to_string(&classifier)?,
-        r#"{"hidden":{"weights":[0.0,0.0,0.0,0.0,0.0,0.0],"bias":[0.0,0.0,0.0]},"output":{"weights":[0.0,0.0,0.0,0.0,0.0,0.0],"bias":[1.5,-0.5]}}"#
+        r#"{"hidden":{"weight":[0.0,0.0,0.0,0.0,0.0,0.0],"bias":[0.0,0.0,0.0]},"output":{"weight":[0.0,0.0,0.0,0.0,0.0,0.0],"bias":[1.5,-0.5]}}"#
     );
     Ok(())
 }
@@ -158,8 +158,8 @@ fn a_layer_is_written_as_weights_column_by_column_then_bias() -> Result {
 fn hand_written_json_loads_into_the_expected_weights() -> Result {
     let model: Tiny = serde_json::from_str(
         r#"[
-            {"weights": [1, 2, 3, 4, 5, 6], "bias": [0.5, -1]},
-            {"weights": [0.25, -2], "bias": [0.125]}
+            {"weight": [1, 2, 3, 4, 5, 6], "bias": [0.5, -1]},
+            {"weight": [0.25, -2], "bias": [0.125]}
         ]"#,
     )?;
     // Column-major: the first two numbers are column 0, so W = [[1, 3, 5], [2, 4, 6]].
@@ -179,8 +179,8 @@ fn hand_written_json_loads_into_the_expected_weights() -> Result {
 
     let classifier: Classifier<f64> = serde_json::from_str(
         r#"{
-            "output": {"weights": [1, 2, 3, 4, 5, 6], "bias": [0, 0]},
-            "hidden": {"weights": [-1, -2, -3, -4, -5, -6], "bias": [0, 0, 0.75]}
+            "output": {"weight": [1, 2, 3, 4, 5, 6], "bias": [0, 0]},
+            "hidden": {"weight": [-1, -2, -3, -4, -5, -6], "bias": [0, 0, 0.75]}
         }"#,
     )?;
     // A 3 x 2 matrix: columns [-1, -2, -3] and [-4, -5, -6].
@@ -196,8 +196,8 @@ fn hand_written_json_loads_into_the_expected_weights() -> Result {
     // A named network may also be given as its layers in order, as serde reads any struct.
     let positional: Classifier<f64> = serde_json::from_str(
         r#"[
-            {"weights": [-1, -2, -3, -4, -5, -6], "bias": [0, 0, 0.75]},
-            {"weights": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}
+            {"weight": [-1, -2, -3, -4, -5, -6], "bias": [0, 0, 0.75]},
+            {"weight": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}
         ]"#,
     )?;
     assert_eq!(positional, classifier);
@@ -218,23 +218,23 @@ fn message<N: std::fmt::Debug>(read: Result<N>) -> String {
     }
 }
 
-const LAYER_0: &str = r#"{"weights": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}"#;
-const LAYER_1: &str = r#"{"weights": [0.25, -2], "bias": [0.125]}"#;
+const LAYER_0: &str = r#"{"weight": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}"#;
+const LAYER_1: &str = r#"{"weight": [0.25, -2], "bias": [0.125]}"#;
 
 #[test]
 fn a_tensor_of_the_wrong_length_is_an_error_saying_what_was_expected() {
-    let short = format!(r#"[{{"weights": [1, 2, 3, 4, 5], "bias": [0, 0]}}, {LAYER_1}]"#);
+    let short = format!(r#"[{{"weight": [1, 2, 3, 4, 5], "bias": [0, 0]}}, {LAYER_1}]"#);
     assert_eq!(
         message(serde_json::from_str::<Tiny>(&short)),
-        "invalid length 5, expected 6 numbers for the 2 x 3 weights, column by column"
+        "invalid length 5, expected 6 numbers for the 2 x 3 weight, column by column"
     );
-    let long = format!(r#"[{{"weights": [1, 2, 3, 4, 5, 6, 7], "bias": [0, 0]}}, {LAYER_1}]"#);
+    let long = format!(r#"[{{"weight": [1, 2, 3, 4, 5, 6, 7], "bias": [0, 0]}}, {LAYER_1}]"#);
     assert_eq!(
         message(serde_json::from_str::<Tiny>(&long)),
-        "invalid length 7, expected 6 numbers for the 2 x 3 weights, column by column"
+        "invalid length 7, expected 6 numbers for the 2 x 3 weight, column by column"
     );
     let bias =
-        r#"[{"weights": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}, {"weights": [0.25, -2], "bias": []}]"#;
+        r#"[{"weight": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}, {"weight": [0.25, -2], "bias": []}]"#;
     assert_eq!(
         message(serde_json::from_str::<Tiny>(bias)),
         "invalid length 0, expected 1 numbers for the bias"
@@ -255,17 +255,17 @@ fn the_wrong_number_of_layers_is_an_error() {
     );
 }
 
-const HIDDEN: &str = r#"{"weights": [0.5, 0, 0, 0.5, 0, 0], "bias": [0, 0, 0.75]}"#;
-const OUTPUT: &str = r#"{"weights": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}"#;
+const HIDDEN: &str = r#"{"weight": [0.5, 0, 0, 0.5, 0, 0], "bias": [0, 0, 0.75]}"#;
+const OUTPUT: &str = r#"{"weight": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}"#;
 
 #[test]
 fn a_wrong_field_name_is_an_error() {
     let layer_typo = format!(
-        r#"{{"hidden": {HIDDEN}, "output": {{"weight": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}}}}"#
+        r#"{{"hidden": {HIDDEN}, "output": {{"weights": [1, 2, 3, 4, 5, 6], "bias": [0, 0]}}}}"#
     );
     assert_eq!(
         message(serde_json::from_str::<Classifier>(&layer_typo)),
-        "unknown field `weight`, expected `weights` or `bias`"
+        "unknown field `weights`, expected `weight` or `bias`"
     );
     let network_typo = format!(r#"{{"hiden": {HIDDEN}, "output": {OUTPUT}}}"#);
     assert_eq!(
@@ -293,7 +293,7 @@ fn a_wrong_field_name_is_an_error() {
 
 /// A layer as a format that, unlike JSON, can hold any `f32`.
 fn layer(weights: Vec<f32>, bias: Vec<f32>) -> Layer {
-    MapDeserializer::new([("weights", weights), ("bias", bias)].into_iter())
+    MapDeserializer::new([("weight", weights), ("bias", bias)].into_iter())
 }
 
 type Layer =
@@ -309,7 +309,7 @@ fn a_non_finite_number_is_an_error_saying_where_it_is() {
     assert_eq!(
         read.map_err(|error| error.to_string()),
         Err(
-            "weights[4] (row 0, column 2) is not finite: found inf, expected a finite number"
+            "weight[4] (row 0, column 2) is not finite: found inf, expected a finite number"
                 .to_owned()
         )
     );
@@ -325,7 +325,7 @@ fn a_non_finite_number_is_an_error_saying_where_it_is() {
     );
 
     // JSON has no infinity, and serde_json refuses a number beyond the type's range itself.
-    let overflow = format!(r#"[{{"weights": [1, 2, 3, 4, 1e39, 6], "bias": [0, 0]}}, {LAYER_1}]"#);
+    let overflow = format!(r#"[{{"weight": [1, 2, 3, 4, 1e39, 6], "bias": [0, 0]}}, {LAYER_1}]"#);
     assert_eq!(
         message(serde_json::from_str::<Tiny>(&overflow)),
         "number out of range"
@@ -369,7 +369,7 @@ fn a_network_in_a_function_with_its_own_activation_and_a_raw_field_name() -> Res
     }
 
     // A raw identifier's name is written without `r#`, as serde_derive does.
-    let model: Local = serde_json::from_str(r#"{"type": {"weights": [2, 4], "bias": [1]}}"#)?;
+    let model: Local = serde_json::from_str(r#"{"type": {"weight": [2, 4], "bias": [1]}}"#)?;
     // (2 * 1 + 4 * 0.5 + 1) / 2 = 2.5
     assert_eq!(
         model.forward(&SVector::from([1.0, 0.5])),
@@ -377,7 +377,7 @@ fn a_network_in_a_function_with_its_own_activation_and_a_raw_field_name() -> Res
     );
     assert_eq!(
         serde_json::to_string(&model)?,
-        r#"{"type":{"weights":[2.0,4.0],"bias":[1.0]}}"#
+        r#"{"type":{"weight":[2.0,4.0],"bias":[1.0]}}"#
     );
     Ok(())
 }

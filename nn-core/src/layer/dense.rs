@@ -48,26 +48,24 @@ const SMALL_WIDTH: usize = 256;
 ///
 /// # Serialization
 ///
-/// With the `serde` feature a layer is written as `{"weights": [...], "bias": [...]}`, each
-/// tensor as nalgebra writes a static matrix: its elements column by column (so the `OUT x IN`
-/// weights go `w[0][0], w[1][0], ..., w[OUT-1][0], w[0][1], ...`), without dimensions. The
-/// activation is part of the type, not of the data. Reading refuses a tensor of the wrong length,
-/// a non-finite number and an unknown, missing or repeated field, with an error that says what
-/// it expected. `Deserialize::deserialize_in_place` reads into an existing layer, writing each
-/// number where it belongs.
+/// With the `serde` feature a layer is written as `{"weight": [...], "bias": [...]}`, as every
+/// layer is (see `typenn::layer::serialize_tensors`): each tensor flat in its slice's order, so the
+/// `OUT x IN` weight goes column by column (`w[0][0], w[1][0], ..., w[OUT-1][0], w[0][1], ...`),
+/// as nalgebra writes a matrix, without dimensions. The activation is part of the type, not of
+/// the data. Reading refuses a tensor of the wrong length, a non-finite number and an unknown,
+/// missing or repeated name, with an error that says what it expected.
+/// `Deserialize::deserialize_in_place` reads into an existing layer, writing each number where it
+/// belongs.
 // `Zeroable` (so that big networks are zeroed straight on the heap) is derived, not an `unsafe
 // impl`: the derive proves that every field is `Zeroable`, and the bound keeps it to the
 // scalars a layer is built from.
 #[derive(Clone, Debug, bytemuck::Zeroable)]
 #[zeroable(bound = "T: Scalar")]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
     /// `OUT x IN`: row `i` holds the input weights of unit `i`.
     pub weights: SMatrix<T, OUT, IN>,
     /// One bias per unit.
     pub bias: SVector<T, OUT>,
-    #[cfg_attr(feature = "serde", serde(skip))]
     pub(super) activation: PhantomData<A>,
 }
 
@@ -88,8 +86,6 @@ where
 /// With the `serde` feature it is written and read as [`Dense`] is.
 #[derive(Clone, Debug, PartialEq, bytemuck::Zeroable)]
 #[zeroable(bound = "T: Scalar")]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(bound = "T: Scalar"))]
 pub struct DenseGradients<const IN: usize, const OUT: usize, T = f32> {
     /// `d loss / d weights`.
     pub weights: SMatrix<T, OUT, IN>,

@@ -7,13 +7,13 @@
 
 mod activate;
 mod dense;
-#[cfg(feature = "serde")]
-mod deserialize;
 mod dropout;
 mod flatten;
 mod no_parameters;
 mod phase;
 pub(crate) mod stack;
+#[cfg(feature = "serde")]
+mod tensors_serde;
 // Numerical cores of layers to come: unused until their `Layer` impls land.
 #[allow(dead_code)]
 mod batch_norm;
@@ -33,15 +33,17 @@ pub use activate::Activate;
 pub use conv1d::window_len;
 pub use conv1d::{Conv1d, Conv1dGradients};
 pub use dense::{Dense, DenseGradients};
-#[cfg(feature = "serde")]
-#[doc(hidden)]
-pub use deserialize::{FieldName, InPlace};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use phase::Phase;
 pub use pool::{AvgPool1d, MaxPool1d};
 #[doc(hidden)]
 pub use stack::{End, Link, Stack, StackMut};
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+pub use tensors_serde::{FieldName, TensorsInPlace, TensorsRef};
+#[cfg(feature = "serde")]
+pub use tensors_serde::{MAX_LAYER_TENSORS, deserialize_tensors_in_place, serialize_tensors};
 
 use nalgebra::SVector;
 use rand::Rng;
