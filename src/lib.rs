@@ -418,6 +418,7 @@ pub mod __private {
     pub use bytemuck::Zeroable;
     pub use nn_core::AllocationError;
     pub use nn_core::STACK_LIMIT;
+    pub use nn_core::copy_tensors;
     #[cfg(feature = "std")]
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;

@@ -168,6 +168,71 @@ mod tests {
         assert_eq!(StepLimits::<f32>::new(2f32.powi(100), 4).limit, 1.0);
     }
 
+    /// One tensor and one buffer.
+    #[derive(Debug, PartialEq, bytemuck::Zeroable)]
+    struct Statistics {
+        weight: [f32; 2],
+        running_mean: [f32; 3],
+    }
+
+    impl Parameters<f32> for Statistics {
+        const TENSORS: usize = 1;
+        const PARAMETERS: usize = 2;
+        const BUFFERS: usize = 1;
+
+        fn zeros() -> Self {
+            Self {
+                weight: [0.0; 2],
+                running_mean: [0.0; 3],
+            }
+        }
+
+        fn tensor(&self, index: usize) -> &[f32] {
+            if index == 0 { &self.weight } else { &[] }
+        }
+
+        fn tensor_mut(&mut self, index: usize) -> &mut [f32] {
+            if index == 0 {
+                &mut self.weight
+            } else {
+                &mut []
+            }
+        }
+
+        fn tensor_info(_index: usize) -> Option<crate::TensorInfo> {
+            None
+        }
+
+        fn buffer(&self, index: usize) -> &[f32] {
+            if index == 0 { &self.running_mean } else { &[] }
+        }
+
+        fn buffer_mut(&mut self, index: usize) -> &mut [f32] {
+            if index == 0 {
+                &mut self.running_mean
+            } else {
+                &mut []
+            }
+        }
+    }
+
+    #[test]
+    fn restore_puts_back_the_buffers_too() {
+        let before = Statistics {
+            weight: [1.0, 2.0],
+            running_mean: [3.0, 4.0, 5.0],
+        };
+        let mut copy = Vec::new();
+        save(&before, &mut copy);
+        assert_eq!(copy, [1.0, 2.0, 3.0, 4.0, 5.0]);
+        let mut after = Statistics {
+            weight: [f32::NAN, 0.0],
+            running_mean: [9.0, 9.0, 9.0],
+        };
+        restore(&mut after, &copy);
+        assert_eq!(after, before);
+    }
+
     #[test]
     fn f64_values_are_all_seen() {
         let limits = StepLimits::<f64>::new(1.0, 1);

@@ -79,7 +79,7 @@ pub use nn_activations::with_activations;
 pub use optim::{Adam, AdamW, RmsProp};
 #[cfg(feature = "std")]
 pub use optim::{Optimizer, Sgd};
-pub use parameters::{Layout, Parameters, TensorInfo};
+pub use parameters::{Layout, Parameters, TensorInfo, copy_tensors};
 #[cfg(feature = "std")]
 pub use persist::{LoadError, LoadOptions, Persist, SaveError};
 pub use rng::SplitMix64;

@@ -155,3 +155,20 @@ pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
         None
     }
 }
+
+/// Copies every tensor and buffer of `source` into `target`, in place: the `network!` macro's
+/// `clone_from`, which builds no network on the stack.
+#[doc(hidden)]
+#[inline]
+pub fn copy_tensors<T: Scalar, P: Parameters<T>>(target: &mut P, source: &P) {
+    for index in 0..P::TENSORS {
+        target
+            .tensor_mut(index)
+            .copy_from_slice(source.tensor(index));
+    }
+    for index in 0..P::BUFFERS {
+        target
+            .buffer_mut(index)
+            .copy_from_slice(source.buffer(index));
+    }
+}

@@ -534,14 +534,7 @@ fn standard_traits_impl(
             /// Copies `source`'s parameters and buffers into `self` in place: no network is
             /// built on the stack, whatever its size.
             fn clone_from(&mut self, source: &Self) {
-                for index in 0..<Self as #rt::Parameters<T>>::TENSORS {
-                    <Self as #rt::Parameters<T>>::tensor_mut(self, index)
-                        .copy_from_slice(<Self as #rt::Parameters<T>>::tensor(source, index));
-                }
-                for index in 0..<Self as #rt::Parameters<T>>::BUFFERS {
-                    <Self as #rt::Parameters<T>>::buffer_mut(self, index)
-                        .copy_from_slice(<Self as #rt::Parameters<T>>::buffer(source, index));
-                }
+                #rt::copy_tensors::<T, Self>(self, source);
             }
         }
 

@@ -68,7 +68,9 @@ pub enum LoadError {
     WrongShape {
         /// The name in the file.
         tensor: String,
-        /// `[out, in]` for a weight, `[out]` for a bias.
+        /// The tensor's PyTorch shape (`[out, in]` for a weight, `[out]` for a bias), or Keras's
+        /// channels-last shape of a kernel read with
+        /// [`LoadOptions::keras_layers`](super::LoadOptions::keras_layers).
         expected: Vec<usize>,
         /// The shape in the file.
         found: Vec<usize>,
@@ -77,7 +79,8 @@ pub enum LoadError {
     NonFinite {
         /// The name in the file.
         tensor: String,
-        /// The value's position in the file's shape: `[row, column]` of a weight, `[i]` of a bias.
+        /// The value's index in the file's shape, one number per dimension: `[row, column]` of a
+        /// weight, `[i]` of a bias, `[out, in, k]` of a Conv1d kernel.
         index: Vec<usize>,
         /// The value found.
         value: f64,
@@ -173,11 +176,12 @@ impl From<SafeTensorError> for LoadError {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SaveError {
-    /// A parameter is NaN or infinite: such a file could not be loaded back.
+    /// A parameter or buffer is NaN or infinite: such a file could not be loaded back.
     NonFinite {
         /// The tensor's name in the file.
         tensor: String,
-        /// The value's position in the file's shape: `[row, column]` of a weight, `[i]` of a bias.
+        /// The value's index in the file's shape, one number per dimension: `[row, column]` of a
+        /// weight, `[i]` of a bias, `[out, in, k]` of a Conv1d kernel.
         index: Vec<usize>,
         /// The value found.
         value: f64,

@@ -7,18 +7,21 @@
 //! | what | how |
 //! | --- | --- |
 //! | names | `"{layer}.{tensor}"`: `0.weight`, `0.bias`, `1.weight`, ... for a tuple struct (as PyTorch's `nn.Sequential` names them), `hidden.weight` for a named one |
-//! | weights | PyTorch's shape `[out, in]`, row-major: row `i` holds unit `i`'s input weights |
-//! | biases | one dimension, `[out]` |
+//! | shapes | each tensor's [`TensorInfo::shape`], PyTorch's: `[out, in]` for a weight, `[out]` for a bias, `[out, in, k]` and `[out, in, kh, kw]` for convolution kernels |
+//! | values | row-major, as PyTorch stores them: row `i` of a weight holds unit `i`'s input weights. A [`Layout::ColumnMajor`] tensor (Dense's weight) is transposed on the way, a [`Layout::RowMajor`] one copied straight |
+//! | buffers | non-trainable tensors ([`Parameters::buffer`], such as BatchNorm's `running_mean` and `running_var`) under their own names, after their layer's parameters, checked on load as parameters are |
 //! | element type | `F32` for an `f32` network, `F64` for an `f64` one, little-endian; no conversion on load |
 //!
-//! So a file written here holds what the `state_dict` of the matching `nn.Sequential` of
-//! `nn.Linear` layers holds, and a PyTorch file loads here (with
-//! [`LoadOptions::sequential_indices`] when activations take module slots there).
+//! So a file written here holds what the `state_dict` of the matching PyTorch model holds, and a
+//! PyTorch file loads here (with [`LoadOptions::sequential_indices`] when activations take
+//! module slots there). PyTorch's BatchNorm also keeps `num_batches_tracked`, a step count that
+//! has no place here: on load any tensor named `num_batches_tracked` (or `*.num_batches_tracked`)
+//! is accepted and ignored, and it is never written.
 //!
 //! # Loading checks everything
 //!
-//! Every tensor of the network must be present with the network's element type and shape, every
-//! value must be finite, and (unless allowed) the file may hold nothing else. Any mistake is a
+//! Every tensor (and buffer) of the network must be present with the network's element type and
+//! shape, every value must be finite, and (unless allowed) the file may hold nothing else. Any mistake is a
 //! [`LoadError`] that names the tensor and says what was expected and what was found; the file
 //! is checked completely before the network is written, so on error the network is unchanged.
 //!

@@ -16,8 +16,8 @@ enum Names {
     Sequential(Vec<usize>),
     /// Any renaming.
     Rename(Rename),
-    /// Keras: layer `k` is the Dense layer named `layers[k]`, whose weight is its `kernel`,
-    /// stored `(in, out)`.
+    /// Keras: layer `k` is the layer named `layers[k]`, whose weight is its `kernel`, stored
+    /// channels-last.
     Keras(Vec<String>),
 }
 
@@ -91,9 +91,10 @@ impl LoadOptions {
         self
     }
 
-    /// Reads layer `k` (counting from 0, in declaration order, for tuple and named structs alike)
-    /// from the file's module `indices[k]`: its tensors are `"{indices[k]}.weight"` and
-    /// `"{indices[k]}.bias"`. Replaces any [`rename`](Self::rename).
+    /// Reads layer `k` (counting from 0, in declaration order among the layers that have tensors,
+    /// for tuple and named structs alike) from the file's module `indices[k]`: its tensors are
+    /// `"{indices[k]}.weight"`, `"{indices[k]}.bias"` and so on, buffers included
+    /// (`"{indices[k]}.running_mean"`). Replaces any [`rename`](Self::rename).
     #[must_use]
     pub fn sequential_indices(mut self, indices: &[usize]) -> Self {
         self.names = Names::Sequential(indices.to_vec());
@@ -109,10 +110,12 @@ impl LoadOptions {
         self
     }
 
-    /// Reads Keras `Dense` layers: layer `k` (counting from 0, in declaration order) is the Keras
-    /// layer named `layers[k]`, whose tensors are `"{layers[k]}.kernel"`, stored `(in, out)` as
-    /// Keras keeps it and transposed on the way in, and `"{layers[k]}.bias"`. Export them from
-    /// Keras with each layer's `get_weights()` under those names. Replaces any other naming.
+    /// Reads Keras layers: layer `k` (counting from 0, in declaration order) is the Keras layer
+    /// named `layers[k]`, whose weight is `"{layers[k]}.kernel"`, stored channels-last as Keras
+    /// keeps it and permuted into PyTorch's order on the way in (a Dense kernel `(in, out)`, a
+    /// Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`), and whose other
+    /// tensors keep their names (`"{layers[k]}.bias"`). Export them from Keras with each layer's
+    /// `get_weights()` under those names. Replaces any other naming.
     ///
     /// ```
     /// use typenn::persist::LoadOptions;
