@@ -93,14 +93,16 @@ pub struct DenseGradients<const IN: usize, const OUT: usize, T = f32> {
     pub bias: SVector<T, OUT>,
 }
 
-impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT, A, T> {
+impl<const IN: usize, const OUT: usize, A, T> Dense<IN, OUT, A, T> {
     /// Refuses zero widths when the layer is first used, for widths given by const items that
     /// the `network!` macro cannot see.
     const NONZERO_WIDTHS: () = assert!(
         IN > 0 && OUT > 0,
         "a Dense layer needs at least one input and one output"
     );
+}
 
+impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT, A, T> {
     /// Whether a batch's products go through the small kernels rather than matrixmultiply, whose
     /// packing only pays off for big products (and allocates).
     #[inline]
@@ -398,15 +400,20 @@ impl<const IN: usize, const OUT: usize, T: Scalar> Parameters<T> for DenseGradie
     }
 }
 
-impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Parameters<T>
-    for Dense<IN, OUT, A, T>
-{
+// Without an `Activation` bound: a network whose layer names something that is not an
+// activation gets one error about that, not more from saving, loading and serde.
+impl<const IN: usize, const OUT: usize, A, T: Scalar> Parameters<T> for Dense<IN, OUT, A, T> {
     const TENSORS: usize = 2;
     const PARAMETERS: usize = OUT * IN + OUT;
 
     #[inline]
     fn zeros() -> Self {
-        Self::from_parts(SMatrix::zeros(), SVector::zeros())
+        let () = Self::NONZERO_WIDTHS;
+        Self {
+            weights: SMatrix::zeros(),
+            bias: SVector::zeros(),
+            activation: PhantomData,
+        }
     }
 
     #[inline]

@@ -391,7 +391,7 @@ macro_rules! by_tensors {
 }
 
 by_tensors! {
-    [const IN: usize, const OUT: usize, A: crate::Activation, T: Scalar] Dense<IN, OUT, A, T>,
+    [const IN: usize, const OUT: usize, A, T: Scalar] Dense<IN, OUT, A, T>,
     [const IN: usize, const OUT: usize, T: Scalar] DenseGradients<IN, OUT, T>,
 }
 
