@@ -45,11 +45,12 @@ macro_rules! use_activations {
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
-    Activate, Activation, AllocationError, AvgPool1d, BinaryCrossEntropy, BinaryCrossEntropyWithLogits,
-    Columns, ColumnsMut, Conv1d, Conv1dGradients, Dense, DenseGradients, Dropout, Elementwise,
-    ElementwiseLoss, HasGradients, Huber, Init, Layer, LayerSummary, Layout, Loss, MaxPool1d, Mae, Mse, Network,
-    NoGradients, Parameters, Phase, SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary,
-    TensorInfo, Workspace, activation, columns, columns_mut, flatten, layer, loss,
+    Activate, Activation, AllocationError, AvgPool1d, BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Conv1d, Conv1dGradients, Dense,
+    DenseGradients, Dropout, Elementwise, ElementwiseLoss, HasGradients, Huber, Init, Layer,
+    LayerSummary, Layout, Loss, Mae, MaxPool1d, Mse, Network, NoGradients, Parameters, Phase,
+    SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation,
+    columns, columns_mut, flatten, layer, loss,
 };
 nn_core::with_activations!(use_activations);
 

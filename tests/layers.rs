@@ -179,11 +179,38 @@ fn convolutional_networks_round_trip_through_serde() -> Result<(), serde_json::E
     let back: Sequence<f64> = serde_json::from_str(&json)?;
     assert_eq!(back, model);
     // A kernel of the wrong length is refused, saying how many numbers it needs.
-    let short = json.replacen("\"weights\":[", "\"weights\":[0.5,", 1);
+    let short = json.replacen("\"weight\":[", "\"weight\":[0.5,", 1);
     let error = serde_json::from_str::<Sequence<f64>>(&short)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(error.contains("18"), "{error}");
+    Ok(())
+}
+
+#[test]
+fn convolution_kernels_are_saved_under_pytorch_names_and_shapes()
+-> Result<(), Box<dyn std::error::Error>> {
+    use typenn::Persist;
+    let model = Sequence::<f32>::new(&mut StdRng::seed_from_u64(13));
+    let info = <Sequence<f32> as Parameters<f32>>::tensor_info(0).ok_or("no tensor 0")?;
+    assert_eq!(
+        (info.full_name(), info.shape),
+        ("0.weight".to_owned(), &[3, 2, 3][..])
+    );
+    // Dense's tensors keep their field's index among all layers, as nn.Sequential names them.
+    let last = <Sequence<f32> as Parameters<f32>>::tensor_info(4).ok_or("no tensor 4")?;
+    assert_eq!(
+        (last.full_name(), last.shape),
+        ("5.weight".to_owned(), &[2, 10][..])
+    );
+    let bytes = model.to_safetensors_bytes()?;
+    let back = Sequence::<f32>::from_safetensors_bytes(&bytes)?;
+    assert_eq!(back, model);
+    // PyTorch's order: weight[o][i][k] is element (o * 2 + i) * 3 + k of the flat kernel.
+    assert_eq!(
+        model.tensor(0)[(2 * 2 + 1) * 3 + 2],
+        model.0.weight[2][1][2]
+    );
     Ok(())
 }

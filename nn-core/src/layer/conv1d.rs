@@ -15,7 +15,8 @@ use super::window::{Padding, Window};
 use super::{FlatWidths, HasGradients, Layer, Phase};
 use crate::init::uniform;
 use crate::{
-    Activation, Columns, ColumnsMut, Identity, Init, Largest, Parameters, Scalar, TensorInfo,
+    Activation, Columns, ColumnsMut, Identity, Init, Largest, Layout, Parameters, Scalar,
+    TensorInfo,
 };
 
 /// The shapes of a one-dimensional convolution, checked once so that the kernels cannot fail.
@@ -526,20 +527,23 @@ impl<
     }
 }
 
-/// The tensors of a convolution: the kernel, then the bias.
-fn conv_tensor_info(cin: usize, cout: usize, k: usize, index: usize) -> Option<TensorInfo> {
+/// The tensors of a convolution, under PyTorch's names and shapes: the kernel
+/// `(out, in, k)`, then the bias, both in PyTorch's contiguous order.
+fn conv_tensor_info<const CIN: usize, const COUT: usize, const K: usize>(
+    index: usize,
+) -> Option<TensorInfo> {
     match index {
         0 => Some(TensorInfo {
             layer: "",
             name: "weight",
-            shape: [cout, cin * k],
-            vector: false,
+            shape: const { &[COUT, CIN, K] },
+            layout: Layout::RowMajor,
         }),
         1 => Some(TensorInfo {
             layer: "",
             name: "bias",
-            shape: [cout, 1],
-            vector: true,
+            shape: const { &[COUT] },
+            layout: Layout::RowMajor,
         }),
         _ => None,
     }
@@ -567,7 +571,7 @@ macro_rules! conv_tensors {
 
         #[inline]
         fn tensor_info(index: usize) -> Option<TensorInfo> {
-            conv_tensor_info(CIN, COUT, K, index)
+            conv_tensor_info::<CIN, COUT, K>(index)
         }
     };
 }
