@@ -45,9 +45,9 @@ macro_rules! use_activations {
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
 pub use nn_core::{
-    Activate, Activation, AllocationError, AvgPool1d, BinaryCrossEntropy,
-    BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Conv1d, Conv1dGradients, Dense,
-    DenseGradients, Dropout, Elementwise, ElementwiseLoss, HasGradients, Huber, Init, Layer,
+    Activate, Activation, AllocationError, AvgPool1d, BatchNorm, BatchNormGradients,
+    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Conv1d, Conv1dGradients,
+    Dense, DenseGradients, Dropout, Elementwise, ElementwiseLoss, HasGradients, Huber, Init, Layer,
     LayerSummary, Layout, Loss, Mae, MaxPool1d, Mse, Network, NoGradients, Parameters, Phase,
     SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation,
     columns, columns_mut, flatten, layer, loss,
@@ -424,9 +424,9 @@ pub mod __private {
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Activate, AvgPool1d, Boundary, Conv1d, Dense, Dropout, End, Fits, Flatten, HasGradients,
-        Init, Layer, LayerSummary, Link, MaxPool1d, Network, Parameters, Rng, SMatrix, SVector,
-        Scalar, Stack, Summary, TensorInfo, window_len,
+        Activate, AvgPool1d, BatchNorm, Boundary, Conv1d, Dense, Dropout, End, Fits, Flatten,
+        HasGradients, Init, Layer, LayerSummary, Link, MaxPool1d, Network, Parameters, Rng,
+        SMatrix, SVector, Scalar, Stack, Summary, TensorInfo, window_len,
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]

@@ -65,8 +65,9 @@ pub use kernels::dispatch::with_fma;
 #[doc(hidden)]
 pub use layer::window_len;
 pub use layer::{
-    Activate, AvgPool1d, Conv1d, Conv1dGradients, Dense, DenseGradients, Dropout, End, Flatten,
-    HasGradients, Layer, Link, MaxPool1d, NoGradients, Phase, Stack, StackMut,
+    Activate, AvgPool1d, BatchNorm, BatchNormGradients, Conv1d, Conv1dGradients, Dense,
+    DenseGradients, Dropout, End, Flatten, HasGradients, Layer, Link, MaxPool1d, NoGradients,
+    Phase, Stack, StackMut,
 };
 pub use loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ElementwiseLoss, Huber, Loss, Mae, Mse,

@@ -165,6 +165,15 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
     where
         Self: 'a;
 
+    /// Each layer's gradients, where [`layers_mut`](Self::layers_mut)' backward pass writes
+    /// them.
+    #[doc(hidden)]
+    fn gradient_slots_mut<'a, 'g>(
+        gradients: &'g mut Self::Gradients,
+    ) -> <Self::LayersMut<'a> as Stack<T, IN, OUT>>::Gradients<'g>
+    where
+        Self: 'a;
+
     /// Draws fresh parameters for every layer.
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R);
 
@@ -239,6 +248,31 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
         value
     }
 
+    /// As [`loss_and_gradients`](Self::loss_and_gradients) for a training step: the layers'
+    /// non-trainable state (running statistics) is updated from the batch too.
+    #[doc(hidden)]
+    fn train_gradients<L: Loss<T>>(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        targets: Columns<'_, T, OUT>,
+        loss: &L,
+        gradients: &mut Self::Gradients,
+        workspace: &mut Workspace<T>,
+        phase: &mut Phase,
+    ) -> T {
+        let batch = input.ncols();
+        let mut scratch = workspace.take(Self::LayersMut::scratch_len(batch, true));
+        let mut value = T::zero();
+        let mut finish = |output: Columns<'_, T, OUT>, gradient: ColumnsMut<'_, T, OUT>| {
+            value = loss.loss_and_gradient(output, targets, gradient);
+        };
+        let slots = Self::gradient_slots_mut(gradients);
+        let mut layers = self.layers_mut();
+        let tape = layers.train_batch(input, &mut scratch, phase, Some(slots), None, &mut finish);
+        layers.update_buffers(batch, &tape);
+        value
+    }
+
     /// One training step of plain SGD (`w <- w - learning_rate * dw`) on one sample, with each
     /// layer's update taken straight from back-propagation: no gradient buffers, and every
     /// value on the stack.
@@ -278,6 +312,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> +
             return declined(value);
         }
         layers.update_single(input, &trace, &deltas, learning_rate);
+        layers.update_buffers_single(&trace);
         Fused::Applied(value)
     }
 

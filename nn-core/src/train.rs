@@ -195,8 +195,11 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         inputs: &[SVector<T, IN>],
         targets: &[SVector<T, OUT>],
     ) -> Result<T, TrainError> {
+        // Saved before the pass, which updates the running statistics: a refused step puts
+        // them back too.
+        guard::save(network, &mut self.saved);
         let gradients = self.gradients.get_or_insert_with(G::zeros_boxed);
-        let loss = network.loss_and_gradients(
+        let loss = network.train_gradients(
             columns(flatten(inputs)),
             columns(flatten(targets)),
             &self.loss,
@@ -204,11 +207,14 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             &mut self.workspace,
             &mut self.phase,
         );
-        checked(loss, self.epoch, self.step)?;
+        if let Err(error) = checked(loss, self.epoch, self.step) {
+            guard::restore(network, &self.saved);
+            return Err(error);
+        }
         if let Some(found) = guard::first_non_finite(&**gradients) {
+            guard::restore(network, &self.saved);
             return Err(self.refused::<N>(found, NonFiniteCause::Gradient));
         }
-        guard::save(network, &mut self.saved);
         self.optimizer
             .update(network, &**gradients, &mut self.state);
         if let Some(found) = guard::first_non_finite(network) {

@@ -343,6 +343,16 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             }
 
             #[inline(always)]
+            fn gradient_slots_mut<'a, 'g>(
+                gradients: &'g mut Self::Gradients,
+            ) -> <Self::LayersMut<'a> as #rt::Stack<T, #inputs, #outputs>>::Gradients<'g>
+            where
+                Self: 'a,
+            {
+                #gradient_slots
+            }
+
+            #[inline(always)]
             fn gradient_slots<'a, 'g>(
                 gradients: &'g mut Self::Gradients,
             ) -> <Self::Layers<'a> as #rt::Stack<T, #inputs, #outputs>>::Gradients<'g>
@@ -401,7 +411,7 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
         }
         Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* T>),
-        Family::Flatten | Family::Dropout | Family::Pool1d => {
+        Family::Flatten | Family::Dropout | Family::Pool1d | Family::BatchNorm => {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>)
         }
     }

@@ -26,6 +26,9 @@ pub enum Family {
     /// `Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE?, PADDING?, DILATION?, Activation?>`:
     /// (C, L) to (OUT_CHANNELS, L').
     Conv1d,
+    /// `BatchNorm`: the shape unchanged; channels are the first dimension (a vector's
+    /// features), positions the rest.
+    BatchNorm,
     /// `MaxPool1d<KERNEL, STRIDE?, PADDING?>` and `AvgPool1d<..>`: (C, L) to (C, L'), the
     /// stride the kernel unless given.
     Pool1d,
@@ -45,6 +48,7 @@ pub const LAYER_KINDS: &[LayerKind] = &[
     LayerKind { name: "Dense", family: Family::Dense, usage: "`Dense<IN, OUT>` or `Dense<IN, OUT, Activation>`" },
     LayerKind { name: "Flatten", family: Family::Flatten, usage: "`Flatten`, with no arguments" },
     LayerKind { name: "Dropout", family: Family::Dropout, usage: "`Dropout<PERCENT>`, such as `Dropout<25>` for a rate of 0.25" },
+    LayerKind { name: "BatchNorm", family: Family::BatchNorm, usage: "`BatchNorm`, with no arguments" },
     LayerKind { name: "Conv1d", family: Family::Conv1d, usage: "`Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation" },
     LayerKind { name: "MaxPool1d", family: Family::Pool1d, usage: "`MaxPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
     LayerKind { name: "AvgPool1d", family: Family::Pool1d, usage: "`AvgPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
@@ -384,6 +388,17 @@ fn shaped(
         Family::Dropout => {
             let given = given.ok_or_else(need_input)?;
             let type_args = vec![layer.args[0].clone(), flat(given, here.span, here)];
+            Ok((given.to_vec(), given.to_vec(), type_args))
+        }
+        Family::BatchNorm => {
+            let given = given.ok_or_else(need_input)?;
+            let (channels, positions) = given.split_first().ok_or_else(need_input)?;
+            let positions = if positions.is_empty() {
+                Width::known(1, here.span)
+            } else {
+                flat(positions, here.span, here)
+            };
+            let type_args = vec![channels.clone(), positions];
             Ok((given.to_vec(), given.to_vec(), type_args))
         }
         Family::Activation => {
@@ -774,7 +789,7 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 activation,
             )
         }
-        Family::Flatten | Family::Activation => {
+        Family::Flatten | Family::Activation | Family::BatchNorm => {
             count(0..=0)?;
             written(Vec::new(), Padding::Valid, Ok(Activation::Default))
         }

@@ -12,7 +12,11 @@
 //! statistics with the unbiased one (`n / (n - 1)`), as PyTorch does; inference uses the
 //! running statistics.
 
-use crate::Scalar;
+use nalgebra::SVector;
+use rand::Rng;
+
+use super::{FlatWidths, HasGradients, Layer, Phase};
+use crate::{Columns, ColumnsMut, Init, Largest, Layout, Parameters, Scalar, TensorInfo};
 
 /// PyTorch's default `eps`, added to the variance before its square root.
 pub const DEFAULT_EPS: f64 = 1e-5;
@@ -547,5 +551,445 @@ mod tests {
     #[test]
     fn matches_pytorch_in_f32() {
         check_reference::<f32>(to_f32, 2e-6);
+    }
+}
+
+/// Batch normalization, as PyTorch's `nn.BatchNorm1d` and `nn.BatchNorm2d` compute it, over
+/// `C` channels of `S` positions each: the features of a Dense output (`S = 1`) or the
+/// channels of a (C, L) or (C, H, W) sample (`S = L` or `H * W`).
+///
+/// In training each channel is normalized with the batch's mean and (biased) variance, then
+/// scaled by `weight` (gamma) and shifted by `bias` (beta); the running statistics move towards
+/// the batch's with PyTorch's momentum 0.1, the variance unbiased (`n / (n - 1)`, with
+/// `n = batch * S`). Inference uses the running statistics. `eps` is 1e-5. The running
+/// statistics are non-trainable buffers, saved and loaded as `running_mean` and `running_var`
+/// (a file's `num_batches_tracked` is accepted and ignored). A training batch of one number per
+/// channel (`batch * S = 1`), which PyTorch refuses, normalizes to zero as Keras does.
+///
+/// In `network!` it is written `BatchNorm`; the macro fills in the channels and positions.
+///
+/// # Shapes
+///
+/// | value | shape |
+/// | --- | --- |
+/// | input and output | (C) for a vector, (C, L) or (C, H, W) |
+/// | `weight`, `bias`, `running_mean`, `running_var` | (C) |
+///
+/// # Example
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// network! {
+///     struct Net(Dense<2, 2>, BatchNorm);
+/// }
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut net = Net::new(&mut rng);
+/// // A fresh layer's running statistics are mean 0 and variance 1: inference divides by
+/// // sqrt(1 + 1e-5) only.
+/// net.0.weights = SMatrix::identity();
+/// let y = net.forward(&SVector::from([1.0, -2.0]));
+/// assert!((y[0] - 1.0).abs() < 1e-4 && (y[1] + 2.0).abs() < 1e-4);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
+pub struct BatchNorm<const C: usize, const S: usize, T = f32> {
+    /// gamma: one scale per channel (PyTorch's `weight`).
+    pub weight: [T; C],
+    /// beta: one shift per channel (PyTorch's `bias`).
+    pub bias: [T; C],
+    /// The running mean per channel, for inference.
+    pub running_mean: [T; C],
+    /// The running (unbiased) variance per channel, for inference.
+    pub running_var: [T; C],
+}
+
+/// The gradient of a loss with respect to a [`BatchNorm`] layer's `weight` and `bias`.
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
+pub struct BatchNormGradients<const C: usize, T = f32> {
+    /// `d loss / d weight`.
+    pub weight: [T; C],
+    /// `d loss / d bias`.
+    pub bias: [T; C],
+}
+
+/// The tensors of a channel vector pair: `weight`, then `bias`, each `(C)`.
+fn channel_info<const C: usize>(names: [&'static str; 2], index: usize) -> Option<TensorInfo> {
+    names.get(index).map(|&name| TensorInfo {
+        layer: "",
+        name,
+        shape: const { &[C] },
+        layout: Layout::RowMajor,
+    })
+}
+
+impl<const C: usize, T: Scalar> Parameters<T> for BatchNormGradients<C, T> {
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = 2 * C;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weight: [T::zero(); C],
+            bias: [T::zero(); C],
+        }
+    }
+
+    #[inline]
+    fn tensor(&self, index: usize) -> &[T] {
+        match index {
+            0 => &self.weight,
+            1 => &self.bias,
+            _ => &[],
+        }
+    }
+
+    #[inline]
+    fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+        match index {
+            0 => &mut self.weight,
+            1 => &mut self.bias,
+            _ => &mut [],
+        }
+    }
+
+    #[inline]
+    fn tensor_info(index: usize) -> Option<TensorInfo> {
+        channel_info::<C>(["weight", "bias"], index)
+    }
+}
+
+impl<const C: usize, const S: usize, T: Scalar> Parameters<T> for BatchNorm<C, S, T> {
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = 2 * C;
+    const BUFFERS: usize = 2;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weight: [T::zero(); C],
+            bias: [T::zero(); C],
+            running_mean: [T::zero(); C],
+            running_var: [T::zero(); C],
+        }
+    }
+
+    #[inline]
+    fn tensor(&self, index: usize) -> &[T] {
+        match index {
+            0 => &self.weight,
+            1 => &self.bias,
+            _ => &[],
+        }
+    }
+
+    #[inline]
+    fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+        match index {
+            0 => &mut self.weight,
+            1 => &mut self.bias,
+            _ => &mut [],
+        }
+    }
+
+    #[inline]
+    fn tensor_info(index: usize) -> Option<TensorInfo> {
+        channel_info::<C>(["weight", "bias"], index)
+    }
+
+    #[inline]
+    fn buffer(&self, index: usize) -> &[T] {
+        match index {
+            0 => &self.running_mean,
+            1 => &self.running_var,
+            _ => &[],
+        }
+    }
+
+    #[inline]
+    fn buffer_mut(&mut self, index: usize) -> &mut [T] {
+        match index {
+            0 => &mut self.running_mean,
+            1 => &mut self.running_var,
+            _ => &mut [],
+        }
+    }
+
+    #[inline]
+    fn buffer_info(index: usize) -> Option<TensorInfo> {
+        channel_info::<C>(["running_mean", "running_var"], index)
+    }
+}
+
+impl<const C: usize, const S: usize, T: Scalar> HasGradients<T> for BatchNorm<C, S, T> {
+    type Gradients = BatchNormGradients<C, T>;
+}
+
+impl<const C: usize, const S: usize, T: Scalar> BatchNorm<C, S, T> {
+    const GEOMETRY: BatchNormGeometry = BatchNormGeometry::new_or_panic(C, S);
+
+    #[inline(always)]
+    fn eps() -> T {
+        T::cast_from(DEFAULT_EPS)
+    }
+
+    /// Training's forward over a batch in `input`: the batch statistics into `statistics`
+    /// (means, then variances), `xhat` and `output`.
+    #[inline(always)]
+    fn train(&self, input: &[T], statistics: &mut [T], xhat: &mut [T], output: &mut [T]) {
+        let (mean, variance) = statistics.split_at_mut(C);
+        batch_norm_train_forward(
+            &Self::GEOMETRY,
+            Self::eps(),
+            input,
+            &self.weight,
+            &self.bias,
+            mean,
+            variance,
+            xhat,
+            output,
+        );
+    }
+
+    /// Inference's forward over a batch, from the running statistics.
+    #[inline(always)]
+    fn infer(&self, input: &[T], output: &mut [T]) {
+        batch_norm_inference_forward(
+            &Self::GEOMETRY,
+            Self::eps(),
+            input,
+            &self.weight,
+            &self.bias,
+            &self.running_mean,
+            &self.running_var,
+            output,
+        );
+    }
+
+    /// The parameter gradients (written) and, when asked, the input's (written), from the
+    /// batch variances, `xhat` and `delta`.
+    #[inline(always)]
+    fn back(
+        &self,
+        variance: &[T],
+        xhat: &[T],
+        delta: &[T],
+        gradients: &mut BatchNormGradients<C, T>,
+        input_gradient: Option<&mut [T]>,
+    ) {
+        batch_norm_backward(
+            &Self::GEOMETRY,
+            Self::eps(),
+            &self.weight,
+            variance,
+            xhat,
+            delta,
+            &mut gradients.weight,
+            &mut gradients.bias,
+            input_gradient,
+        );
+    }
+
+    #[inline(always)]
+    fn step(&mut self, gradients: &BatchNormGradients<C, T>, learning_rate: T) {
+        for (w, &g) in self.weight.iter_mut().zip(&gradients.weight) {
+            *w -= learning_rate * g;
+        }
+        for (b, &g) in self.bias.iter_mut().zip(&gradients.bias) {
+            *b -= learning_rate * g;
+        }
+    }
+
+    #[inline(always)]
+    fn running(&mut self, batch: usize, statistics: &[T]) {
+        let (mean, variance) = statistics.split_at(C);
+        batch_norm_update_running(
+            &Self::GEOMETRY,
+            T::cast_from(DEFAULT_MOMENTUM),
+            batch,
+            mean,
+            variance,
+            &mut self.running_mean,
+            &mut self.running_var,
+        );
+    }
+}
+
+impl<const C: usize, const S: usize, const IN: usize, const OUT: usize, T: Scalar> Layer<T, IN, OUT>
+    for BatchNorm<C, S, T>
+{
+    /// `xhat`, then the means and variances of the sample's channels (training only).
+    type Cache = (SVector<T, IN>, [T; C], [T; C]);
+
+    #[inline(always)]
+    fn cache_len(batch: usize) -> usize {
+        IN * batch + 2 * C
+    }
+
+    fn initialize<R: Rng + ?Sized>(&mut self, _init: Init, _rng: &mut R) {
+        // PyTorch's and Keras's start: the identity, and statistics of a unit normal.
+        self.weight = [T::one(); C];
+        self.bias = [T::zero(); C];
+        self.running_mean = [T::zero(); C];
+        self.running_var = [T::one(); C];
+    }
+
+    #[inline]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.forward_single(input, &mut Phase::Inference).1
+    }
+
+    #[inline(always)]
+    fn forward_single(
+        &self,
+        input: &SVector<T, IN>,
+        phase: &mut Phase,
+    ) -> ((SVector<T, IN>, [T; C], [T; C]), SVector<T, OUT>) {
+        let () = FlatWidths::<IN, OUT, C, S, C, S>::MATCH;
+        let mut output = SVector::<T, OUT>::zeros();
+        let mut xhat = SVector::<T, IN>::zeros();
+        let mut statistics = [[T::zero(); C]; 2];
+        if phase.is_training() {
+            self.train(
+                input.as_slice(),
+                statistics.as_flattened_mut(),
+                xhat.as_mut_slice(),
+                output.as_mut_slice(),
+            );
+        } else {
+            self.infer(input.as_slice(), output.as_mut_slice());
+        }
+        let [mean, variance] = statistics;
+        ((xhat, mean, variance), output)
+    }
+
+    #[inline(always)]
+    fn forward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        cache: &mut [T],
+        mut output: ColumnsMut<'_, T, OUT>,
+        phase: &mut Phase,
+    ) {
+        let () = FlatWidths::<IN, OUT, C, S, C, S>::MATCH;
+        if phase.is_training() {
+            let (xhat, statistics) = cache.split_at_mut(IN * input.ncols());
+            self.train(input.as_slice(), statistics, xhat, output.as_mut_slice());
+        } else {
+            self.infer(input.as_slice(), output.as_mut_slice());
+        }
+    }
+
+    #[inline(always)]
+    fn backward_single(
+        &self,
+        _input: &SVector<T, IN>,
+        (xhat, _, variance): &(SVector<T, IN>, [T; C], [T; C]),
+        _output: &SVector<T, OUT>,
+        delta: &mut SVector<T, OUT>,
+        input_gradient: bool,
+    ) -> SVector<T, IN> {
+        let mut dx = SVector::<T, IN>::zeros();
+        if input_gradient {
+            let mut scratch = BatchNormGradients::zeros();
+            self.back(
+                variance,
+                xhat.as_slice(),
+                delta.as_slice(),
+                &mut scratch,
+                Some(dx.as_mut_slice()),
+            );
+        }
+        dx
+    }
+
+    #[inline(always)]
+    fn update_single(
+        &mut self,
+        _input: &SVector<T, IN>,
+        (xhat, _, variance): &(SVector<T, IN>, [T; C], [T; C]),
+        delta: &SVector<T, OUT>,
+        learning_rate: T,
+    ) {
+        let mut gradients = BatchNormGradients::zeros();
+        self.back(
+            variance,
+            xhat.as_slice(),
+            delta.as_slice(),
+            &mut gradients,
+            None,
+        );
+        self.step(&gradients, learning_rate);
+    }
+
+    #[inline(always)]
+    fn backward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        cache: &[T],
+        _output: Columns<'_, T, OUT>,
+        delta: ColumnsMut<'_, T, OUT>,
+        gradients: Option<&mut Self::Gradients>,
+        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        let (xhat, statistics) = cache.split_at(IN * input.ncols());
+        let mut scratch = BatchNormGradients::zeros();
+        let gradients = gradients.unwrap_or(&mut scratch);
+        self.back(
+            &statistics[C..],
+            xhat,
+            delta.as_slice(),
+            gradients,
+            input_gradient.as_mut().map(|dx| dx.as_mut_slice()),
+        );
+    }
+
+    #[inline(always)]
+    fn update_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        cache: &[T],
+        delta: Columns<'_, T, OUT>,
+        learning_rate: T,
+    ) {
+        let (xhat, statistics) = cache.split_at(IN * input.ncols());
+        let mut gradients = BatchNormGradients::zeros();
+        self.back(
+            &statistics[C..],
+            xhat,
+            delta.as_slice(),
+            &mut gradients,
+            None,
+        );
+        self.step(&gradients, learning_rate);
+    }
+
+    #[inline(always)]
+    fn bound_update(_input: &[T], delta: &[T], largest: &mut Largest<T>) {
+        // gamma moves by a sum of delta * xhat over the batch's positions, with |xhat| at most
+        // sqrt(n): bound the delta side by S sqrt(n) times its largest magnitude, and the other
+        // side by 1 (so a bound below 1 declines, to the checked path).
+        largest.include(delta);
+        let n = (delta.len() / OUT.max(1)) * S;
+        let biggest = delta
+            .iter()
+            .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
+        let reach = T::cast_from(S as f64 * (n as f64).sqrt());
+        largest.include(&[biggest * reach, T::one()]);
+    }
+
+    #[inline(always)]
+    fn update_buffers(&mut self, cache: &[T], batch: usize) {
+        let statistics = &cache[IN * batch..];
+        self.running(batch, statistics);
+    }
+
+    #[inline(always)]
+    fn update_buffers_single(&mut self, (_, mean, variance): &(SVector<T, IN>, [T; C], [T; C])) {
+        let mut statistics = [[T::zero(); C]; 2];
+        statistics[0] = *mean;
+        statistics[1] = *variance;
+        self.running(1, statistics.as_flattened());
     }
 }

@@ -15,7 +15,7 @@ pub(crate) mod stack;
 #[cfg(feature = "serde")]
 mod tensors_serde;
 // Numerical cores of layers to come: unused until their `Layer` impls land.
-#[allow(dead_code)]
+#[allow(dead_code)] // The geometry getters are for the layers still to come.
 mod batch_norm;
 #[allow(dead_code)] // The geometry getters are for the layers still to come.
 mod conv1d;
@@ -29,6 +29,7 @@ mod pool;
 mod window;
 
 pub use activate::Activate;
+pub use batch_norm::{BatchNorm, BatchNormGradients};
 #[doc(hidden)]
 pub use conv1d::window_len;
 pub use conv1d::{Conv1d, Conv1dGradients};
@@ -179,6 +180,13 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
     #[inline(always)]
     fn update_buffers(&mut self, cache: &[T], batch: usize) {
         let _ = (cache, batch);
+    }
+
+    /// As [`update_buffers`](Self::update_buffers), after a single-sample training step, from
+    /// what [`forward_single`](Self::forward_single) kept. Nothing by default.
+    #[inline(always)]
+    fn update_buffers_single(&mut self, cache: &Self::Cache) {
+        let _ = cache;
     }
 }
 

@@ -146,6 +146,9 @@ pub trait StackMut<T: Scalar, const IN: usize, const OUT: usize>: Stack<T, IN, O
 
     /// Every layer's non-trainable state, from a batched training pass.
     fn update_buffers(&mut self, batch: usize, tape: &Self::Tape<'_>);
+
+    /// Every layer's non-trainable state, from a single-sample training pass.
+    fn update_buffers_single(&mut self, trace: &Self::Trace);
 }
 
 impl<T, H, L, R, const IN: usize, const A: usize, const B: usize, const OUT: usize>
@@ -329,6 +332,12 @@ where
         self.0.update_buffers(tape.cache, batch);
         self.1.update_buffers(batch, &tape.rest);
     }
+
+    #[inline(always)]
+    fn update_buffers_single(&mut self, trace: &Self::Trace) {
+        self.0.update_buffers_single(&trace.0);
+        self.1.update_buffers_single(&trace.2);
+    }
 }
 
 impl<T: Scalar, const N: usize> Stack<T, N, N> for End {
@@ -409,4 +418,7 @@ impl<T: Scalar, const N: usize> StackMut<T, N, N> for End {
 
     #[inline(always)]
     fn update_buffers(&mut self, _batch: usize, _tape: &()) {}
+
+    #[inline(always)]
+    fn update_buffers_single(&mut self, _trace: &()) {}
 }
