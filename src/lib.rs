@@ -44,13 +44,12 @@ macro_rules! use_activations {
 }
 
 // Everywhere, `#![no_std]` and without an allocator: networks, layers, activations, losses.
+pub use nn_core::layer::*;
 pub use nn_core::{
-    Activate, Activation, AllocationError, AvgPool1d, BatchNorm, BatchNormGradients,
-    BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns, ColumnsMut, Conv1d, Conv1dGradients,
-    Dense, DenseGradients, Dropout, Elementwise, ElementwiseLoss, HasGradients, Huber, Init, Layer,
-    LayerSummary, Layout, Loss, Mae, MaxPool1d, Mse, Network, NoGradients, Parameters, Phase,
-    SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary, TensorInfo, Workspace, activation,
-    columns, columns_mut, flatten, layer, loss,
+    Activation, AllocationError, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Columns,
+    ColumnsMut, Elementwise, ElementwiseLoss, Huber, Init, LayerSummary, Layout, Loss, Mae, Mse,
+    Network, Parameters, SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary, TensorInfo,
+    Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
 nn_core::with_activations!(use_activations);
 
@@ -420,13 +419,13 @@ pub mod __private {
     pub use nn_core::AllocationError;
     pub use nn_core::STACK_LIMIT;
     pub use nn_core::copy_tensors;
+    pub use nn_core::layer::*;
     #[cfg(feature = "std")]
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
     pub use nn_core::{
-        Activate, AvgPool1d, BatchNorm, Boundary, Conv1d, Dense, Dropout, End, Fits, Flatten,
-        HasGradients, Init, Layer, LayerSummary, Link, MaxPool1d, Network, Parameters, Rng,
-        SMatrix, SVector, Scalar, Stack, Summary, TensorInfo, window_len,
+        Boundary, Fits, Init, LayerSummary, Network, Parameters, Rng, SMatrix, SVector, Scalar,
+        Summary, TensorInfo, window_len,
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]

@@ -62,13 +62,9 @@ pub use error::{DataError, NonFiniteCause, Part, TrainError};
 pub use guard::{Largest, StepLimits};
 pub use init::Init;
 pub use kernels::dispatch::with_fma;
-#[doc(hidden)]
-pub use layer::window_len;
-pub use layer::{
-    Activate, AvgPool1d, BatchNorm, BatchNormGradients, Conv1d, Conv1dGradients, Dense,
-    DenseGradients, Dropout, End, Flatten, HasGradients, Layer, Link, MaxPool1d, NoGradients,
-    Phase, Stack, StackMut,
-};
+// Every layer kind, its gradients and the protocol, by one glob: a new kind is re-exported
+// where its file's `pub use` in `layer/mod.rs` is.
+pub use layer::*;
 pub use loss::{
     BinaryCrossEntropy, BinaryCrossEntropyWithLogits, ElementwiseLoss, Huber, Loss, Mae, Mse,
     SoftmaxCrossEntropy,
