@@ -51,6 +51,7 @@ pub use nn_core::{
     Network, Parameters, SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary, TensorInfo,
     Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
+pub use nn_core::{AvgPool2d, Conv2d, Conv2dGradients, GlobalAvgPool, MaxPool2d};
 nn_core::with_activations!(use_activations);
 
 // With `std`: training, data and files. These re-exports carry no `///` comment: rustdoc
@@ -427,6 +428,7 @@ pub mod __private {
         Boundary, Fits, Init, LayerSummary, Network, Parameters, Rng, SMatrix, SVector, Scalar,
         Summary, TensorInfo, window_len,
     };
+    pub use nn_core::{AvgPool2d, Conv2d, GlobalAvgPool, MaxPool2d};
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]
     pub use nn_core::{LoadError, Persist};

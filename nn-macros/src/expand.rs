@@ -407,11 +407,16 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
         Activation::Custom(path) => quote!(#path),
     };
     match layer.kind.family {
-        Family::Dense | Family::Conv1d => {
+        Family::Dense | Family::Conv1d | Family::Conv2d => {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
         }
         Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* T>),
-        Family::Flatten | Family::Dropout | Family::Pool1d | Family::BatchNorm => {
+        Family::Flatten
+        | Family::Dropout
+        | Family::Pool1d
+        | Family::Pool2d
+        | Family::GlobalPool
+        | Family::BatchNorm => {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>)
         }
     }

@@ -32,6 +32,12 @@ pub enum Family {
     /// `MaxPool1d<KERNEL, STRIDE?, PADDING?>` and `AvgPool1d<..>`: (C, L) to (C, L'), the
     /// stride the kernel unless given.
     Pool1d,
+    /// `Conv2d<..>`, Conv1d's arguments, each for both sides: (C, H, W) to (OUT_CHANNELS, H', W').
+    Conv2d,
+    /// `MaxPool2d<KERNEL, STRIDE?, PADDING?>` and `AvgPool2d<..>`: (C, H, W) to (C, H', W').
+    Pool2d,
+    /// `GlobalAvgPool`: (C, L) or (C, H, W) to (C).
+    GlobalPool,
 }
 
 /// A layer kind the macro knows: its type in `nn-core`, its family, and how it is written.
@@ -52,6 +58,10 @@ pub const LAYER_KINDS: &[LayerKind] = &[
     LayerKind { name: "Conv1d", family: Family::Conv1d, usage: "`Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation" },
     LayerKind { name: "MaxPool1d", family: Family::Pool1d, usage: "`MaxPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
     LayerKind { name: "AvgPool1d", family: Family::Pool1d, usage: "`AvgPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
+    LayerKind { name: "Conv2d", family: Family::Conv2d, usage: "`Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation" },
+    LayerKind { name: "MaxPool2d", family: Family::Pool2d, usage: "`MaxPool2d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
+    LayerKind { name: "AvgPool2d", family: Family::Pool2d, usage: "`AvgPool2d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
+    LayerKind { name: "GlobalAvgPool", family: Family::GlobalPool, usage: "`GlobalAvgPool`, with no arguments" },
 ];
 
 /// An activation written alone as a layer (`Relu`): the kind `Activate` in `nn-core`.
@@ -411,6 +421,10 @@ fn shaped(
         }
         Family::Conv1d => conv1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
         Family::Pool1d => pool1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
+        Family::Conv2d | Family::Pool2d => {
+            window2d_shape(layer, here, &producer(), given.ok_or_else(need_input)?)
+        }
+        Family::GlobalPool => global_pool_shape(here, &producer(), given.ok_or_else(need_input)?),
     }
 }
 
@@ -534,6 +548,126 @@ fn pool1d_shape(
     ))
 }
 
+/// Global pooling over (C, L) or (C, H, W): one number per channel.
+fn global_pool_shape(
+    here: &Here<'_>,
+    producer: &str,
+    given: &[Width],
+) -> syn::Result<(Vec<Width>, Vec<Width>, Vec<Width>)> {
+    let [channels, spatial @ ..] = given else {
+        return Err(syn::Error::new(
+            here.span,
+            "a sample has at least one number",
+        ));
+    };
+    if spatial.is_empty() {
+        return Err(syn::Error::new(
+            here.span,
+            format!(
+                "{} takes (channels, length) or (channels, height, width) samples, but {producer} produces {}",
+                here.name,
+                shape_text(given)
+            ),
+        ));
+    }
+    let type_args = vec![channels.clone(), flat(spatial, here.span, here)];
+    Ok((given.to_vec(), vec![channels.clone()], type_args))
+}
+
+/// Conv2d or 2-d pooling over (C, H, W): checks the channels and that the square window fits
+/// both sides, and works out H' and W'.
+fn window2d_shape(
+    layer: &Written,
+    here: &Here<'_>,
+    producer: &str,
+    given: &[Width],
+) -> syn::Result<(Vec<Width>, Vec<Width>, Vec<Width>)> {
+    let one = Width::known(1, here.span);
+    let (in_channels, out_channels, kernel, stride, dilation) = match &layer.args[..] {
+        [cin, cout, kernel, stride, dilation] => (Some(cin), Some(cout), kernel, stride, dilation),
+        [kernel, stride] => (None, None, kernel, stride, &one),
+        _ => return Err(syn::Error::new(here.span, layer.kind.usage)),
+    };
+    let [channels, height, width] = given else {
+        return Err(syn::Error::new(
+            here.span,
+            format!(
+                "{} takes (channels, height, width) samples, but {producer} produces {}",
+                here.name,
+                shape_text(given)
+            ),
+        ));
+    };
+    if let Some(in_channels) = in_channels
+        && let (Some(found), Some(wanted)) = (channels.value, in_channels.value)
+        && found != wanted
+    {
+        return Err(syn::Error::new(
+            in_channels.span,
+            format!(
+                "{} expects {wanted} input channels, but {producer} produces {} ({found} channels)",
+                here.name,
+                shape_text(given)
+            ),
+        ));
+    }
+    let (before, after) = padding_widths(&layer.padding, kernel, stride, dilation, here)?;
+    let shortest = [height, width].iter().filter_map(|side| side.value).min();
+    if let (Some(shortest), Some(k), Some(d), Some(b), Some(a)) = (
+        shortest,
+        kernel.value,
+        dilation.value,
+        before.value,
+        after.value,
+    ) {
+        let span = d * (k - 1) + 1;
+        if shortest + b + a < span {
+            let least = span.saturating_sub(b + a);
+            let what = match (d > 1, in_channels.is_some()) {
+                (true, _) => format!("a dilated window spans {span} x {span}"),
+                (false, true) => format!("the kernel is {k} x {k}"),
+                (false, false) => format!("the window is {k} x {k}"),
+            };
+            return Err(syn::Error::new(
+                kernel.span,
+                format!(
+                    "{} needs inputs of at least {least} x {least} ({what}{}), but {producer} produces {}",
+                    here.name,
+                    if b + a > 0 { " with its padding" } else { "" },
+                    shape_text(given)
+                ),
+            ));
+        }
+    }
+    let side = |length: &Width, name: &str| {
+        let text = format!("{name}'({})", length.text);
+        out_length(
+            (length, kernel, stride, dilation),
+            (&before, &after),
+            here,
+            text,
+        )
+    };
+    let (out_height, out_width) = (side(height, "H"), side(width, "W"));
+    let output_channels = out_channels.unwrap_or(channels);
+    let mut type_args: Vec<Width> = match (in_channels, out_channels) {
+        (Some(cin), Some(cout)) => vec![cin.clone(), cout.clone(), kernel.clone(), stride.clone()],
+        _ => vec![channels.clone(), kernel.clone(), stride.clone()],
+    };
+    type_args.push(before);
+    if in_channels.is_some() {
+        type_args.extend([after, dilation.clone()]);
+    }
+    type_args.extend([
+        height.clone(),
+        width.clone(),
+        out_height.clone(),
+        out_width.clone(),
+    ]);
+    let output = vec![output_channels.clone(), out_height, out_width];
+    Ok((given.to_vec(), output, type_args))
+}
+
 /// A sliding window over a length: its padding before and after, and the output length,
 /// checked to fit when the numbers are literals (`what` names the window in the message).
 fn window(
@@ -572,16 +706,35 @@ fn window(
             ));
         }
     }
+    let text = format!("L'({})", length.text);
+    let out_length = out_length(
+        (length, kernel, stride, dilation),
+        (&before, &after),
+        here,
+        text,
+    );
+    Ok((before, after, out_length))
+}
+
+/// The number of window positions along a padded length: a literal when every number is one,
+/// otherwise the compiler's `window_len`.
+fn out_length(
+    (length, kernel, stride, dilation): (&Width, &Width, &Width, &Width),
+    (before, after): (&Width, &Width),
+    here: &Here<'_>,
+    text: String,
+) -> Width {
+    let known = |w: &Width| w.value;
     let value = (|| {
         let (l, k, s, d, b, a) = (
             known(length)?,
             known(kernel)?,
             known(stride)?,
             known(dilation)?,
-            known(&before)?,
-            known(&after)?,
+            known(before)?,
+            known(after)?,
         );
-        Some((l + b + a - (d * (k - 1) + 1)) / s + 1)
+        Some((l + b + a).checked_sub(d * (k - 1) + 1)? / s + 1)
     })();
     let (l, k, s, d, b, a) = (
         &length.tokens,
@@ -591,14 +744,13 @@ fn window(
         &before.tokens,
         &after.tokens,
     );
-    let out_length = Width::derived(
+    Width::derived(
         value,
         quote!(::typenn::__private::window_len(#l, #k, #s, #b, #a, #d)),
         kernel.span,
-        format!("L'({})", length.text),
+        text,
         here,
-    );
-    Ok((before, after, out_length))
+    )
 }
 
 /// A convolution's zeros before and after, from how its padding was written.
@@ -789,7 +941,7 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 activation,
             )
         }
-        Family::Flatten | Family::Activation | Family::BatchNorm => {
+        Family::Flatten | Family::Activation | Family::BatchNorm | Family::GlobalPool => {
             count(0..=0)?;
             written(Vec::new(), Padding::Valid, Ok(Activation::Default))
         }
@@ -801,7 +953,7 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 Ok(Activation::Default),
             )
         }
-        Family::Pool1d => {
+        Family::Pool1d | Family::Pool2d => {
             count(1..=3)?;
             let kernel = width(arguments[0], "window position");
             let stride = match (arguments.get(1), &kernel) {
@@ -818,7 +970,7 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 Err(error) => Err(vec![error]),
             }
         }
-        Family::Conv1d => {
+        Family::Conv1d | Family::Conv2d => {
             count(3..=7)?;
             let (numbers, activation) = match arguments.split_last() {
                 Some((last, rest)) if arguments.len() > 3 && is_activation(last) => {

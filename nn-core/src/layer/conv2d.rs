@@ -7,8 +7,18 @@
 //! - output: `(out_channels, out_height, out_width)`, each side from [`Window::output_len`]
 //!   of its own window (padding (top, bottom) for rows, (left, right) for columns).
 
-use super::window::Window;
-use crate::Scalar;
+use core::marker::PhantomData;
+
+use nalgebra::SVector;
+use rand::Rng;
+
+use super::window::{Padding, Window};
+use super::{FlatWidths2d, HasGradients, Layer, Phase};
+use crate::init::uniform;
+use crate::{
+    Activation, Columns, ColumnsMut, Identity, Init, Largest, Layout, Parameters, Scalar,
+    TensorInfo,
+};
 
 /// The shapes of a two-dimensional convolution, checked once so that the kernels cannot fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -462,5 +472,491 @@ mod tests {
             assert_close(&to_f64(&gb), case.bias_gradient, 1e-6, case.name);
             assert_close(&to_f64(&dx), case.input_gradient, 1e-6, case.name);
         }
+    }
+}
+
+/// A two-dimensional convolution over (channels, height, width) samples, as PyTorch's
+/// `nn.Conv2d` computes it (a cross-correlation) with a square kernel, followed by the
+/// activation `A`.
+///
+/// In `network!` it is written `Conv2d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, optionally followed
+/// by `STRIDE`, `PADDING` (zeros on each side, `Same` or `Valid`), `DILATION` and an activation,
+/// each one number for both sides; the macro works out the rest of this type from the input's
+/// shape: `PB` and `PA` are the zeros before (top, left) and after (bottom, right), `H`, `W` the
+/// input's size and `HOUT`, `WOUT` the output's, each side `(H + PB + PA - D (K - 1) - 1) / S + 1`.
+///
+/// # Shapes
+///
+/// | value | shape | layout |
+/// | --- | --- | --- |
+/// | input | (CIN, H, W) | channel by channel, each row-major: PyTorch's order |
+/// | `weight` | (COUT, CIN, K, K) | `weight[o][i][r][c]`, PyTorch's `weight` |
+/// | `bias` | (COUT) | one per output channel |
+/// | output | (COUT, HOUT, WOUT) | channel by channel, each row-major |
+///
+/// # Example
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// network! {
+///     #[input_shape(1, 3, 3)]
+///     struct Corners(Conv2d<1, 1, 2>);
+/// }
+/// let mut net = Corners::zeros();
+/// net.0.weight = [[[[1.0, 0.0], [0.0, 1.0]]]];
+/// let y = net.forward(&SVector::from([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]));
+/// assert_eq!(y, SVector::from([6.0, 8.0, 12.0, 14.0]));
+/// ```
+#[derive(Clone, Copy, Debug, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
+pub struct Conv2d<
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PB: usize,
+    const PA: usize,
+    const D: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+    A = Identity,
+    T = f32,
+> {
+    /// `weight[o][i][r][c]`: output channel `o`'s tap at row `r`, column `c` on input channel
+    /// `i`.
+    pub weight: [[[[T; K]; K]; CIN]; COUT],
+    /// One bias per output channel.
+    pub bias: [T; COUT],
+    activation: PhantomData<A>,
+}
+
+/// The gradient of a loss with respect to a [`Conv2d`] layer's parameters, in the same shapes.
+#[derive(Clone, Copy, Debug, PartialEq, bytemuck::Zeroable)]
+#[zeroable(bound = "T: Scalar")]
+pub struct Conv2dGradients<const CIN: usize, const COUT: usize, const K: usize, T = f32> {
+    /// `d loss / d weight`.
+    pub weight: [[[[T; K]; K]; CIN]; COUT],
+    /// `d loss / d bias`.
+    pub bias: [T; COUT],
+}
+
+impl<
+    A,
+    T: PartialEq,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PB: usize,
+    const PA: usize,
+    const D: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+> PartialEq for Conv2d<CIN, COUT, K, S, PB, PA, D, H, W, HOUT, WOUT, A, T>
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.weight == other.weight && self.bias == other.bias
+    }
+}
+
+/// The tensors under PyTorch's names and shapes: the kernel `(out, in, k, k)`, then the bias,
+/// both in PyTorch's contiguous order.
+fn conv2d_tensor_info<const CIN: usize, const COUT: usize, const K: usize>(
+    index: usize,
+) -> Option<TensorInfo> {
+    match index {
+        0 => Some(TensorInfo {
+            layer: "",
+            name: "weight",
+            shape: const { &[COUT, CIN, K, K] },
+            layout: Layout::RowMajor,
+        }),
+        1 => Some(TensorInfo {
+            layer: "",
+            name: "bias",
+            shape: const { &[COUT] },
+            layout: Layout::RowMajor,
+        }),
+        _ => None,
+    }
+}
+
+macro_rules! conv2d_tensors {
+    () => {
+        #[inline]
+        fn tensor(&self, index: usize) -> &[T] {
+            match index {
+                0 => self.weight.as_flattened().as_flattened().as_flattened(),
+                1 => &self.bias,
+                _ => &[],
+            }
+        }
+
+        #[inline]
+        fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+            match index {
+                0 => self
+                    .weight
+                    .as_flattened_mut()
+                    .as_flattened_mut()
+                    .as_flattened_mut(),
+                1 => &mut self.bias,
+                _ => &mut [],
+            }
+        }
+
+        #[inline]
+        fn tensor_info(index: usize) -> Option<TensorInfo> {
+            conv2d_tensor_info::<CIN, COUT, K>(index)
+        }
+    };
+}
+
+impl<const CIN: usize, const COUT: usize, const K: usize, T: Scalar> Parameters<T>
+    for Conv2dGradients<CIN, COUT, K, T>
+{
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = COUT * CIN * K * K + COUT;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weight: [[[[T::zero(); K]; K]; CIN]; COUT],
+            bias: [T::zero(); COUT],
+        }
+    }
+
+    conv2d_tensors!();
+}
+
+impl<
+    A,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PB: usize,
+    const PA: usize,
+    const D: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+> Parameters<T> for Conv2d<CIN, COUT, K, S, PB, PA, D, H, W, HOUT, WOUT, A, T>
+{
+    const TENSORS: usize = 2;
+    const PARAMETERS: usize = COUT * CIN * K * K + COUT;
+
+    #[inline]
+    fn zeros() -> Self {
+        Self {
+            weight: [[[[T::zero(); K]; K]; CIN]; COUT],
+            bias: [T::zero(); COUT],
+            activation: PhantomData,
+        }
+    }
+
+    conv2d_tensors!();
+}
+impl<
+    A,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PB: usize,
+    const PA: usize,
+    const D: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+> HasGradients<T> for Conv2d<CIN, COUT, K, S, PB, PA, D, H, W, HOUT, WOUT, A, T>
+{
+    type Gradients = Conv2dGradients<CIN, COUT, K, T>;
+}
+
+impl<
+    A,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PB: usize,
+    const PA: usize,
+    const D: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+> Conv2d<CIN, COUT, K, S, PB, PA, D, H, W, HOUT, WOUT, A, T>
+{
+    /// The geometry, checked where the layer is used: a window that cannot fit, or a size
+    /// that does not follow from the others, does not compile.
+    const GEOMETRY: Conv2dGeometry = {
+        let Some(window) = Window::new(K, S, D, Padding::new(PB, PA)) else {
+            panic!("a Conv2d needs a kernel, a stride and a dilation of at least 1");
+        };
+        let geometry = Conv2dGeometry::new_or_panic(CIN, COUT, (H, W), window, window);
+        let (out_height, out_width) = geometry.out_size();
+        assert!(
+            out_height == HOUT && out_width == WOUT,
+            "a Conv2d's output size must follow from its input size and window"
+        );
+        geometry
+    };
+
+    /// A layer with the given kernel and biases.
+    #[must_use]
+    pub const fn from_parts(weight: [[[[T; K]; K]; CIN]; COUT], bias: [T; COUT]) -> Self {
+        Self {
+            weight,
+            bias,
+            activation: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn flat_weight(&self) -> &[T] {
+        self.weight.as_flattened().as_flattened().as_flattened()
+    }
+
+    /// The parameter gradients of one sample's delta added to `gradients`, and the input's
+    /// gradient written to `input_gradient` when given.
+    #[inline]
+    fn accumulate(
+        &self,
+        input: &[T],
+        delta: &[T],
+        gradients: &mut Conv2dGradients<CIN, COUT, K, T>,
+        input_gradient: Option<&mut [T]>,
+    ) {
+        let weight_gradient = gradients
+            .weight
+            .as_flattened_mut()
+            .as_flattened_mut()
+            .as_flattened_mut();
+        conv2d_backward(
+            &Self::GEOMETRY,
+            input,
+            self.flat_weight(),
+            delta,
+            weight_gradient,
+            &mut gradients.bias,
+            input_gradient,
+        );
+    }
+
+    /// `w <- w - learning_rate * g` for every parameter.
+    #[inline]
+    fn step(&mut self, gradients: &Conv2dGradients<CIN, COUT, K, T>, learning_rate: T) {
+        let weights = self
+            .weight
+            .as_flattened_mut()
+            .as_flattened_mut()
+            .as_flattened_mut();
+        let steps = gradients
+            .weight
+            .as_flattened()
+            .as_flattened()
+            .as_flattened();
+        for (w, &g) in weights.iter_mut().zip(steps) {
+            *w -= learning_rate * g;
+        }
+        for (b, &g) in self.bias.iter_mut().zip(&gradients.bias) {
+            *b -= learning_rate * g;
+        }
+    }
+}
+
+impl<
+    A: Activation,
+    T: Scalar,
+    const CIN: usize,
+    const COUT: usize,
+    const K: usize,
+    const S: usize,
+    const PB: usize,
+    const PA: usize,
+    const D: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+    const IN: usize,
+    const OUT: usize,
+> Layer<T, IN, OUT> for Conv2d<CIN, COUT, K, S, PB, PA, D, H, W, HOUT, WOUT, A, T>
+{
+    /// The pre-activation.
+    type Cache = SVector<T, OUT>;
+
+    #[inline(always)]
+    fn cache_len(batch: usize) -> usize {
+        OUT * batch
+    }
+
+    fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
+        // PyTorch's and Keras's fans for a convolution: channels times kernel taps.
+        let limit = init.limit(CIN * K * K, COUT * K * K);
+        let weights = self
+            .weight
+            .as_flattened_mut()
+            .as_flattened_mut()
+            .as_flattened_mut();
+        for w in weights {
+            *w = T::cast_from(uniform(rng, limit));
+        }
+        self.bias = [T::zero(); COUT];
+    }
+
+    #[inline]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.forward_single(input, &mut Phase::Inference).1
+    }
+
+    #[inline(always)]
+    fn forward_single(
+        &self,
+        input: &SVector<T, IN>,
+        _phase: &mut Phase,
+    ) -> (SVector<T, OUT>, SVector<T, OUT>) {
+        let () = FlatWidths2d::<IN, OUT, CIN, H, W, COUT, HOUT, WOUT>::MATCH;
+        let mut z = SVector::<T, OUT>::zeros();
+        conv2d_forward(
+            &Self::GEOMETRY,
+            input.as_slice(),
+            self.flat_weight(),
+            &self.bias,
+            z.as_mut_slice(),
+        );
+        let mut a = SVector::<T, OUT>::zeros();
+        A::forward(OUT, z.as_slice(), a.as_mut_slice());
+        (z, a)
+    }
+
+    #[inline(always)]
+    fn forward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        z: &mut [T],
+        mut a: ColumnsMut<'_, T, OUT>,
+        _phase: &mut Phase,
+    ) {
+        let () = FlatWidths2d::<IN, OUT, CIN, H, W, COUT, HOUT, WOUT>::MATCH;
+        for (x, z) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(z.chunks_exact_mut(OUT))
+        {
+            conv2d_forward(&Self::GEOMETRY, x, self.flat_weight(), &self.bias, z);
+        }
+        A::forward(OUT, z, a.as_mut_slice());
+    }
+
+    #[inline(always)]
+    fn backward_single(
+        &self,
+        input: &SVector<T, IN>,
+        z: &SVector<T, OUT>,
+        a: &SVector<T, OUT>,
+        delta: &mut SVector<T, OUT>,
+        input_gradient: bool,
+    ) -> SVector<T, IN> {
+        A::backward(OUT, z.as_slice(), a.as_slice(), delta.as_mut_slice());
+        let mut dx = SVector::<T, IN>::zeros();
+        if input_gradient {
+            let mut scratch = Conv2dGradients::zeros();
+            self.accumulate(
+                input.as_slice(),
+                delta.as_slice(),
+                &mut scratch,
+                Some(dx.as_mut_slice()),
+            );
+        }
+        dx
+    }
+
+    #[inline(always)]
+    fn update_single(
+        &mut self,
+        input: &SVector<T, IN>,
+        _z: &SVector<T, OUT>,
+        delta: &SVector<T, OUT>,
+        learning_rate: T,
+    ) {
+        let mut gradients = Conv2dGradients::zeros();
+        self.accumulate(input.as_slice(), delta.as_slice(), &mut gradients, None);
+        self.step(&gradients, learning_rate);
+    }
+
+    #[inline(always)]
+    fn backward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        z: &[T],
+        a: Columns<'_, T, OUT>,
+        mut delta: ColumnsMut<'_, T, OUT>,
+        gradients: Option<&mut Self::Gradients>,
+        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        A::backward(OUT, z, a.as_slice(), delta.as_mut_slice());
+        let mut scratch = Conv2dGradients::zeros();
+        let gradients = match gradients {
+            Some(gradients) => {
+                *gradients = Conv2dGradients::zeros();
+                gradients
+            }
+            None => &mut scratch,
+        };
+        let mut dx = input_gradient
+            .as_mut()
+            .map(|dx| dx.as_mut_slice().chunks_exact_mut(IN));
+        for (x, d) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(delta.as_slice().chunks_exact(OUT))
+        {
+            let dx = dx.as_mut().and_then(Iterator::next);
+            self.accumulate(x, d, gradients, dx);
+        }
+    }
+
+    #[inline(always)]
+    fn update_batch(
+        &mut self,
+        input: Columns<'_, T, IN>,
+        _z: &[T],
+        delta: Columns<'_, T, OUT>,
+        learning_rate: T,
+    ) {
+        let mut gradients = Conv2dGradients::zeros();
+        for (x, d) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(delta.as_slice().chunks_exact(OUT))
+        {
+            self.accumulate(x, d, &mut gradients, None);
+        }
+        self.step(&gradients, learning_rate);
+    }
+
+    #[inline(always)]
+    fn bound_update(input: &[T], delta: &[T], largest: &mut Largest<T>) {
+        // Each weight moves by a sum over HOUT * WOUT positions (and the batch, which the limits
+        // count): bound the delta side by that many times its largest magnitude.
+        largest.include(delta);
+        largest.include(input);
+        let biggest = delta
+            .iter()
+            .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
+        largest.include(&[biggest * T::cast_from((HOUT * WOUT) as f64)]);
     }
 }

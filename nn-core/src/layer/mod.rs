@@ -33,11 +33,13 @@ pub use batch_norm::{BatchNorm, BatchNormGradients};
 #[doc(hidden)]
 pub use conv1d::window_len;
 pub use conv1d::{Conv1d, Conv1dGradients};
+pub use conv2d::{Conv2d, Conv2dGradients};
 pub use dense::{Dense, DenseGradients};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use phase::Phase;
 pub use pool::{AvgPool1d, MaxPool1d};
+pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
 #[doc(hidden)]
 pub use stack::{End, Link, Stack, StackMut};
 #[cfg(feature = "serde")]
@@ -213,6 +215,36 @@ impl<
 {
     pub(crate) const MATCH: () = assert!(
         IN == C_IN * L_IN && OUT == C_OUT * L_OUT,
+        "a layer is used at flat widths other than its shapes'"
+    );
+}
+
+/// As [`FlatWidths`], for a layer over (C, H, W) samples: `IN = C_IN * H_IN * W_IN` and
+/// `OUT = C_OUT * H_OUT * W_OUT`.
+pub(crate) struct FlatWidths2d<
+    const IN: usize,
+    const OUT: usize,
+    const C_IN: usize,
+    const H_IN: usize,
+    const W_IN: usize,
+    const C_OUT: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+>;
+
+impl<
+    const IN: usize,
+    const OUT: usize,
+    const C_IN: usize,
+    const H_IN: usize,
+    const W_IN: usize,
+    const C_OUT: usize,
+    const H_OUT: usize,
+    const W_OUT: usize,
+> FlatWidths2d<IN, OUT, C_IN, H_IN, W_IN, C_OUT, H_OUT, W_OUT>
+{
+    pub(crate) const MATCH: () = assert!(
+        IN == C_IN * H_IN * W_IN && OUT == C_OUT * H_OUT * W_OUT,
         "a layer is used at flat widths other than its shapes'"
     );
 }

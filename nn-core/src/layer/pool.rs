@@ -20,7 +20,7 @@ use rand::Rng;
 
 use super::no_parameters::no_parameters;
 use super::window::{Padding, Window};
-use super::{FlatWidths, Layer, NoGradients, Phase};
+use super::{FlatWidths, FlatWidths2d, Layer, NoGradients, Phase};
 use crate::{Columns, ColumnsMut, Init, Scalar};
 
 /// The shapes of one-dimensional pooling.
@@ -771,6 +771,354 @@ pool1d_layer!(
     |g: &Pool1dGeometry, x: &[_], y: &mut [_]| avg_pool1d_forward(g, true, x, y),
     |g: &Pool1dGeometry, _x: &[_], d: &[_], dx: &mut [_]| avg_pool1d_backward(g, true, d, dx)
 );
+
+/// Pooling layers over (channels, height, width) samples: no parameters, a square window of
+/// `K` with stride `S` and `P` zeros of padding on each side, from `H x W` to `HOUT x WOUT`, on
+/// each of `C` channels.
+macro_rules! pool2d_layer {
+    ($(#[$doc:meta])* $name:ident, $forward:expr, $backward:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable)]
+        #[zeroable(bound = "")]
+        pub struct $name<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const P: usize,
+            const H: usize,
+            const W: usize,
+            const HOUT: usize,
+            const WOUT: usize,
+            T = f32,
+        >(PhantomData<T>);
+
+        impl<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const P: usize,
+            const H: usize,
+            const W: usize,
+            const HOUT: usize,
+            const WOUT: usize,
+            T,
+        > $name<C, K, S, P, H, W, HOUT, WOUT, T>
+        {
+            /// The geometry, checked where the layer is used.
+            const GEOMETRY: Pool2dGeometry = {
+                let Some(window) = Window::new(K, S, 1, Padding::new(P, P)) else {
+                    panic!("a pooling window needs a size and a stride of at least 1");
+                };
+                let geometry = Pool2dGeometry::new_or_panic(C, (H, W), window, window);
+                let (out_height, out_width) = geometry.out_size();
+                assert!(
+                    out_height == HOUT && out_width == WOUT,
+                    "a pooling layer's output size must follow from its input and window"
+                );
+                geometry
+            };
+
+            /// The layer (it has nothing to set).
+            #[must_use]
+            pub const fn new() -> Self {
+                Self(PhantomData)
+            }
+        }
+
+        no_parameters!($name<; C, K, S, P, H, W, HOUT, WOUT>);
+
+        impl<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const P: usize,
+            const H: usize,
+            const W: usize,
+            const HOUT: usize,
+            const WOUT: usize,
+            const IN: usize,
+            const OUT: usize,
+            T: Scalar,
+        > Layer<T, IN, OUT> for $name<C, K, S, P, H, W, HOUT, WOUT, T>
+        {
+            type Cache = ();
+
+            #[inline(always)]
+            fn cache_len(_batch: usize) -> usize {
+                0
+            }
+
+            fn initialize<R: Rng + ?Sized>(&mut self, _init: Init, _rng: &mut R) {}
+
+            #[inline]
+            fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+                self.forward_single(input, &mut Phase::Inference).1
+            }
+
+            #[inline(always)]
+            fn forward_single(
+                &self,
+                input: &SVector<T, IN>,
+                _phase: &mut Phase,
+            ) -> ((), SVector<T, OUT>) {
+                let () = FlatWidths2d::<IN, OUT, C, H, W, C, HOUT, WOUT>::MATCH;
+                let mut output = SVector::<T, OUT>::zeros();
+                $forward(&Self::GEOMETRY, input.as_slice(), output.as_mut_slice());
+                ((), output)
+            }
+
+            #[inline(always)]
+            fn forward_batch(
+                &self,
+                input: Columns<'_, T, IN>,
+                _cache: &mut [T],
+                mut output: ColumnsMut<'_, T, OUT>,
+                _phase: &mut Phase,
+            ) {
+                let () = FlatWidths2d::<IN, OUT, C, H, W, C, HOUT, WOUT>::MATCH;
+                for (x, y) in input
+                    .as_slice()
+                    .chunks_exact(IN)
+                    .zip(output.as_mut_slice().chunks_exact_mut(OUT))
+                {
+                    $forward(&Self::GEOMETRY, x, y);
+                }
+            }
+
+            #[inline(always)]
+            fn backward_single(
+                &self,
+                input: &SVector<T, IN>,
+                _cache: &(),
+                _output: &SVector<T, OUT>,
+                delta: &mut SVector<T, OUT>,
+                input_gradient: bool,
+            ) -> SVector<T, IN> {
+                let mut dx = SVector::<T, IN>::zeros();
+                if input_gradient {
+                    $backward(&Self::GEOMETRY, input.as_slice(), delta.as_slice(), dx.as_mut_slice());
+                }
+                dx
+            }
+
+            #[inline(always)]
+            fn update_single(&mut self, _: &SVector<T, IN>, _: &(), _: &SVector<T, OUT>, _: T) {}
+
+            #[inline(always)]
+            fn backward_batch(
+                &self,
+                input: Columns<'_, T, IN>,
+                _cache: &[T],
+                _output: Columns<'_, T, OUT>,
+                delta: ColumnsMut<'_, T, OUT>,
+                _gradients: Option<&mut NoGradients>,
+                input_gradient: Option<ColumnsMut<'_, T, IN>>,
+            ) {
+                if let Some(mut input_gradient) = input_gradient {
+                    for ((x, d), dx) in input
+                        .as_slice()
+                        .chunks_exact(IN)
+                        .zip(delta.as_slice().chunks_exact(OUT))
+                        .zip(input_gradient.as_mut_slice().chunks_exact_mut(IN))
+                    {
+                        $backward(&Self::GEOMETRY, x, d, dx);
+                    }
+                }
+            }
+
+            #[inline(always)]
+            fn update_batch(&mut self, _: Columns<'_, T, IN>, _: &[T], _: Columns<'_, T, OUT>, _: T) {}
+        }
+    };
+}
+
+pool2d_layer!(
+    /// Max pooling over (channels, height, width) samples with a square window, as PyTorch's
+    /// `nn.MaxPool2d` (floor semantics; the gradient goes to the first maximum of each window
+    /// in row-major order).
+    ///
+    /// In `network!` it is written `MaxPool2d<KERNEL>`, optionally followed by `STRIDE` (the
+    /// kernel by default, as in PyTorch) and `PADDING` (zeros on each side, never a maximum),
+    /// each one number for both sides.
+    ///
+    /// # Shapes
+    ///
+    /// (C, H, W) to (C, HOUT, WOUT) with `HOUT = (H + 2 P - K) / S + 1`, and `WOUT` alike. No
+    /// parameters.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use typenn::prelude::*;
+    ///
+    /// network! {
+    ///     #[input_shape(1, 2, 4)]
+    ///     struct Net(MaxPool2d<2>);
+    /// }
+    /// let x = SVector::from([1.0, 3.0, -2.0, -5.0, 0.0, 2.0, 4.0, -1.0]);
+    /// assert_eq!(Net::zeros().forward(&x), SVector::from([3.0, 4.0]));
+    /// ```
+    MaxPool2d,
+    max_pool2d_forward,
+    max_pool2d_backward
+);
+
+pool2d_layer!(
+    /// Average pooling over (channels, height, width) samples with a square window, as
+    /// PyTorch's `nn.AvgPool2d` (floor semantics; padding counts towards the divisor, PyTorch's
+    /// default).
+    ///
+    /// In `network!` it is written `AvgPool2d<KERNEL>`, optionally followed by `STRIDE` (the
+    /// kernel by default) and `PADDING`, each one number for both sides.
+    ///
+    /// # Shapes
+    ///
+    /// (C, H, W) to (C, HOUT, WOUT) with `HOUT = (H + 2 P - K) / S + 1`, and `WOUT` alike. No
+    /// parameters.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use typenn::prelude::*;
+    ///
+    /// network! {
+    ///     #[input_shape(1, 2, 4)]
+    ///     struct Net(AvgPool2d<2>);
+    /// }
+    /// let x = SVector::from([1.0, 3.0, -2.0, -6.0, 0.0, 4.0, 4.0, 0.0]);
+    /// assert_eq!(Net::zeros().forward(&x), SVector::from([2.0, -1.0]));
+    /// ```
+    AvgPool2d,
+    |g: &Pool2dGeometry, x: &[_], y: &mut [_]| avg_pool2d_forward(g, true, x, y),
+    |g: &Pool2dGeometry, _x: &[_], d: &[_], dx: &mut [_]| avg_pool2d_backward(g, true, d, dx)
+);
+
+/// Global average pooling: each channel's mean over all its positions, as PyTorch's
+/// `nn.AdaptiveAvgPool2d(1)` followed by a flatten (Keras's `GlobalAveragePooling1D` and
+/// `GlobalAveragePooling2D`).
+///
+/// In `network!` it is written `GlobalAvgPool`, with no arguments; the macro works out `C` and
+/// `N`, the positions per channel (`L`, or `H * W`).
+///
+/// # Shapes
+///
+/// (C, L) or (C, H, W) to (C). No parameters.
+///
+/// # Example
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// network! {
+///     #[input_shape(2, 2, 2)]
+///     struct Net(GlobalAvgPool);
+/// }
+/// let x = SVector::from([1.0, 2.0, 3.0, 6.0, -1.0, -1.0, 0.0, 2.0]);
+/// assert_eq!(Net::zeros().forward(&x), SVector::from([3.0, 0.0]));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable)]
+#[zeroable(bound = "")]
+pub struct GlobalAvgPool<const C: usize, const N: usize, T = f32>(PhantomData<T>);
+
+impl<const C: usize, const N: usize, T> GlobalAvgPool<C, N, T> {
+    /// The geometry, checked where the layer is used.
+    const GEOMETRY: GlobalPoolGeometry = GlobalPoolGeometry::new_or_panic(C, N);
+
+    /// The layer (it has nothing to set).
+    #[must_use]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+no_parameters!(GlobalAvgPool<; C, N>);
+
+impl<const C: usize, const N: usize, const IN: usize, const OUT: usize, T: Scalar> Layer<T, IN, OUT>
+    for GlobalAvgPool<C, N, T>
+{
+    type Cache = ();
+
+    #[inline(always)]
+    fn cache_len(_batch: usize) -> usize {
+        0
+    }
+
+    fn initialize<R: Rng + ?Sized>(&mut self, _init: Init, _rng: &mut R) {}
+
+    #[inline]
+    fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
+        self.forward_single(input, &mut Phase::Inference).1
+    }
+
+    #[inline(always)]
+    fn forward_single(&self, input: &SVector<T, IN>, _phase: &mut Phase) -> ((), SVector<T, OUT>) {
+        let () = FlatWidths::<IN, OUT, C, N, C, 1>::MATCH;
+        let mut output = SVector::<T, OUT>::zeros();
+        global_avg_pool_forward(&Self::GEOMETRY, input.as_slice(), output.as_mut_slice());
+        ((), output)
+    }
+
+    #[inline(always)]
+    fn forward_batch(
+        &self,
+        input: Columns<'_, T, IN>,
+        _cache: &mut [T],
+        mut output: ColumnsMut<'_, T, OUT>,
+        _phase: &mut Phase,
+    ) {
+        let () = FlatWidths::<IN, OUT, C, N, C, 1>::MATCH;
+        for (x, y) in input
+            .as_slice()
+            .chunks_exact(IN)
+            .zip(output.as_mut_slice().chunks_exact_mut(OUT))
+        {
+            global_avg_pool_forward(&Self::GEOMETRY, x, y);
+        }
+    }
+
+    #[inline(always)]
+    fn backward_single(
+        &self,
+        _input: &SVector<T, IN>,
+        _cache: &(),
+        _output: &SVector<T, OUT>,
+        delta: &mut SVector<T, OUT>,
+        input_gradient: bool,
+    ) -> SVector<T, IN> {
+        let mut dx = SVector::<T, IN>::zeros();
+        if input_gradient {
+            global_avg_pool_backward(&Self::GEOMETRY, delta.as_slice(), dx.as_mut_slice());
+        }
+        dx
+    }
+
+    #[inline(always)]
+    fn update_single(&mut self, _: &SVector<T, IN>, _: &(), _: &SVector<T, OUT>, _: T) {}
+
+    #[inline(always)]
+    fn backward_batch(
+        &self,
+        _input: Columns<'_, T, IN>,
+        _cache: &[T],
+        _output: Columns<'_, T, OUT>,
+        delta: ColumnsMut<'_, T, OUT>,
+        _gradients: Option<&mut NoGradients>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+    ) {
+        if let Some(mut input_gradient) = input_gradient {
+            for (d, dx) in delta
+                .as_slice()
+                .chunks_exact(OUT)
+                .zip(input_gradient.as_mut_slice().chunks_exact_mut(IN))
+            {
+                global_avg_pool_backward(&Self::GEOMETRY, d, dx);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn update_batch(&mut self, _: Columns<'_, T, IN>, _: &[T], _: Columns<'_, T, OUT>, _: T) {}
+}
 
 #[cfg(test)]
 mod tests {
