@@ -243,3 +243,20 @@ fn conv2d_kernels_are_saved_under_pytorch_names_and_shapes()
     assert_eq!(back, wide);
     Ok(())
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn image_networks_round_trip_through_serde() -> Result<(), serde_json::Error> {
+    let model = Image::<f64>::new(&mut StdRng::seed_from_u64(12));
+    let json = serde_json::to_string(&model)?;
+    let back: Image<f64> = serde_json::from_str(&json)?;
+    assert_eq!(back, model);
+    // A kernel of the wrong length is refused, saying how many numbers it needs: 3 * 2 * 3 * 3.
+    let short = json.replacen("\"weight\":[", "\"weight\":[0.5,", 1);
+    let error = serde_json::from_str::<Image<f64>>(&short)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("54"), "{error}");
+    Ok(())
+}

@@ -1316,6 +1316,80 @@ mod tests {
     }
 
     #[test]
+    fn two_dimensional_shapes_are_checked_on_the_wrong_number() {
+        let found = errors(quote!(
+            #[input_shape(3, 8, 8)]
+            struct Net(Conv2d<3, 4, 3>, Dense<144, 1>);
+        ));
+        assert_eq!(
+            found,
+            [
+                "layer 2 (`Dense<144, 1>`) takes a vector, but layer 1 (`Conv2d<3, 4, 3>`) produces 4 x 6 x 6: put `Flatten` before it"
+            ]
+        );
+        let found = errors(quote!(
+            #[input_shape(2, 9, 4)]
+            struct Net(Conv2d<2, 2, 3, 1, 1, 3>);
+        ));
+        assert_eq!(
+            found,
+            [
+                "layer 1 (`Conv2d<2, 2, 3, 1, 1, 3>`) needs inputs of at least 5 x 5 (a dilated window spans 7 x 7 with its padding), but the declared input shape produces 2 x 9 x 4"
+            ]
+        );
+        let found = errors(quote!(
+            #[input_shape(2, 8, 8)]
+            struct Net(Conv2d<2, 2, 3, 2, Same>);
+        ));
+        assert!(
+            found[0].contains("`Same` padding keeps the length only with stride 1"),
+            "{found:?}"
+        );
+        let found = errors(quote!(
+            #[input_shape(2, 8, 8)]
+            struct Net(MaxPool2d<2, 2, Same>);
+        ));
+        assert!(
+            found[0].contains("pooling takes its padding as a number"),
+            "{found:?}"
+        );
+        let found = errors(quote!(
+            #[input_shape(2, 8)]
+            struct Net(MaxPool2d<2>);
+        ));
+        assert_eq!(
+            found,
+            [
+                "layer 1 (`MaxPool2d<2>`) takes (channels, height, width) samples, but the declared input shape produces 2 x 8"
+            ]
+        );
+        let found = errors(quote!(
+            #[input_shape(8)]
+            struct Net(GlobalAvgPool);
+        ));
+        assert_eq!(
+            found,
+            [
+                "layer 1 (`GlobalAvgPool`) takes (channels, length) or (channels, height, width) samples, but the declared input shape produces 8"
+            ]
+        );
+        assert!(
+            errors(quote!(
+                #[input_shape(3, 8, 8)]
+                struct Net(
+                    Conv2d<3, 4, 3, 1, Same, 2, Relu>,
+                    Dropout<10>,
+                    Tanh,
+                    AvgPool2d<3, 2, 1>,
+                    GlobalAvgPool,
+                    Dense<4, 1>,
+                );
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("relu", "relu"), 0);
         assert_eq!(edit_distance("rellu", "relu"), 1);

@@ -1,7 +1,7 @@
 use typenn::prelude::*;
 
 network! {
-    pub struct Regressor(Conv2d<32, 10>, Dense<10, 1>);
+    pub struct Regressor(Conv3d<32, 10>, Dense<10, 1>);
 }
 
 fn main() {}
