@@ -424,11 +424,11 @@ pub mod __private {
     #[cfg(feature = "std")]
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
+    pub use nn_core::{AvgPool2d, Conv2d, GlobalAvgPool, MaxPool2d};
     pub use nn_core::{
         Boundary, Fits, Init, LayerSummary, Network, Parameters, Rng, SMatrix, SVector, Scalar,
         Summary, TensorInfo, window_len,
     };
-    pub use nn_core::{AvgPool2d, Conv2d, GlobalAvgPool, MaxPool2d};
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]
     pub use nn_core::{LoadError, Persist};
