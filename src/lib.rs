@@ -51,7 +51,6 @@ pub use nn_core::{
     Network, Parameters, SMatrix, SVector, Scalar, SoftmaxCrossEntropy, Summary, TensorInfo,
     Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
-pub use nn_core::{AvgPool2d, Conv2d, Conv2dGradients, GlobalAvgPool, MaxPool2d};
 nn_core::with_activations!(use_activations);
 
 // With `std`: training, data and files. These re-exports carry no `///` comment: rustdoc
@@ -424,7 +423,6 @@ pub mod __private {
     #[cfg(feature = "std")]
     pub use nn_core::try_zeroed_box;
     pub use nn_core::with_fma;
-    pub use nn_core::{AvgPool2d, Conv2d, GlobalAvgPool, MaxPool2d};
     pub use nn_core::{
         Boundary, Fits, Init, LayerSummary, Network, Parameters, Rng, SMatrix, SVector, Scalar,
         Summary, TensorInfo, window_len,

@@ -416,7 +416,8 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
         | Family::Pool1d
         | Family::Pool2d
         | Family::GlobalPool
-        | Family::BatchNorm => {
+        | Family::BatchNorm
+        | Family::LayerNorm => {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>)
         }
     }

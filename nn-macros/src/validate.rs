@@ -23,6 +23,8 @@ pub enum Family {
     Dropout,
     /// An activation's name alone: the shape unchanged.
     Activation,
+    /// `LayerNorm`: the shape unchanged, normalized over the whole sample.
+    LayerNorm,
     /// `Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE?, PADDING?, DILATION?, Activation?>`:
     /// (C, L) to (OUT_CHANNELS, L').
     Conv1d,
@@ -55,6 +57,7 @@ pub const LAYER_KINDS: &[LayerKind] = &[
     LayerKind { name: "Flatten", family: Family::Flatten, usage: "`Flatten`, with no arguments" },
     LayerKind { name: "Dropout", family: Family::Dropout, usage: "`Dropout<PERCENT>`, such as `Dropout<25>` for a rate of 0.25" },
     LayerKind { name: "BatchNorm", family: Family::BatchNorm, usage: "`BatchNorm`, with no arguments" },
+    LayerKind { name: "LayerNorm", family: Family::LayerNorm, usage: "`LayerNorm`, with no arguments" },
     LayerKind { name: "Conv1d", family: Family::Conv1d, usage: "`Conv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `STRIDE`, `PADDING` (a number, `Same` or `Valid`), `DILATION` and an activation" },
     LayerKind { name: "MaxPool1d", family: Family::Pool1d, usage: "`MaxPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
     LayerKind { name: "AvgPool1d", family: Family::Pool1d, usage: "`AvgPool1d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
@@ -90,7 +93,8 @@ pub struct LayerModel {
     pub label: String,
     pub kind: &'static LayerKind,
     /// The const arguments of the layer's type in `nn-core`, in order (its activation and the
-    /// scalar type come after): Dense's `IN, OUT`; Flatten's `N`; Dropout's `P, N`;
+    /// scalar type come after): Dense's `IN, OUT`; Flatten's `N`; Dropout's `P, N`; LayerNorm's
+    /// `N, CHANNELS, HEIGHT` (0 where the sample has none);
     /// Activate's `N`; Conv1d's `IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE, PADDING_BEFORE,
     /// PADDING_AFTER, DILATION, LENGTH, OUT_LENGTH`.
     pub type_args: Vec<Width>,
@@ -418,6 +422,16 @@ fn shaped(
                 given.to_vec(),
                 vec![flat(given, here.span, here)],
             ))
+        }
+        Family::LayerNorm => {
+            let given = given.ok_or_else(need_input)?;
+            // N, then the leading dimensions (channels, height), 0 where the sample has none.
+            let lead = |axis: usize| match given.get(axis).filter(|_| axis + 1 < given.len()) {
+                Some(dim) => dim.clone(),
+                None => Width::known(0, here.span),
+            };
+            let type_args = vec![flat(given, here.span, here), lead(0), lead(1)];
+            Ok((given.to_vec(), given.to_vec(), type_args))
         }
         Family::Conv1d => conv1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
         Family::Pool1d => pool1d_shape(layer, here, &producer(), given.ok_or_else(need_input)?),
@@ -941,7 +955,11 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 activation,
             )
         }
-        Family::Flatten | Family::Activation | Family::BatchNorm | Family::GlobalPool => {
+        Family::Flatten
+        | Family::Activation
+        | Family::BatchNorm
+        | Family::GlobalPool
+        | Family::LayerNorm => {
             count(0..=0)?;
             written(Vec::new(), Padding::Valid, Ok(Activation::Default))
         }

@@ -9,6 +9,7 @@ mod activate;
 mod dense;
 mod dropout;
 mod flatten;
+mod layer_norm;
 mod no_parameters;
 mod phase;
 pub(crate) mod stack;
@@ -21,8 +22,6 @@ mod batch_norm;
 mod conv1d;
 #[allow(dead_code)]
 mod conv2d;
-#[allow(dead_code)]
-mod layer_norm;
 #[allow(dead_code)] // The 2-d pools' cores are for the layers still to come.
 mod pool;
 #[allow(dead_code)]
@@ -37,6 +36,7 @@ pub use conv2d::{Conv2d, Conv2dGradients};
 pub use dense::{Dense, DenseGradients};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use layer_norm::{LayerNorm, LayerNormGradients};
 pub use phase::Phase;
 pub use pool::{AvgPool1d, MaxPool1d};
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
