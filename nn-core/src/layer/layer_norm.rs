@@ -199,7 +199,10 @@ pub struct LayerNormGradients<const N: usize, const C: usize = 0, const H: usize
 
 /// `a / b`, or 0 for no `b`: a dimension the shape does not have.
 const fn quotient(a: usize, b: usize) -> usize {
-    if b == 0 { 0 } else { a / b }
+    match a.checked_div(b) {
+        Some(quotient) => quotient,
+        None => 0,
+    }
 }
 
 /// The sample's shape: `[N]`, `[C, N / C]` or `[C, H, N / (C H)]`.
@@ -286,9 +289,9 @@ impl<const N: usize, const C: usize, const H: usize, T: Scalar> LayerNorm<N, C, 
             if C == 0 {
                 H == 0
             } else if H == 0 {
-                N % C == 0
+                N.is_multiple_of(C)
             } else {
-                N % (C * H) == 0
+                N.is_multiple_of(C * H)
             },
             "a LayerNorm's leading dimensions must divide its sample"
         );
