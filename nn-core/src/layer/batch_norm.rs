@@ -975,7 +975,7 @@ impl<const C: usize, const S: usize, const IN: usize, const OUT: usize, T: Scala
         let biggest = delta
             .iter()
             .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
-        let reach = T::cast_from(S as f64 * (n as f64).sqrt());
+        let reach = T::cast_from(S as f64) * T::cast_from(n as f64).sqrt();
         largest.include(&[biggest * reach, T::one()]);
     }
 
