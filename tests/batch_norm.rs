@@ -6,7 +6,9 @@
 #[path = "support/finite_difference.rs"]
 mod finite_difference;
 
-use finite_difference::{Numbers, assert_mostly_significant, check_all, randomize_biases};
+use finite_difference::{
+    Numbers, assert_mostly_significant, batch_loss, check_all, randomize_biases,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use typenn::prelude::*;
@@ -21,14 +23,6 @@ network! {
     /// Channels normalized after a convolution: 3 channels of 6 positions.
     #[input_shape(2, 8)]
     struct Channels(Conv1d<2, 3, 3>, BatchNorm, Tanh, Flatten, Dense<18, 1>);
-}
-
-fn batch_loss<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
-    model: &N,
-    xs: &[SVector<f64, IN>],
-    ys: &[SVector<f64, OUT>],
-) -> f64 {
-    model.gradients(xs, ys, &Mse).expect("a valid batch").0
 }
 
 /// Gives every gamma a value away from 1, so that its gradient differs from beta's role.

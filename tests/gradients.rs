@@ -11,7 +11,8 @@ use typenn::{Activation, Layer};
 mod finite_difference;
 
 use finite_difference::{
-    ABSOLUTE, H, Numbers, RELATIVE, assert_mostly_significant, check_all, randomize_biases,
+    ABSOLUTE, H, Numbers, RELATIVE, assert_mostly_significant, batch_loss, check_all,
+    randomize_biases,
 };
 
 /// No ReLU or leaky-ReLU pre-activation may be closer than this to its kink at 0, so that a
@@ -42,15 +43,6 @@ fn assert_away_from_kink<const OUT: usize>(label: &str, z: &[SVector<f64, OUT>])
         closest > KINK_MARGIN,
         "{label}: a pre-activation is {closest:e} from the kink at 0; choose other seeds"
     );
-}
-
-/// The batch loss as `gradients` reports it.
-fn batch_loss<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
-    model: &N,
-    xs: &[SVector<f64, IN>],
-    ys: &[SVector<f64, OUT>],
-) -> f64 {
-    model.gradients(xs, ys, &Mse).expect("a valid batch").0
 }
 
 network! {

@@ -12,7 +12,9 @@ mod fixture {
     include!("fixtures/layer_norm_reference.rs");
 }
 
-use finite_difference::{Numbers, assert_mostly_significant, check_all, randomize_biases};
+use finite_difference::{
+    Numbers, assert_mostly_significant, batch_loss, check_all, randomize_biases, sgd_by_hand,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use reference::{Check, matrix, samples, vector};
@@ -40,14 +42,6 @@ fn randomize_gammas<N: Parameters<f64>>(model: &mut N, numbers: &mut Numbers) {
             }
         }
     }
-}
-
-fn batch_loss<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
-    model: &N,
-    xs: &[SVector<f64, IN>],
-    ys: &[SVector<f64, OUT>],
-) -> f64 {
-    model.gradients(xs, ys, &Mse).expect("a valid batch").0
 }
 
 fn check_network<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
@@ -93,22 +87,6 @@ fn new_starts_gamma_at_ones_and_beta_at_zeros() {
     );
 }
 
-/// One plain SGD step by hand from `gradients`: `w <- w - rate * dw`.
-fn by_hand<N: Network<f64, 4, 2>>(
-    model: &mut N,
-    xs: &[SVector<f64, 4>],
-    ys: &[SVector<f64, 2>],
-    rate: f64,
-) {
-    let (_, gradients) = model.gradients(xs, ys, &Mse).expect("a valid batch");
-    for tensor in 0..N::TENSORS {
-        let step: Vec<f64> = gradients.tensor(tensor).to_vec();
-        for (w, g) in model.tensor_mut(tensor).iter_mut().zip(step) {
-            *w -= rate * g;
-        }
-    }
-}
-
 /// The fused pass of one sample or of a batch, which must be applied, not declined.
 fn fused_step(model: &mut Normed<f64>, xs: &[SVector<f64, 4>], ys: &[SVector<f64, 2>]) {
     let limits = nn_core::StepLimits::new(0.1, xs.len());
@@ -141,7 +119,7 @@ fn the_fused_sgd_step_is_the_gradient_step() {
         let start = fused.clone();
         for _ in 0..3 {
             fused_step(&mut fused, &xs[..batch], &ys[..batch]);
-            by_hand(&mut manual, &xs[..batch], &ys[..batch], 0.1);
+            sgd_by_hand(&mut manual, &xs[..batch], &ys[..batch], 0.1);
         }
         // gamma and beta moved, and the same way.
         assert_ne!(fused.1, start.1);

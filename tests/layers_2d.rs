@@ -5,7 +5,9 @@
 #[path = "support/finite_difference.rs"]
 mod finite_difference;
 
-use finite_difference::{Numbers, assert_mostly_significant, check_all, randomize_biases};
+use finite_difference::{
+    Numbers, assert_mostly_significant, batch_loss, check_all, randomize_biases, sgd_by_hand,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use typenn::prelude::*;
@@ -53,14 +55,6 @@ network! {
     /// Global average pooling over (C, L).
     #[input_shape(2, 9)]
     struct Global1d(Conv1d<2, 3, 3, Tanh>, GlobalAvgPool, Dense<3, 1>);
-}
-
-fn batch_loss<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
-    model: &N,
-    xs: &[SVector<f64, IN>],
-    ys: &[SVector<f64, OUT>],
-) -> f64 {
-    model.gradients(xs, ys, &Mse).expect("a valid batch").0
 }
 
 /// Checks every parameter of `model`'s gradients on a batch of three against finite
@@ -141,22 +135,6 @@ fn global_average_pooling_is_each_channels_mean() {
     assert!((y[1] - mean(36)).abs() < 1e-12, "{y}");
 }
 
-/// One plain SGD step by hand from `gradients`: `w <- w - rate * dw`.
-fn by_hand<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
-    model: &mut N,
-    xs: &[SVector<f64, IN>],
-    ys: &[SVector<f64, OUT>],
-    rate: f64,
-) {
-    let (_, gradients) = model.gradients(xs, ys, &Mse).expect("a valid batch");
-    for tensor in 0..N::TENSORS {
-        let step: Vec<f64> = gradients.tensor(tensor).to_vec();
-        for (w, g) in model.tensor_mut(tensor).iter_mut().zip(step) {
-            *w -= rate * g;
-        }
-    }
-}
-
 #[test]
 fn the_fused_sgd_step_is_the_gradient_step() {
     let mut numbers = Numbers(41);
@@ -171,7 +149,7 @@ fn the_fused_sgd_step_is_the_gradient_step() {
             trainer
                 .step(&mut fused, &xs[..batch], &ys[..batch])
                 .expect("a finite step");
-            by_hand(&mut manual, &xs[..batch], &ys[..batch], 0.1);
+            sgd_by_hand(&mut manual, &xs[..batch], &ys[..batch], 0.1);
         }
         for tensor in 0..Plain::<f64>::TENSORS {
             for (a, b) in fused.tensor(tensor).iter().zip(manual.tensor(tensor)) {

@@ -66,6 +66,18 @@ impl<T: Scalar> Largest<T> {
     pub fn include(&mut self, values: &[T]) {
         self.magnitude = self.magnitude.max(T::largest_magnitude(values));
     }
+
+    /// Takes in `values`, and their largest magnitude times `factor`: for an update that adds
+    /// up `factor` products per parameter (a convolution's positions, say), where the limits
+    /// count only the batch.
+    #[inline(always)]
+    pub fn include_scaled(&mut self, values: &[T], factor: T) {
+        self.include(values);
+        let biggest = values
+            .iter()
+            .fold(T::zero(), |m, &v| if v.abs() > m { v.abs() } else { m });
+        self.include(&[biggest * factor]);
+    }
 }
 
 /// Where a parameter is not finite: the tensor, the element in it and its value.

@@ -2,7 +2,7 @@
 //! every parameter's analytic gradient against the difference quotient of the loss.
 #![allow(dead_code, reason = "each test file uses a part")]
 
-use typenn::{Parameters, SVector};
+use typenn::{Mse, Network, Parameters, SVector, Train};
 
 /// Step of the central difference: its truncation error is about `H^2 = 1e-12` relative, its
 /// rounding error about `1e-16 * loss / H = 1e-10 * loss`.
@@ -114,4 +114,30 @@ pub fn assert_mostly_significant(errors: &Errors) {
         errors.significant,
         errors.checked
     );
+}
+
+/// The batch loss as `gradients` reports it (mean squared error).
+pub fn batch_loss<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
+    model: &N,
+    xs: &[SVector<f64, IN>],
+    ys: &[SVector<f64, OUT>],
+) -> f64 {
+    model.gradients(xs, ys, &Mse).expect("a valid batch").0
+}
+
+/// One plain SGD step by hand from `gradients`: `w <- w - rate * dw`, to compare with the
+/// trainer's fused step.
+pub fn sgd_by_hand<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
+    model: &mut N,
+    xs: &[SVector<f64, IN>],
+    ys: &[SVector<f64, OUT>],
+    rate: f64,
+) {
+    let (_, gradients) = model.gradients(xs, ys, &Mse).expect("a valid batch");
+    for tensor in 0..N::TENSORS {
+        let step: Vec<f64> = gradients.tensor(tensor).to_vec();
+        for (w, g) in model.tensor_mut(tensor).iter_mut().zip(step) {
+            *w -= rate * g;
+        }
+    }
 }

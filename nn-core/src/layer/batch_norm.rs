@@ -970,13 +970,12 @@ impl<const C: usize, const S: usize, const IN: usize, const OUT: usize, T: Scala
         // gamma moves by a sum of delta * xhat over the batch's positions, with |xhat| at most
         // sqrt(n): bound the delta side by S sqrt(n) times its largest magnitude, and the other
         // side by 1 (so a bound below 1 declines, to the checked path).
-        largest.include(delta);
         let n = (delta.len() / OUT.max(1)) * S;
-        let biggest = delta
-            .iter()
-            .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
-        let reach = T::cast_from(S as f64) * T::cast_from(n as f64).sqrt();
-        largest.include(&[biggest * reach, T::one()]);
+        largest.include_scaled(
+            delta,
+            T::cast_from(S as f64) * T::cast_from(n as f64).sqrt(),
+        );
+        largest.include(&[T::one()]);
     }
 
     #[inline(always)]

@@ -952,11 +952,7 @@ impl<
     fn bound_update(input: &[T], delta: &[T], largest: &mut Largest<T>) {
         // Each weight moves by a sum over HOUT * WOUT positions (and the batch, which the limits
         // count): bound the delta side by that many times its largest magnitude.
-        largest.include(delta);
         largest.include(input);
-        let biggest = delta
-            .iter()
-            .fold(T::zero(), |m, &d| if d.abs() > m { d.abs() } else { m });
-        largest.include(&[biggest * T::cast_from((HOUT * WOUT) as f64)]);
+        largest.include_scaled(delta, T::cast_from((HOUT * WOUT) as f64));
     }
 }

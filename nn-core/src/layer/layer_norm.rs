@@ -487,13 +487,10 @@ impl<const N: usize, const C: usize, const H: usize, T: Scalar> Layer<T, N, N>
         // over sqrt(N) is within the safe step's margin. That bound holds only while xhat is
         // finite: the input must be, and N times its largest magnitude too, so that the
         // mean's sum cannot overflow.
-        largest.include(delta);
-        largest.include(input);
-        let biggest = input
-            .iter()
-            .fold(T::zero(), |m, &x| if x.abs() > m { x.abs() } else { m });
         let features = T::cast_from(N as f64);
-        largest.include(&[biggest * features, features.sqrt()]);
+        largest.include(delta);
+        largest.include_scaled(input, features);
+        largest.include(&[features.sqrt()]);
     }
 }
 
