@@ -138,3 +138,119 @@ fn single_sample_plain_sgd_never_allocates_even_on_the_first_step() {
 fn the_counter_sees_allocations() {
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 16]))), 1);
 }
+
+network! {
+    /// Every 1-d layer kind: a strided, padded, dilated convolution, BatchNorm over its
+    /// channels, an activation layer, both 1-d pools, dropout, LayerNorm and Flatten.
+    #[input_shape(2, 16)]
+    struct Sequence(
+        Conv1d<2, 3, 3, 2, 1, 2, Tanh>,
+        BatchNorm,
+        Relu,
+        MaxPool1d<2>,
+        AvgPool1d<3, 2, 1>,
+        Dropout<20>,
+        LayerNorm,
+        Flatten,
+        Dense<6, 2>,
+    );
+}
+
+network! {
+    /// Every 2-d layer kind: a padded convolution, BatchNorm over its channels, an activation
+    /// layer, both 2-d pools, dropout, LayerNorm and global average pooling.
+    #[input_shape(2, 8, 8)]
+    struct Image(
+        Conv2d<2, 3, 3, 1, 1>,
+        BatchNorm,
+        Tanh,
+        MaxPool2d<2>,
+        AvgPool2d<2, 1>,
+        Dropout<20>,
+        LayerNorm,
+        GlobalAvgPool,
+        Dense<3, 2>,
+    );
+}
+
+network! {
+    /// BatchNorm over a Dense layer's features, with dropout after it.
+    struct Features(Dense<4, 6>, BatchNorm, Relu, Dropout<25>, Dense<6, 2>);
+}
+
+/// `samples` inputs of width `IN` and targets of width `OUT`, varied and in [-0.5, 0.5).
+fn data<const IN: usize, const OUT: usize>(
+    samples: usize,
+) -> (Vec<SVector<f32, IN>>, Vec<SVector<f32, OUT>>) {
+    let value = |s: usize, i: usize| ((7 * s + 3 * i) % 11) as f32 / 11.0 - 0.5;
+    let inputs = (0..samples)
+        .map(|s| SVector::from_fn(|i, _| value(s, i)))
+        .collect();
+    let targets = (0..samples)
+        .map(|s| SVector::from_fn(|i, _| value(s + 1, i)))
+        .collect();
+    (inputs, targets)
+}
+
+/// Inference (one sample, a batch matrix, a batch into a caller's buffer) and warm training
+/// steps (plain SGD, fused, on batches and on single samples; SGD with momentum, which goes
+/// through the gradients) of `model` allocate nothing.
+fn assert_no_allocation<N, const IN: usize, const OUT: usize>(label: &str, mut model: N)
+where
+    N: typenn::Network<f32, IN, OUT>,
+{
+    let (inputs, targets) = data::<IN, OUT>(16);
+    let matrix = SMatrix::<f32, IN, 4>::from_fn(|i, j| ((i + 5 * j) % 9) as f32 / 9.0 - 0.5);
+    let mut outputs = vec![0.0_f32; OUT * inputs.len()];
+    let mut workspace = Workspace::new();
+    let mut batch_forward = |model: &N| {
+        model.forward_columns(
+            columns(typenn::flatten(&inputs)),
+            columns_mut(&mut outputs),
+            &mut workspace,
+        );
+    };
+    batch_forward(&model);
+    let count = allocations(|| {
+        std::hint::black_box(model.forward(&inputs[0]));
+    });
+    assert_eq!(count, 0, "{label}: forward");
+    let count = allocations(|| {
+        std::hint::black_box(model.forward_batch(&matrix));
+    });
+    assert_eq!(count, 0, "{label}: forward_batch");
+    let count = allocations(|| batch_forward(&model));
+    assert_eq!(count, 0, "{label}: forward_columns with a warm workspace");
+
+    for optimizer in [Sgd::new(0.01), Sgd::new(0.01).momentum(0.9)] {
+        let mut trainer = model.trainer(Mse, optimizer).expect("valid settings");
+        trainer
+            .step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+        let count = allocations(|| {
+            for (x, y) in inputs.chunks(4).zip(targets.chunks(4)) {
+                trainer.step(&mut model, x, y).expect("a finite loss");
+            }
+            trainer
+                .step(&mut model, &inputs, &targets)
+                .expect("a finite loss");
+        });
+        assert_eq!(
+            count, 0,
+            "{label}: batch steps after the first, {optimizer:?}"
+        );
+        let count = allocations(|| {
+            for (x, y) in inputs.chunks(1).zip(targets.chunks(1)).take(4) {
+                trainer.step(&mut model, x, y).expect("a finite loss");
+            }
+        });
+        assert_eq!(count, 0, "{label}: single-sample steps, {optimizer:?}");
+    }
+}
+
+#[test]
+fn every_layer_kind_runs_and_trains_without_allocating() {
+    assert_no_allocation("Sequence", Sequence::new(&mut StdRng::seed_from_u64(4)));
+    assert_no_allocation("Image", Image::new(&mut StdRng::seed_from_u64(5)));
+    assert_no_allocation("Features", Features::new(&mut StdRng::seed_from_u64(6)));
+}
