@@ -369,7 +369,8 @@ fn a_layers_buffers_follow_its_parameters_under_its_own_names()
 }
 
 #[test]
-fn a_keras_conv1d_kernel_is_permuted_from_k_in_out() -> Result<(), Box<dyn std::error::Error>> {
+fn a_keras_conv1d_kernel_is_permuted_from_k_in_out_and_buffers_take_keras_names()
+-> Result<(), Box<dyn std::error::Error>> {
     // Keras keeps the kernel (k 2, in 3, out 2); the value names its PyTorch place.
     let keras: Vec<f64> = (0..2)
         .flat_map(|k| (0..3).flat_map(move |i| (0..2).map(move |o| (100 * o + 10 * i + k) as f64)))
@@ -377,8 +378,8 @@ fn a_keras_conv1d_kernel_is_permuted_from_k_in_out() -> Result<(), Box<dyn std::
     let bytes = file(&[
         f64_tensor("conv1d.kernel", &[2, 3, 2], &keras),
         f64_tensor("conv1d.bias", &[2], &[0.5, -0.5]),
-        f64_tensor("conv1d.running_mean", &[2], &[1.25, -2.0]),
-        f64_tensor("conv1d.running_var", &[2], &[0.75, 3.0]),
+        f64_tensor("conv1d.moving_mean", &[2], &[1.25, -2.0]),
+        f64_tensor("conv1d.moving_variance", &[2], &[0.75, 3.0]),
     ]);
     let mut layer = First::zeros();
     layer.load_safetensors(&bytes, &LoadOptions::new().keras_layers(&["conv1d"]))?;

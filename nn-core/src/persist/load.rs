@@ -138,7 +138,7 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
             &file,
             entry,
             name,
-            options.channels_last(entry),
+            options.channels_last(entry, &entries),
         )?);
     }
     if !options.allows_extra_tensors() {

@@ -110,12 +110,21 @@ impl LoadOptions {
         self
     }
 
-    /// Reads Keras layers: layer `k` (counting from 0, in declaration order) is the Keras layer
-    /// named `layers[k]`, whose weight is `"{layers[k]}.kernel"`, stored channels-last as Keras
-    /// keeps it and permuted into PyTorch's order on the way in (a Dense kernel `(in, out)`, a
-    /// Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`), and whose other
-    /// tensors keep their names (`"{layers[k]}.bias"`). Export them from Keras with each layer's
-    /// `get_weights()` under those names. Replaces any other naming.
+    /// Reads Keras layers: layer `k` (counting from 0, in declaration order, among the layers
+    /// that have tensors) is the Keras layer named `layers[k]`, its tensors under Keras's names:
+    ///
+    /// - a Dense or convolution layer's weight is `"{layers[k]}.kernel"`, stored channels-last
+    ///   as Keras keeps it and permuted into PyTorch's order on the way in (a Dense kernel
+    ///   `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`), and
+    ///   its bias `"{layers[k]}.bias"`;
+    /// - a normalization's weight and bias (one number per channel, or per number of the
+    ///   sample for LayerNorm) are `gamma` and `beta`, and BatchNorm's running statistics
+    ///   `moving_mean` and `moving_variance`, as Keras's `BatchNormalization` names them.
+    ///   typenn's `BatchNorm` adds PyTorch's eps, 1e-5, where Keras's default is 1e-3: build the
+    ///   Keras layer with `epsilon=1e-5` for the same outputs.
+    ///
+    /// Export them from Keras with each layer's `get_weights()` under those names. Replaces any
+    /// other naming.
     ///
     /// ```
     /// use typenn::persist::LoadOptions;
@@ -123,6 +132,10 @@ impl LoadOptions {
     /// // Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3)]) names its layers
     /// // `dense` and `dense_1`.
     /// let options = LoadOptions::new().keras_layers(&["dense", "dense_1"]);
+    ///
+    /// // Sequential([Input((8, 8, 1)), Conv2D(4, 3), BatchNormalization(), Flatten(), Dense(2)]):
+    /// // the Flatten has no tensors, so it takes no name.
+    /// let options = LoadOptions::new().keras_layers(&["conv2d", "batch_normalization", "dense"]);
     /// ```
     #[must_use]
     pub fn keras_layers(mut self, layers: &[&str]) -> Self {
@@ -130,10 +143,11 @@ impl LoadOptions {
         self
     }
 
-    /// Whether `entry` is stored channels-last in the file, as Keras keeps its kernels: a Dense
-    /// kernel `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`.
-    pub(super) fn channels_last(&self, entry: &Entry) -> bool {
-        matches!(self.names, Names::Keras(_)) && entry.tensor == "weight" && entry.shape.len() >= 2
+    /// Whether `entry` (one of `entries`) is stored channels-last in the file, as Keras keeps
+    /// its kernels: a Dense kernel `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel
+    /// `(kh, kw, in, out)`.
+    pub(super) fn channels_last(&self, entry: &Entry, entries: &[Entry]) -> bool {
+        matches!(self.names, Names::Keras(_)) && is_kernel(entry, entries)
     }
 
     /// Whether tensors the network does not use are ignored.
@@ -163,11 +177,7 @@ impl LoadOptions {
                 entries
                     .iter()
                     .filter_map(|entry| {
-                        let tensor = if entry.tensor == "weight" {
-                            "kernel"
-                        } else {
-                            entry.tensor
-                        };
+                        let tensor = keras_name(entry, entries);
                         layers
                             .get(entry.layer)
                             .map(|layer| format!("{layer}.{tensor}"))
@@ -202,5 +212,35 @@ impl LoadOptions {
             }
         }
         Ok(names)
+    }
+}
+
+/// Whether `entry` scales its layer's input number by number, as a normalization's weight
+/// (Keras's `gamma`) does: a weight of the same shape as its layer's bias. A Dense or
+/// convolution kernel mixes inputs and has more dimensions than its bias.
+fn is_scale(entry: &Entry, entries: &[Entry]) -> bool {
+    entry.tensor == "weight"
+        && entries.iter().any(|other| {
+            other.layer == entry.layer && other.tensor == "bias" && other.shape == entry.shape
+        })
+}
+
+/// Whether `entry` is a Dense or convolution kernel: a weight that is not a scale.
+fn is_kernel(entry: &Entry, entries: &[Entry]) -> bool {
+    entry.tensor == "weight" && entry.shape.len() >= 2 && !is_scale(entry, entries)
+}
+
+/// Keras's name for `entry` (one of `entries`) inside its layer.
+fn keras_name(entry: &Entry, entries: &[Entry]) -> &'static str {
+    let normalization = entries
+        .iter()
+        .any(|other| other.layer == entry.layer && is_scale(other, entries));
+    match entry.tensor {
+        "weight" if normalization => "gamma",
+        "weight" => "kernel",
+        "bias" if normalization => "beta",
+        "running_mean" => "moving_mean",
+        "running_var" => "moving_variance",
+        other => other,
     }
 }
