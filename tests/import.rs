@@ -15,6 +15,11 @@ mod pytorch;
 #[path = "fixtures/keras_iris_outputs.rs"]
 mod keras;
 
+#[allow(dead_code)]
+mod keras_conv_bn {
+    include!("fixtures/keras_conv_bn_outputs.rs");
+}
+
 network! {
     /// PyTorch's `nn.Sequential(Linear(4, 8), ReLU(), Linear(8, 8), Tanh(), Linear(8, 3))`.
     #[derive(Debug)]
@@ -25,6 +30,23 @@ network! {
     /// Keras's `Sequential([Input((4,)), Dense(8, activation="relu"), Dense(3)])`.
     #[derive(Debug)]
     struct KerasIris(Dense<4, 8, Relu>, Dense<8, 3>);
+}
+
+network! {
+    /// Keras's `Sequential([Input((6, 6, 2)), Conv2D(3, 3), BatchNormalization(), tanh,
+    /// GlobalAveragePooling2D(), Dense(4), BatchNormalization(), relu, Dense(2)])`, over
+    /// typenn's (C, H, W) samples.
+    #[input_shape(2, 6, 6)]
+    struct KerasConvBn(
+        Conv2d<2, 3, 3>,
+        BatchNorm,
+        Tanh,
+        GlobalAvgPool,
+        Dense<3, 4>,
+        BatchNorm,
+        Relu,
+        Dense<4, 2>,
+    );
 }
 
 const PYTORCH_F32: &[u8] = include_bytes!("fixtures/pytorch_iris.safetensors");
@@ -88,6 +110,38 @@ fn keras_dense_kernels_are_transposed_on_import() -> Result<(), LoadError> {
         .map(|x| model.forward(&SVector::from(*x)).argmax().0)
         .collect();
     assert_eq!(predicted, [0, 1, 1, 2, 1]);
+    Ok(())
+}
+
+/// A Conv2D kernel `(kh, kw, in, out)` and a Dense kernel `(in, out)` are permuted into
+/// PyTorch's order, and BatchNormalization's `gamma`, `beta`, `moving_mean` and
+/// `moving_variance` are read as `weight`, `bias`, `running_mean` and `running_var`. Keras is
+/// channels-last for inputs too: the script transposed each (H, W, C) sample to (C, H, W), so
+/// `INPUTS[n][(c * 6 + h) * 6 + w]` is Keras's `x[n, h, w, c]`; the outputs are
+/// `model.predict`'s, in inference, from the moving statistics.
+#[test]
+fn keras_conv2d_batch_norm_and_dense_give_keras_predictions() -> Result<(), LoadError> {
+    let mut model = KerasConvBn::zeros();
+    let layers = [
+        "conv2d",
+        "batch_normalization",
+        "dense",
+        "batch_normalization_1",
+        "dense_1",
+    ];
+    model.load_safetensors(
+        include_bytes!("fixtures/keras_conv_bn.safetensors"),
+        &LoadOptions::new().keras_layers(&layers),
+    )?;
+    assert!(
+        model.1.running_var.iter().all(|&v| v != 1.0),
+        "moving_variance read"
+    );
+    for (input, expected) in keras_conv_bn::INPUTS.iter().zip(&keras_conv_bn::OUTPUTS) {
+        let x = SVector::<f32, 72>::from_fn(|i, _| input[i] as f32);
+        let expected = expected.map(|value| value as f32);
+        assert_close(&model.forward(&x), &expected, 1e-5);
+    }
     Ok(())
 }
 
