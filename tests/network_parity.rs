@@ -6,7 +6,9 @@
 //! `tests/reference/network_parity.py` builds each network as an `nn.Sequential` of the same
 //! layers, so that PyTorch's `state_dict` names are typenn's, and writes the starting
 //! `state_dict` with `safetensors.torch.save_file`: the networks here are loaded from those
-//! files as they are. Dropout is left out: its mask is typenn's own random draw.
+//! files as they are. Dropout is left out of the trajectories (its mask is typenn's own random
+//! draw); two more networks, with LayerNorm and Dropout, are imported and run in inference.
+//! Every network is saved again here under PyTorch's names, dtypes and shapes.
 //!
 //! Between them the networks have Conv1d and Conv2d (stride, padding and dilation),
 //! MaxPool1d, AvgPool1d, MaxPool2d, AvgPool2d, GlobalAvgPool, Flatten, activation layers, and
@@ -66,6 +68,26 @@ network! {
         Dense<3, 2>,
     );
 }
+
+network! {
+    /// (2, 7) -> Conv1d -> (3, 5) -> LayerNorm over (3, 5) -> Dropout -> Tanh -> Flatten ->
+    /// Dense -> 2.
+    #[input_shape(2, 7)]
+    struct Normed1d(Conv1d<2, 3, 3>, LayerNorm, Dropout<30>, Tanh, Flatten, Dense<15, 2>);
+}
+
+network! {
+    /// (1, 5, 5) -> Conv2d -> (2, 3, 3) -> LayerNorm over (2, 3, 3) -> Dropout ->
+    /// GlobalAvgPool -> Dense -> 1.
+    #[input_shape(1, 5, 5)]
+    struct Normed2d(Conv2d<1, 2, 3>, LayerNorm, Dropout<30>, GlobalAvgPool, Dense<2, 1>);
+}
+
+const SEQUENCE: &[u8] = include_bytes!("fixtures/network_parity_sequence.safetensors");
+const IMAGE: &[u8] = include_bytes!("fixtures/network_parity_image.safetensors");
+const SEQUENCE_F32: &[u8] = include_bytes!("fixtures/network_parity_sequence_f32.safetensors");
+const NORMED_1D: &[u8] = include_bytes!("fixtures/network_parity_normed_1d.safetensors");
+const NORMED_2D: &[u8] = include_bytes!("fixtures/network_parity_normed_2d.safetensors");
 
 /// The check against PyTorch, and the worst relative error of each kind of figure (forward,
 /// gradient, trajectory) for each tensor, printed at the end for the record.
@@ -363,7 +385,7 @@ where
 fn a_1d_network_matches_pytorch_in_f64() -> Result<(), Box<dyn std::error::Error>> {
     check_against_pytorch::<f64, Sequence<f64>, 32, 2>(
         "Sequence (f64) against PyTorch",
-        include_bytes!("fixtures/network_parity_sequence.safetensors"),
+        SEQUENCE,
         &reference!(sequence),
         &Tolerance {
             relative: 1e-12,
@@ -377,7 +399,7 @@ fn a_1d_network_matches_pytorch_in_f64() -> Result<(), Box<dyn std::error::Error
 fn a_2d_network_matches_pytorch_in_f64() -> Result<(), Box<dyn std::error::Error>> {
     check_against_pytorch::<f64, Image<f64>, 288, 2>(
         "Image (f64) against PyTorch",
-        include_bytes!("fixtures/network_parity_image.safetensors"),
+        IMAGE,
         &reference!(image),
         &Tolerance {
             relative: 1e-12,
@@ -393,7 +415,7 @@ fn a_2d_network_matches_pytorch_in_f64() -> Result<(), Box<dyn std::error::Error
 fn the_1d_network_matches_pytorch_in_f32() -> Result<(), Box<dyn std::error::Error>> {
     check_against_pytorch::<f32, Sequence<f32>, 32, 2>(
         "Sequence (f32) against PyTorch",
-        include_bytes!("fixtures/network_parity_sequence_f32.safetensors"),
+        SEQUENCE_F32,
         &reference!(sequence_f32),
         &Tolerance {
             relative: 1e-4,
@@ -401,4 +423,80 @@ fn the_1d_network_matches_pytorch_in_f32() -> Result<(), Box<dyn std::error::Err
             noise: 1e-6,
         },
     )
+}
+
+/// LayerNorm over (C, L) and over (C, H, W), and Dropout at its own index, as `nn.Sequential`
+/// numbers it, from PyTorch's `state_dict` files: inference (dropout the identity) gives the
+/// outputs of PyTorch's eval mode.
+#[test]
+fn layer_norm_and_dropout_networks_import_from_pytorch() -> Result<(), Box<dyn std::error::Error>> {
+    fn outputs<N: Network<f64, IN, OUT>, const IN: usize, const OUT: usize>(
+        model: &N,
+        inputs: &[[f64; IN]],
+    ) -> Vec<f64> {
+        let xs: Vec<SVector<f64, IN>> = reference::samples(inputs);
+        xs.iter()
+            .flat_map(|x| model.forward(x).as_slice().to_vec())
+            .collect()
+    }
+    let mut check = Parity::new(1e-12);
+    let model = Normed1d::<f64>::from_safetensors_bytes(NORMED_1D)?;
+    let got = outputs(&model, &fixture::normed_1d::INPUTS);
+    compare_rows(
+        &mut check,
+        "forward",
+        "Normed1d",
+        &got,
+        &fixture::normed_1d::EVAL,
+    );
+    let model = Normed2d::<f64>::from_safetensors_bytes(NORMED_2D)?;
+    let got = outputs(&model, &fixture::normed_2d::INPUTS);
+    compare_rows(
+        &mut check,
+        "forward",
+        "Normed2d",
+        &got,
+        &fixture::normed_2d::EVAL,
+    );
+    check.finish("LayerNorm and Dropout imported from PyTorch");
+    Ok(())
+}
+
+/// Name, dtype and shape of every tensor in a safetensors file but PyTorch's
+/// `num_batches_tracked`, which typenn ignores and does not write.
+fn header_tensors(bytes: &[u8]) -> BTreeMap<String, (String, Vec<usize>)> {
+    let len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes[8..8 + len]).expect("a JSON header");
+    let entries = header.as_object().expect("a JSON object");
+    entries
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__" && !name.ends_with("num_batches_tracked"))
+        .map(|(name, entry)| {
+            let dtype = entry["dtype"].as_str().expect("a dtype").to_owned();
+            let shape = entry["shape"].as_array().expect("a shape");
+            let shape = shape.iter().map(|d| d.as_u64().expect("a length") as usize);
+            (name.clone(), (dtype, shape.collect()))
+        })
+        .collect()
+}
+
+/// typenn writes what PyTorch's `state_dict` holds, under the same names, dtypes and shapes,
+/// for every layer kind here: Conv1d, Conv2d, BatchNorm over channels and features, LayerNorm
+/// over (C, L) and (C, H, W), Dense, and the layers without tensors in between.
+#[test]
+fn networks_save_under_the_names_and_shapes_of_pytorchs_state_dict()
+-> Result<(), Box<dyn std::error::Error>> {
+    fn same<N: Persist<T>, T: Scalar>(torch: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+        let ours = N::from_safetensors_bytes(torch)?.to_safetensors_bytes()?;
+        let (ours, torch) = (header_tensors(&ours), header_tensors(torch));
+        assert!(torch.len() >= 4, "{torch:?}");
+        assert_eq!(ours, torch);
+        Ok(())
+    }
+    same::<Sequence<f64>, f64>(SEQUENCE)?;
+    same::<Image<f64>, f64>(IMAGE)?;
+    same::<Sequence<f32>, f32>(SEQUENCE_F32)?;
+    same::<Normed1d<f64>, f64>(NORMED_1D)?;
+    same::<Normed2d<f64>, f64>(NORMED_2D)
 }

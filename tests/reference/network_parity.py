@@ -13,7 +13,8 @@ the `state_dict` names (`0.weight`, `1.running_mean`, ...) are typenn's:
   -> MaxPool2d(2, stride 1) -> AvgPool2d(3, stride 2, padding 1) -> global average pooling
   (`Flatten` of `AdaptiveAvgPool2d(1)`, one module here as in typenn) -> Linear(3, 2).
 
-Dropout is left out: its mask is typenn's own random draw, which PyTorch cannot reproduce.
+Dropout is left out of the trajectories: its mask is typenn's own random draw, which PyTorch
+cannot reproduce; it is in the two networks that are only imported (below).
 
 Each network starts from PyTorch's default initialization (seed 11), with BatchNorm's weight,
 bias and running statistics set away from 1, 0, 0, 1 so that each matters. For a batch of 5
@@ -26,6 +27,11 @@ the script records, in float64 (and for `sequence` once more in float32):
 - 4 plain SGD steps (lr 0.1) on the same batch: the loss before each step and every parameter
   and buffer after it (`num_batches_tracked` left out: typenn keeps no step count);
 - the outputs in eval mode after the steps, from the running statistics they left.
+
+Two more networks are only imported: `normed_1d`, Conv1d(2, 3, 3) -> LayerNorm([3, 5]) ->
+Dropout(0.3) -> Tanh -> Flatten -> Linear(15, 2) over (2, 7), and `normed_2d`, Conv2d(1, 2, 3)
+-> LayerNorm([2, 3, 3]) -> Dropout(0.3) -> global average pooling -> Linear(2, 1) over
+(1, 5, 5), with their outputs in eval mode (dropout the identity) for 5 inputs.
 
 Inputs are random, so no max-pooling window has a tie: the script checks that in every window
 of every forward pass the largest value leads the next by more than 1e-6.
@@ -92,6 +98,27 @@ def image():
     )
 
 
+def normed_1d():
+    return torch.nn.Sequential(
+        torch.nn.Conv1d(2, 3, 3),
+        torch.nn.LayerNorm([3, 5]),
+        torch.nn.Dropout(0.3),
+        torch.nn.Tanh(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(15, 2),
+    )
+
+
+def normed_2d():
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3),
+        torch.nn.LayerNorm([2, 3, 3]),
+        torch.nn.Dropout(0.3),
+        GlobalAvgPool(),
+        torch.nn.Linear(2, 1),
+    )
+
+
 def windows(x, module):
     """Every max-pooling window of `x` as the last axis."""
     if isinstance(module, torch.nn.MaxPool1d):
@@ -113,9 +140,13 @@ def watch_ties(model, gaps):
             module.register_forward_pre_hook(hook)
 
 
-def set_batch_norms(model, generator):
+def set_norms(model, generator):
     with torch.no_grad():
         for module in model:
+            if isinstance(module, torch.nn.LayerNorm):
+                shape = module.weight.shape
+                module.weight.copy_(0.75 + 0.5 * torch.rand(shape, generator=generator))
+                module.bias.copy_(0.4 * torch.rand(shape, generator=generator) - 0.2)
             if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
                 c = module.num_features
                 module.weight.copy_(0.75 + 0.5 * torch.rand(c, generator=generator))
@@ -203,7 +234,7 @@ def case(build, shape, seed):
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     model = build().double()
-    set_batch_norms(model, generator)
+    set_norms(model, generator)
     inputs = torch.rand(BATCH, *shape, generator=generator) * 2 - 1
     outputs = model.eval()(inputs).shape[1]
     targets = torch.rand(BATCH, outputs, generator=generator) * 2 - 1
@@ -233,6 +264,20 @@ def main():
         path = FIXTURES / f"network_parity_{label}.safetensors"
         safetensors.torch.save_file(model.state_dict(), path)
         text.append(record(label, model, inputs, targets))
+    # Import only: LayerNorm and Dropout (an index of its own in `nn.Sequential`) from a real
+    # `state_dict`, and the outputs in eval mode, where dropout is the identity.
+    imports = [("normed_1d", normed_1d, (2, 7)), ("normed_2d", normed_2d, (1, 5, 5))]
+    for seed, (label, build, shape) in enumerate(imports, SEED + 2):
+        model, inputs, _ = case(build, shape, seed)
+        safetensors.torch.save_file(model.state_dict(), FIXTURES / f"network_parity_{label}.safetensors")
+        with torch.no_grad():
+            outputs = model.eval()(inputs)
+        text += [
+            f"pub mod {label} {{\n",
+            rust_const("INPUTS", rows(inputs)),
+            rust_const("EVAL", rows(outputs)),
+            "}\n\n",
+        ]
     FIXTURE.write_text("".join(text))
     print(f"wrote {FIXTURE}")
 
