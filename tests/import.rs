@@ -4,7 +4,9 @@
 //! ReLU, Linear, Tanh, Linear, so the linear layers are modules 0, 2 and 4) and
 //! `tests/reference/export_keras.py` (Keras 3 `Dense` layers named `dense` and `dense_1`, whose
 //! kernels are stored `(in, out)`), each trained on iris and saved with the logits it produced
-//! for five rows.
+//! for five rows; and `tests/reference/keras_conv_norm.py`, Keras models of Conv2D with
+//! BatchNormalization or LayerNormalization and Dense, channels-last, with the outputs
+//! `model.predict` gave.
 
 use typenn::persist::{LoadError, LoadOptions};
 use typenn::prelude::*;
@@ -16,8 +18,8 @@ mod pytorch;
 mod keras;
 
 #[allow(dead_code)]
-mod keras_conv_bn {
-    include!("fixtures/keras_conv_bn_outputs.rs");
+mod keras_conv {
+    include!("fixtures/keras_conv_norm_outputs.rs");
 }
 
 network! {
@@ -47,6 +49,13 @@ network! {
         Relu,
         Dense<4, 2>,
     );
+}
+
+network! {
+    /// Keras's `Sequential([Input((6, 6, 2)), Conv2D(3, 2), LayerNormalization(axis=[1, 2, 3]),
+    /// tanh, GlobalAveragePooling2D(), Dense(2)])`, over typenn's (C, H, W) samples.
+    #[input_shape(2, 6, 6)]
+    struct KerasConvLn(Conv2d<2, 3, 2>, LayerNorm, Tanh, GlobalAvgPool, Dense<3, 2>);
 }
 
 const PYTORCH_F32: &[u8] = include_bytes!("fixtures/pytorch_iris.safetensors");
@@ -137,7 +146,32 @@ fn keras_conv2d_batch_norm_and_dense_give_keras_predictions() -> Result<(), Load
         model.1.running_var.iter().all(|&v| v != 1.0),
         "moving_variance read"
     );
-    for (input, expected) in keras_conv_bn::INPUTS.iter().zip(&keras_conv_bn::OUTPUTS) {
+    for (input, expected) in keras_conv::conv_bn::INPUTS
+        .iter()
+        .zip(&keras_conv::conv_bn::OUTPUTS)
+    {
+        let x = SVector::<f32, 72>::from_fn(|i, _| input[i] as f32);
+        let expected = expected.map(|value| value as f32);
+        assert_close(&model.forward(&x), &expected, 1e-5);
+    }
+    Ok(())
+}
+
+/// LayerNormalization over a whole (H, W, C) sample keeps `gamma` and `beta` as (5, 5, 3),
+/// channels last; typenn's `LayerNorm` (PyTorch's) keeps them as (3, 5, 5), so they are
+/// permuted on the way in as the input is (see above).
+#[test]
+fn keras_layer_normalization_over_a_sample_is_permuted_to_channels_first() -> Result<(), LoadError>
+{
+    let mut model = KerasConvLn::zeros();
+    model.load_safetensors(
+        include_bytes!("fixtures/keras_conv_ln.safetensors"),
+        &LoadOptions::new().keras_layers(&["conv2d", "layer_normalization", "dense"]),
+    )?;
+    for (input, expected) in keras_conv::conv_ln::INPUTS
+        .iter()
+        .zip(&keras_conv::conv_ln::OUTPUTS)
+    {
         let x = SVector::<f32, 72>::from_fn(|i, _| input[i] as f32);
         let expected = expected.map(|value| value as f32);
         assert_close(&model.forward(&x), &expected, 1e-5);

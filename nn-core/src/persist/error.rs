@@ -69,8 +69,8 @@ pub enum LoadError {
         /// The name in the file.
         tensor: String,
         /// The tensor's PyTorch shape (`[out, in]` for a weight, `[out]` for a bias), or Keras's
-        /// channels-last shape of a kernel read with
-        /// [`LoadOptions::keras_layers`](super::LoadOptions::keras_layers).
+        /// channels-last shape of a kernel or a LayerNormalization's `gamma` and `beta` read
+        /// with [`LoadOptions::keras_layers`](super::LoadOptions::keras_layers).
         expected: Vec<usize>,
         /// The shape in the file.
         found: Vec<usize>,

@@ -7,7 +7,7 @@ use std::path::Path;
 use safetensors::tensor::Metadata;
 use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
-use super::order::{keras_shape, keras_to_torch, slice_position, unravel};
+use super::order::{FileOrder, slice_position, unravel};
 use super::{Entry, LoadError, LoadOptions, dtype, entries};
 use crate::{Parameters, Scalar};
 
@@ -138,7 +138,7 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
             &file,
             entry,
             name,
-            options.channels_last(entry, &entries),
+            options.file_order(entry, &entries),
         )?);
     }
     if !options.allows_extra_tensors() {
@@ -213,19 +213,15 @@ fn is_batches_tracked(name: &str) -> bool {
 
 /// Tensor `name` of the file, checked against `entry`, in the order of the network's slice.
 ///
-/// A `channels_last` kernel is stored as Keras keeps it ([`keras_shape`]) and permuted into
-/// PyTorch's order on the way in.
+/// The file keeps it in `order` (Keras's channels-last kernels and samples), which is
+/// permuted into PyTorch's order on the way in.
 fn read_tensor<T: Scalar>(
     file: &SafeTensors<'_>,
     entry: &Entry,
     name: &str,
-    channels_last: bool,
+    order: FileOrder,
 ) -> Result<Vec<T>, LoadError> {
-    let shape = if channels_last {
-        keras_shape(entry.shape)
-    } else {
-        entry.shape.to_vec()
-    };
+    let shape = order.shape(entry.shape);
     let Ok(view) = file.tensor(name) else {
         let mut available: Vec<String> = file.names().into_iter().map(str::to_owned).collect();
         available.sort_unstable();
@@ -271,11 +267,7 @@ fn read_tensor<T: Scalar>(
             value: *value,
         });
     }
-    let row_major = if channels_last {
-        keras_to_torch(entry.shape, &data)
-    } else {
-        data
-    };
+    let row_major = order.to_torch(entry.shape, data);
     let mut values = vec![T::zero(); len];
     for (position, value) in row_major.into_iter().enumerate() {
         if let Some(target) = values.get_mut(slice_position(entry.shape, entry.layout, position)) {

@@ -3,6 +3,7 @@
 use core::fmt;
 use std::collections::HashMap;
 
+use super::order::FileOrder;
 use super::{Entry, LoadError};
 
 /// A user's renaming: the network's tensor name in, the file's tensor name out.
@@ -118,7 +119,8 @@ impl LoadOptions {
     ///   `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`), and
     ///   its bias `"{layers[k]}.bias"`;
     /// - a normalization's weight and bias (one number per channel, or per number of the
-    ///   sample for LayerNorm) are `gamma` and `beta`, and BatchNorm's running statistics
+    ///   sample for LayerNorm, in the sample's channels-last shape as Keras keeps it: `(l, c)`
+    ///   or `(h, w, c)`) are `gamma` and `beta`, and BatchNorm's running statistics
     ///   `moving_mean` and `moving_variance`, as Keras's `BatchNormalization` names them.
     ///   typenn's `BatchNorm` adds PyTorch's eps, 1e-5, where Keras's default is 1e-3: build the
     ///   Keras layer with `epsilon=1e-5` for the same outputs.
@@ -143,11 +145,20 @@ impl LoadOptions {
         self
     }
 
-    /// Whether `entry` (one of `entries`) is stored channels-last in the file, as Keras keeps
-    /// its kernels: a Dense kernel `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel
-    /// `(kh, kw, in, out)`.
-    pub(super) fn channels_last(&self, entry: &Entry, entries: &[Entry]) -> bool {
-        matches!(self.names, Names::Keras(_)) && is_kernel(entry, entries)
+    /// How the file orders `entry` (one of `entries`): Keras keeps its kernels channels-last
+    /// (a Dense kernel `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel
+    /// `(kh, kw, in, out)`), and a LayerNormalization's `gamma` and `beta` over a sample with
+    /// channels in the sample's channels-last shape (`(l, c)`, `(h, w, c)`).
+    pub(super) fn file_order(&self, entry: &Entry, entries: &[Entry]) -> FileOrder {
+        if !matches!(self.names, Names::Keras(_)) {
+            FileOrder::Torch
+        } else if is_kernel(entry, entries) {
+            FileOrder::KerasKernel
+        } else if entry.shape.len() >= 2 && is_normalization(entry.layer, entries) {
+            FileOrder::KerasSample
+        } else {
+            FileOrder::Torch
+        }
     }
 
     /// Whether tensors the network does not use are ignored.
@@ -230,11 +241,16 @@ fn is_kernel(entry: &Entry, entries: &[Entry]) -> bool {
     entry.tensor == "weight" && entry.shape.len() >= 2 && !is_scale(entry, entries)
 }
 
+/// Whether layer `layer` is a normalization (BatchNorm, LayerNorm): its weight is a scale.
+fn is_normalization(layer: usize, entries: &[Entry]) -> bool {
+    entries
+        .iter()
+        .any(|other| other.layer == layer && is_scale(other, entries))
+}
+
 /// Keras's name for `entry` (one of `entries`) inside its layer.
 fn keras_name(entry: &Entry, entries: &[Entry]) -> &'static str {
-    let normalization = entries
-        .iter()
-        .any(|other| other.layer == entry.layer && is_scale(other, entries));
+    let normalization = is_normalization(entry.layer, entries);
     match entry.tensor {
         "weight" if normalization => "gamma",
         "weight" => "kernel",

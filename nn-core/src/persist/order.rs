@@ -35,6 +35,67 @@ pub(super) fn slice_position(shape: &[usize], layout: Layout, position: usize) -
     }
 }
 
+/// How a file orders a tensor's values, against PyTorch's order that the network keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FileOrder {
+    /// PyTorch's: the shape and row-major order of [`TensorInfo::shape`](crate::TensorInfo).
+    Torch,
+    /// A Keras kernel, channels last ([`keras_shape`]).
+    KerasKernel,
+    /// A Keras tensor of a sample's shape (LayerNormalization's `gamma` and `beta` over
+    /// several axes), channels last: PyTorch's `[c, s...]` is `(s..., c)`.
+    KerasSample,
+}
+
+impl FileOrder {
+    /// The tensor's shape in the file, for PyTorch shape `shape`.
+    pub(super) fn shape(self, shape: &[usize]) -> Vec<usize> {
+        match self {
+            Self::Torch => shape.to_vec(),
+            Self::KerasKernel => keras_shape(shape),
+            Self::KerasSample => keras_sample_shape(shape),
+        }
+    }
+
+    /// The file's row-major data (in [`shape`](Self::shape)) in PyTorch's row-major order for
+    /// `shape`.
+    pub(super) fn to_torch(self, shape: &[usize], data: Vec<f64>) -> Vec<f64> {
+        match self {
+            Self::Torch => data,
+            Self::KerasKernel => keras_to_torch(shape, &data),
+            Self::KerasSample => keras_sample_to_torch(shape, &data),
+        }
+    }
+}
+
+/// The shape Keras gives a sample of PyTorch shape `shape`, channels last: `[c, l]` is
+/// `(l, c)`, `[c, h, w]` is `(h, w, c)`. Vectors are the same in both.
+pub(super) fn keras_sample_shape(shape: &[usize]) -> Vec<usize> {
+    match shape {
+        [channels, spatial @ ..] => spatial.iter().copied().chain([*channels]).collect(),
+        [] => Vec::new(),
+    }
+}
+
+/// A Keras sample-shaped tensor's row-major data (in [`keras_sample_shape`]`(shape)`) in
+/// PyTorch's row-major order for `shape`.
+pub(super) fn keras_sample_to_torch(shape: &[usize], keras: &[f64]) -> Vec<f64> {
+    let file_shape = keras_sample_shape(shape);
+    let len: usize = shape.iter().product();
+    (0..len)
+        .filter_map(|position| {
+            let index = unravel(shape, position);
+            // [c, s...] -> [s..., c]
+            let file_index = index.iter().skip(1).chain(index.first());
+            let mut file_position = 0;
+            for (&i, &len) in file_index.zip(&file_shape) {
+                file_position = file_position * len + i;
+            }
+            keras.get(file_position).copied()
+        })
+        .collect()
+}
+
 /// The shape Keras gives a kernel of PyTorch shape `shape`, channels last:
 /// `[out, in]` is `(in, out)`, `[out, in, k]` is `(k, in, out)`, `[out, in, kh, kw]` is
 /// `(kh, kw, in, out)`. Tensors of rank below 2 are the same in both.
@@ -98,6 +159,28 @@ mod tests {
         assert_eq!(keras_shape(&[4, 2, 3]), [3, 2, 4]);
         assert_eq!(keras_shape(&[4, 2, 3, 5]), [3, 5, 2, 4]);
         assert_eq!(keras_shape(&[4]), [4]);
+    }
+
+    #[test]
+    fn a_keras_sample_is_channels_last() {
+        assert_eq!(keras_sample_shape(&[3, 5]), [5, 3]);
+        assert_eq!(keras_sample_shape(&[2, 3, 4]), [3, 4, 2]);
+        assert_eq!(keras_sample_shape(&[6]), [6]);
+        // PyTorch [c 2, h 2, w 3]; Keras (h, w, c) with value 100 c + 10 h + w.
+        let shape = [2, 2, 3];
+        let value = |c: u32, h: u32, w: u32| f64::from(100 * c + 10 * h + w);
+        let keras: Vec<f64> = (0..2)
+            .flat_map(|h| (0..3).flat_map(move |w| (0..2).map(move |c| value(c, h, w))))
+            .collect();
+        let expected: Vec<f64> = (0..2)
+            .flat_map(|c| (0..2).flat_map(move |h| (0..3).map(move |w| value(c, h, w))))
+            .collect();
+        assert_eq!(keras_sample_to_torch(&shape, &keras), expected);
+        let vector = [1.0, 2.0, 3.0];
+        assert_eq!(
+            FileOrder::KerasSample.to_torch(&[3], vector.to_vec()),
+            vector
+        );
     }
 
     #[test]
