@@ -11,6 +11,7 @@ use syn::{Attribute, Ident};
 
 use crate::parse::{Declaration, Style};
 use crate::validate::{Activation, Family, LayerModel, Model, Width};
+use crate::weights::is_weights_attribute;
 
 /// The code for a valid declaration.
 pub fn expand(model: &Model<'_>) -> TokenStream {
@@ -29,7 +30,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let declared: Vec<Attribute> = declaration
         .attrs
         .iter()
-        .filter(|attr| !attr.path().is_ident("input_shape"))
+        .filter(|attr| !attr.path().is_ident("input_shape") && !is_weights_attribute(attr))
         .cloned()
         .collect();
     let network_attrs = without_standard_derives(&declared);
@@ -371,7 +372,7 @@ pub fn fallback(declaration: &Declaration) -> TokenStream {
     let attrs = declaration
         .attrs
         .iter()
-        .filter(|attr| !attr.path().is_ident("input_shape"));
+        .filter(|attr| !attr.path().is_ident("input_shape") && !is_weights_attribute(attr));
     let vis = &declaration.vis;
     let ident = &declaration.ident;
     let gradients_ident = format_ident!("{}Gradients", ident);

@@ -3,12 +3,14 @@
 //!
 //! The macro works in three phases, each a pure function: `parse` reads the declaration into a
 //! model that keeps every token's span, `validate` checks every rule and reports all mistakes
-//! at once, and `expand` turns a valid model into code.
+//! at once, and `expand` turns a valid model into code. `weights` reads and checks the file of
+//! `#[weights(..)]` and emits the network as a constant.
 #![forbid(unsafe_code)]
 
 mod expand;
 mod parse;
 mod validate;
+mod weights;
 
 use proc_macro::TokenStream;
 
@@ -26,10 +28,15 @@ pub fn network(input: TokenStream) -> TokenStream {
         Err(error) => return error.to_compile_error().into(),
     };
     match validate::validate(&declaration) {
-        Ok(model) => expand::expand(&model).into(),
+        Ok(model) => {
+            let mut tokens = expand::expand(&model);
+            tokens.extend(weights::expand(&model));
+            tokens.into()
+        }
         Err(error) => {
             let mut tokens = error.to_compile_error();
             tokens.extend(expand::fallback(&declaration));
+            tokens.extend(weights::fallback(&declaration));
             tokens.into()
         }
     }

@@ -815,7 +815,7 @@ fn padding_widths(
 }
 
 /// How errors name an earlier layer.
-fn layer_name(style: Style, layer: &LayerModel) -> String {
+pub fn layer_name(style: Style, layer: &LayerModel) -> String {
     match style {
         Style::Tuple => format!(
             "layer {} (`{}`)",

@@ -726,6 +726,25 @@ impl<const C: usize, const S: usize, T: Scalar> HasGradients<T> for BatchNorm<C,
     type Gradients = BatchNormGradients<C, T>;
 }
 
+impl<const C: usize, const S: usize, T> BatchNorm<C, S, T> {
+    /// A layer with the given scales (gamma), shifts (beta) and running statistics, each one
+    /// per channel. A `const fn`, so a network can be a constant in read-only memory.
+    #[must_use]
+    pub const fn from_parts(
+        weight: [T; C],
+        bias: [T; C],
+        running_mean: [T; C],
+        running_var: [T; C],
+    ) -> Self {
+        Self {
+            weight,
+            bias,
+            running_mean,
+            running_var,
+        }
+    }
+}
+
 impl<const C: usize, const S: usize, T: Scalar> BatchNorm<C, S, T> {
     const GEOMETRY: BatchNormGeometry = BatchNormGeometry::new_or_panic(C, S);
 

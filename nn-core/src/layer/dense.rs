@@ -1,6 +1,6 @@
 use core::marker::PhantomData;
 
-use nalgebra::{SMatrix, SVector};
+use nalgebra::{ArrayStorage, SMatrix, SVector};
 use rand::Rng;
 
 use super::{HasGradients, Layer, Phase};
@@ -100,6 +100,37 @@ impl<const IN: usize, const OUT: usize, A, T> Dense<IN, OUT, A, T> {
         IN > 0 && OUT > 0,
         "a Dense layer needs at least one input and one output"
     );
+
+    /// A layer with the given weights and biases.
+    #[must_use]
+    pub const fn from_parts(weights: SMatrix<T, OUT, IN>, bias: SVector<T, OUT>) -> Self {
+        let () = Self::NONZERO_WIDTHS;
+        Self {
+            weights,
+            bias,
+            activation: PhantomData,
+        }
+    }
+
+    /// A layer from its weights column by column, `columns[i][o]` being the weight from input
+    /// `i` to unit `o` (nalgebra's storage order), and its biases. A `const fn`, so a network
+    /// can be a constant in read-only memory: what `#[weights(..)]` in `network!` emits.
+    ///
+    /// ```
+    /// use typenn::{Dense, SVector};
+    ///
+    /// // W = [[1, 2], [3, 4]]: input 0's column is [1, 3], input 1's [2, 4].
+    /// const LAYER: Dense<2, 2> = Dense::from_columns([[1.0, 3.0], [2.0, 4.0]], [0.5, -0.5]);
+    /// assert_eq!(LAYER.weights[(0, 1)], 2.0);
+    /// assert_eq!(LAYER.bias, SVector::from([0.5, -0.5]));
+    /// ```
+    #[must_use]
+    pub const fn from_columns(columns: [[T; OUT]; IN], bias: [T; OUT]) -> Self {
+        Self::from_parts(
+            SMatrix::from_array_storage(ArrayStorage(columns)),
+            SVector::from_array_storage(ArrayStorage([bias])),
+        )
+    }
 }
 
 impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT, A, T> {
@@ -316,17 +347,6 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
             A::forward(OUT, z.as_slice(), a.as_mut_slice());
         }
         (z, a)
-    }
-
-    /// A layer with the given weights and biases.
-    #[must_use]
-    pub fn from_parts(weights: SMatrix<T, OUT, IN>, bias: SVector<T, OUT>) -> Self {
-        let () = Self::NONZERO_WIDTHS;
-        Self {
-            weights,
-            bias,
-            activation: PhantomData,
-        }
     }
 }
 
