@@ -77,8 +77,25 @@ pub struct Wanted {
     pub name: String,
     /// Its shape in PyTorch's order.
     pub shape: Vec<usize>,
-    /// Whose it is, for messages: "the weight of layer 1 (`Dense<1, 16, Tanh>`), [out, in]".
-    pub owner: String,
+    /// Its layer, as messages name it: "layer 1 (`Dense<1, 16, Tanh>`)".
+    pub layer: String,
+    /// Its name in the layer: `weight`.
+    pub tensor: &'static str,
+    /// What its shape's axes are, for messages: " ([out, in], as `nn.Linear` keeps it)".
+    pub axes: &'static str,
+}
+
+impl Wanted {
+    /// "layer 1 (`Dense<2, 3>`) needs its weight as [3, 2] ([out, in], ...)".
+    fn need(&self) -> String {
+        format!(
+            "{} needs its {} as {}{}",
+            self.layer,
+            self.tensor,
+            shape_text(&self.shape),
+            self.axes
+        )
+    }
 }
 
 /// The tensors of one layer, in the order its constructor takes them.
@@ -204,7 +221,7 @@ pub fn layer_tensors(model: &Model<'_>) -> syn::Result<Vec<LayerTensors>> {
                     .value
                     .ok_or_else(|| not_a_number(&name, &width.text, width.span))
             };
-            let shapes: Vec<(&str, Vec<usize>, &str)> = match layer.kind.family {
+            let shapes: Vec<(&'static str, Vec<usize>, &'static str)> = match layer.kind.family {
                 Family::Dense => {
                     let (inputs, outputs) = (number(0)?, number(1)?);
                     vec![
@@ -272,10 +289,12 @@ pub fn layer_tensors(model: &Model<'_>) -> syn::Result<Vec<LayerTensors>> {
             };
             let tensors = shapes
                 .into_iter()
-                .map(|(tensor, shape, hint)| Wanted {
+                .map(|(tensor, shape, axes)| Wanted {
                     name: format!("{label}.{tensor}"),
                     shape,
-                    owner: format!("the {tensor} of {name}{hint}"),
+                    layer: name.clone(),
+                    tensor,
+                    axes,
                 })
                 .collect();
             Ok(LayerTensors {
@@ -336,6 +355,7 @@ pub fn check(
     scalar: Scalar,
     path: &str,
 ) -> Result<Vec<Vec<Vec<f64>>>, Vec<String>> {
+    let mut wrong_types = Vec::new();
     let file = parse(bytes)
         .map_err(|error| vec![format!("`{path}` is not a safetensors file: {error}")])?;
     let mut available: Vec<(String, Vec<usize>)> = file
@@ -348,12 +368,22 @@ pub fn check(
     for layer in layers {
         let mut layer_values = Vec::with_capacity(layer.tensors.len());
         for wanted in &layer.tensors {
-            match tensor(&file, wanted, scalar, path, &available) {
+            match tensor(&file, wanted, scalar, &available) {
                 Ok(tensor) => layer_values.push(tensor),
-                Err(message) => messages.push(message),
+                Err(Mistake::Message(message)) => messages.push(message),
+                Err(Mistake::Dtype(found, shape)) => wrong_types.push((wanted, found, shape)),
             }
         }
         values.push(layer_values);
+    }
+    // A file of another float type is one mistake, not one per tensor.
+    if let Some((first, found, shape)) = wrong_types.first() {
+        let more = match wrong_types.len() {
+            1 => String::new(),
+            2 => " (as does 1 more)".to_owned(),
+            count => format!(" (as do {} more)", count - 1),
+        };
+        messages.insert(0, wrong_type(first, *found, shape, &more, scalar, path));
     }
     let wanted: HashSet<&str> = layers
         .iter()
@@ -368,7 +398,7 @@ pub fn check(
                 .map(|wanted| (wanted.name.clone(), wanted.shape.clone()))
                 .collect();
             messages.push(format!(
-                "`{path}` has a tensor `{name}` {} that the network does not: its tensors are {}",
+                "the file's tensor `{name}` {} is not in the network, whose tensors are {}",
                 shape_text(shape),
                 listing(&network)
             ));
@@ -381,47 +411,37 @@ pub fn check(
     }
 }
 
-/// One tensor's values, row-major, or the message for its first mistake.
+/// Why a tensor cannot be used.
+enum Mistake {
+    /// A tensor of another float type, with its shape: reported once for the whole file.
+    Dtype(Dtype, Vec<usize>),
+    Message(String),
+}
+
+/// One tensor's values, row-major, or its first mistake.
 fn tensor(
     file: &SafeTensors<'_>,
     wanted: &Wanted,
     scalar: Scalar,
-    path: &str,
     available: &[(String, Vec<usize>)],
-) -> Result<Vec<f64>, String> {
+) -> Result<Vec<f64>, Mistake> {
     let name = &wanted.name;
-    let expected = shape_text(&wanted.shape);
     let Ok(view) = file.tensor(name) else {
-        return Err(format!(
-            "`{path}` has no tensor `{name}`, {}, shape {expected}; the file has {}",
-            wanted.owner,
+        return Err(Mistake::Message(format!(
+            "the file has no tensor `{name}`: {}; the file has {}",
+            wanted.need(),
             listing(available)
-        ));
+        )));
     };
     if view.dtype() != scalar.dtype() {
-        let fix = match (view.dtype(), scalar) {
-            (Dtype::F64, Scalar::F32) => format!(
-                "write `#[weights(\"{path}\", f64)]` for an f64 network, or save the file as float32"
-            ),
-            (Dtype::F32, Scalar::F64) => format!(
-                "write `#[weights(\"{path}\")]` for an f32 network, or save the file as float64"
-            ),
-            _ => format!("save the file as {}", float_name(scalar)),
-        };
-        return Err(format!(
-            "tensor `{name}` in `{path}` holds {} numbers, shape {}, but the network's `WEIGHTS` are {}, which need {}: {fix}",
-            view.dtype(),
-            shape_text(view.shape()),
-            scalar.name(),
-            scalar.dtype()
-        ));
+        return Err(Mistake::Dtype(view.dtype(), view.shape().to_vec()));
     }
     if view.shape() != wanted.shape.as_slice() {
-        return Err(format!(
-            "tensor `{name}` in `{path}` has shape {}, but {} needs {expected}",
+        return Err(Mistake::Message(format!(
+            "tensor `{name}` has shape {} in the file, but {}",
             shape_text(view.shape()),
-            wanted.owner
-        ));
+            wanted.need()
+        )));
     }
     let values = decode(scalar, view.data());
     if let Some((position, value)) = values
@@ -429,12 +449,39 @@ fn tensor(
         .enumerate()
         .find(|(_, value)| !value.is_finite())
     {
-        return Err(format!(
-            "tensor `{name}` in `{path}` holds {value} at index {}: a network's weights must be finite numbers",
+        return Err(Mistake::Message(format!(
+            "tensor `{name}` holds {value} at index {}: a network's weights must be finite numbers",
             shape_text(&unravel(&wanted.shape, position))
-        ));
+        )));
     }
     Ok(values)
+}
+
+/// The message for a file of another float type than the constant's.
+fn wrong_type(
+    first: &Wanted,
+    found: Dtype,
+    shape: &[usize],
+    more: &str,
+    scalar: Scalar,
+    path: &str,
+) -> String {
+    let fix = match (found, scalar) {
+        (Dtype::F64, Scalar::F32) => format!(
+            "write `#[weights(\"{path}\", f64)]` for an f64 network, or save the file as float32"
+        ),
+        (Dtype::F32, Scalar::F64) => format!(
+            "write `#[weights(\"{path}\")]` for an f32 network, or save the file as float64"
+        ),
+        _ => format!("save the file as {}", float_name(scalar)),
+    };
+    format!(
+        "tensor `{}` {} holds {found} numbers{more}, but the weights are read as {}, which needs {}: {fix}",
+        first.name,
+        shape_text(shape),
+        scalar.name(),
+        scalar.dtype()
+    )
 }
 
 fn float_name(scalar: Scalar) -> &'static str {
@@ -711,12 +758,16 @@ mod tests {
                 Wanted {
                     name: "0.weight".to_owned(),
                     shape: vec![1, 2],
-                    owner: "the weight of layer 1".to_owned(),
+                    layer: "layer 1".to_owned(),
+                    tensor: "weight",
+                    axes: " ([out, in])",
                 },
                 Wanted {
                     name: "0.bias".to_owned(),
                     shape: vec![1],
-                    owner: "the bias of layer 1".to_owned(),
+                    layer: "layer 1".to_owned(),
+                    tensor: "bias",
+                    axes: "",
                 },
             ],
         }]
@@ -742,9 +793,9 @@ mod tests {
         assert_eq!(
             messages,
             [
-                "tensor `0.weight` in `w` has shape [2, 1], but the weight of layer 1 needs [1, 2]",
-                "`w` has no tensor `0.bias`, the bias of layer 1, shape [1]; the file has `0.weight` [2, 1], `1.weight` [1]",
-                "`w` has a tensor `1.weight` [1] that the network does not: its tensors are `0.weight` [1, 2], `0.bias` [1]",
+                "tensor `0.weight` has shape [2, 1] in the file, but layer 1 needs its weight as [1, 2] ([out, in])",
+                "the file has no tensor `0.bias`: layer 1 needs its bias as [1]; the file has `0.weight` [2, 1], `1.weight` [1]",
+                "the file's tensor `1.weight` [1] is not in the network, whose tensors are `0.weight` [1, 2], `0.bias` [1]",
             ]
         );
     }
@@ -756,7 +807,7 @@ mod tests {
             ("0.bias", Dtype::F32, vec![1], f32_bytes(&[f32::NAN])),
         ]);
         let messages = check(&bytes, &dense_2_1(), Scalar::F32, "w").unwrap_err();
-        assert!(messages[0].starts_with("tensor `0.weight` in `w` holds F64 numbers, shape [1, 2], but the network's `WEIGHTS` are f32"), "{messages:?}");
+        assert!(messages[0].starts_with("tensor `0.weight` [1, 2] holds F64 numbers, but the weights are read as f32, which needs F32"), "{messages:?}");
         assert!(
             messages[0].ends_with(
                 "write `#[weights(\"w\", f64)]` for an f64 network, or save the file as float32"
@@ -765,9 +816,24 @@ mod tests {
         );
         assert_eq!(
             messages[1],
-            "tensor `0.bias` in `w` holds NaN at index [0]: a network's weights must be finite numbers"
+            "tensor `0.bias` holds NaN at index [0]: a network's weights must be finite numbers"
         );
         assert_eq!(messages.len(), 2);
+    }
+
+    #[test]
+    fn a_file_of_another_float_type_is_one_mistake() {
+        let bytes = file(&[
+            ("0.weight", Dtype::F32, vec![1, 2], f32_bytes(&[1.0, 2.0])),
+            ("0.bias", Dtype::F32, vec![1], f32_bytes(&[3.0])),
+        ]);
+        let messages = check(&bytes, &dense_2_1(), Scalar::F64, "w").unwrap_err();
+        assert_eq!(
+            messages,
+            [
+                "tensor `0.weight` [1, 2] holds F32 numbers (as does 1 more), but the weights are read as f64, which needs F64: write `#[weights(\"w\")]` for an f32 network, or save the file as float64"
+            ]
+        );
     }
 
     #[test]
