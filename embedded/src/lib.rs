@@ -11,12 +11,16 @@ use core::fmt;
 
 use typenn::prelude::*;
 
-pub mod weights;
-
 network! {
-    /// 4 readings in, 8 ReLU units, 3 tanh outputs.
-    pub struct Model(Dense<4, 8, Relu>, Dense<8, 3, Tanh>);
+    /// 4 readings in, 8 ReLU units, 3 tanh outputs, with the weights of
+    /// `model/model.safetensors` (written by `model/write_model.py`), read and checked when this
+    /// crate compiles.
+    #[weights("model/model.safetensors")]
+    pub struct Model(pub Dense<4, 8, Relu>, pub Dense<8, 3, Tanh>);
 }
+
+/// The network, in flash: built at compile time, never parsed or copied at run time.
+pub static MODEL: Model = Model::WEIGHTS;
 
 /// Inputs per sample.
 pub const INPUTS: usize = 4;
@@ -75,20 +79,10 @@ impl Precision {
     }
 }
 
-/// The network with the weights of [`weights`], built on the stack.
+/// The network both sides run: [`MODEL`], where it sits in flash.
 #[must_use]
-pub fn model() -> Model {
-    use weights::{HIDDEN_BIAS, HIDDEN_WEIGHTS, OUTPUT_BIAS, OUTPUT_WEIGHTS};
-    Model(
-        Dense::from_parts(
-            SMatrix::from_fn(|row, column| HIDDEN_WEIGHTS[row][column]),
-            SVector::from(HIDDEN_BIAS),
-        ),
-        Dense::from_parts(
-            SMatrix::from_fn(|row, column| OUTPUT_WEIGHTS[row][column]),
-            SVector::from(OUTPUT_BIAS),
-        ),
-    )
+pub fn model() -> &'static Model {
+    &MODEL
 }
 
 /// The outputs for one sample in one precision.

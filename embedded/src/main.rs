@@ -30,7 +30,7 @@ fn print_results() -> Result<(), ()> {
     let mut lines = 0_usize;
     for precision in Precision::ALL {
         for (index, sample) in SAMPLES.iter().enumerate() {
-            let outputs = run(&model, precision, sample);
+            let outputs = run(model, precision, sample);
             write_line(&mut stdout, precision, index, &outputs).map_err(|_| ())?;
             lines += 1;
         }

@@ -102,7 +102,7 @@ fn host_results() -> Vec<SampleResult> {
         .map(|(precision, sample, input)| SampleResult {
             precision,
             sample,
-            outputs: run(&model, precision, input),
+            outputs: run(model, precision, input),
         })
         .collect()
 }
@@ -390,9 +390,28 @@ mod tests {
         );
     }
 
+    /// The weights as `model/write_model.py` writes them into the file the firmware's network
+    /// is compiled from: row `i` holds unit `i`'s input weights.
+    const HIDDEN_WEIGHTS: [[f32; 4]; 8] = [
+        [-0.05, 0.31, 0.33, -0.71],
+        [-0.98, -0.25, -0.45, 0.62],
+        [0.38, 0.20, 0.12, 0.32],
+        [-0.71, -0.12, -0.68, 0.81],
+        [-0.88, 0.64, -0.85, 0.37],
+        [-0.33, -0.19, 0.68, -0.96],
+        [-0.88, 0.83, 0.02, -0.82],
+        [0.97, 0.89, -0.77, -0.15],
+    ];
+    const HIDDEN_BIAS: [f32; 8] = [-0.73, -0.37, 0.24, -0.67, 0.39, -0.90, -0.66, 0.63];
+    const OUTPUT_WEIGHTS: [[f32; 8]; 3] = [
+        [-0.20, -0.16, 0.19, -0.05, -0.23, -0.94, 0.45, 0.93],
+        [0.95, 0.33, -0.29, -0.27, 0.38, 0.35, -0.77, -0.53],
+        [-0.27, 0.02, 0.62, 0.00, -0.94, 0.65, -0.14, 0.04],
+    ];
+    const OUTPUT_BIAS: [f32; 3] = [-0.56, -0.15, -0.22];
+
     /// The network written out by hand in f64: `tanh(W2 relu(W1 x + b1) + b2)`.
     fn reference(sample: &[f32; 4]) -> [f64; OUTPUTS] {
-        use typenn_embedded::weights::{HIDDEN_BIAS, HIDDEN_WEIGHTS, OUTPUT_BIAS, OUTPUT_WEIGHTS};
         let hidden: Vec<f64> = HIDDEN_WEIGHTS
             .iter()
             .zip(HIDDEN_BIAS)
@@ -415,6 +434,31 @@ mod tests {
             *output = (z + f64::from(bias)).tanh();
         }
         outputs
+    }
+
+    #[test]
+    fn the_compiled_in_network_holds_the_weights_of_the_script() {
+        let model = typenn_embedded::model();
+        for (row, weights) in HIDDEN_WEIGHTS.iter().enumerate() {
+            for (column, &weight) in weights.iter().enumerate() {
+                assert_eq!(
+                    model.0.weights[(row, column)],
+                    weight,
+                    "W1[{row}][{column}]"
+                );
+            }
+        }
+        assert_eq!(model.0.bias.as_slice(), HIDDEN_BIAS);
+        for (row, weights) in OUTPUT_WEIGHTS.iter().enumerate() {
+            for (column, &weight) in weights.iter().enumerate() {
+                assert_eq!(
+                    model.1.weights[(row, column)],
+                    weight,
+                    "W2[{row}][{column}]"
+                );
+            }
+        }
+        assert_eq!(model.1.bias.as_slice(), OUTPUT_BIAS);
     }
 
     #[test]
