@@ -9,11 +9,14 @@
 //! cargo run --release --example embed              # the embedded model, checked, then used
 //! ```
 //!
-//! The file is compiled in with `include_bytes!`. `Sine::from_safetensors_bytes` checks every
-//! tensor's name, type, shape and value before the first call, so a wrong or damaged file is an
-//! error at start-up, never wrong numbers later. The file is in PyTorch's layout: it holds the
-//! `state_dict` of `nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1))`, with `1.*`
-//! for that model's `2.*` (its `Tanh` module takes index 1).
+//! `#[weights("examples/models/sine.safetensors")]` reads the file while the example compiles,
+//! checks every tensor's name, type, shape and value against the layers, and gives `Sine::WEIGHTS`,
+//! the network as a constant: kept in a `static`, it sits in the binary's read-only data, and
+//! nothing is parsed or copied at run time. A wrong or damaged file does not compile, with an
+//! error that names the tensor and both shapes; a retrained file is picked up by the next build.
+//! The file is in PyTorch's layout: it holds the `state_dict` of
+//! `nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1))`, with `1.*` for that model's
+//! `2.*` (its `Tanh` module takes index 1).
 
 use std::error::Error;
 use std::f32::consts::PI;
@@ -22,12 +25,14 @@ use rand::RngExt;
 use typenn::prelude::*;
 
 network! {
-    /// `sin(x)` for `x` in `[-pi, pi]`: 1 input, 16 tanh units, 1 linear output.
+    /// `sin(x)` for `x` in `[-pi, pi]`: 1 input, 16 tanh units, 1 linear output, with the
+    /// trained weights (the path starts at the directory of the package's `Cargo.toml`).
+    #[weights("examples/models/sine.safetensors")]
     pub struct Sine(Dense<1, 16, Tanh>, Dense<16, 1>);
 }
 
-/// The trained weights, inside the binary.
-static WEIGHTS: &[u8] = include_bytes!("models/sine.safetensors");
+/// The trained network, inside the binary's read-only data.
+static MODEL: Sine = Sine::WEIGHTS;
 
 /// Where `--train` writes the model.
 const MODEL_PATH: &str = concat!(
@@ -40,12 +45,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         return train();
     }
 
-    // Checked once, before first use.
-    let model = Sine::from_safetensors_bytes(WEIGHTS)?;
+    let model = &MODEL;
     println!(
-        "loaded {} parameters from {} embedded bytes\n",
+        "{} parameters checked and compiled in, {} bytes of read-only data\n",
         Sine::PARAMETERS,
-        WEIGHTS.len()
+        size_of::<Sine>()
     );
 
     println!("{:>8} {:>10} {:>10}", "x", "sin(x)", "model(x)");

@@ -235,6 +235,54 @@ pub use rand;
 /// [`TrainError::NonFiniteParameter`] (which names the tensor and element), and the network keeps
 /// the parameters it had before that step.
 ///
+/// # Weights at compile time
+///
+/// `#[weights("path/to/file.safetensors")]` on the declaration reads a safetensors file while the
+/// crate compiles and adds `Net::WEIGHTS`, the network with the file's parameters as a
+/// constant on `Net<f32>` (`#[weights("file.safetensors", f64)]` gives it on `Net<f64>`, from
+/// F64 tensors). Every layer is built by a `const fn`, so in a `static` the whole network sits in
+/// read-only memory (flash on a microcontroller): nothing is parsed, checked or copied at run
+/// time, and it works without `std`.
+///
+/// ```
+/// use typenn::prelude::*;
+///
+/// network! {
+///     /// `sin(x)` on `[-pi, pi]`, trained by `examples/embed.rs`.
+///     #[weights("examples/models/sine.safetensors")]
+///     pub struct Sine(Dense<1, 16, Tanh>, Dense<16, 1>);
+/// }
+///
+/// static MODEL: Sine = Sine::WEIGHTS;
+///
+/// let y = MODEL.forward(&SVector::from([1.0]))[0];
+/// assert!((y - 1.0_f32.sin()).abs() < 0.05);
+/// ```
+///
+/// - **The path** starts at the directory of the `Cargo.toml` of the crate that declares the
+///   network (`CARGO_MANIFEST_DIR`), wherever the declaration's file is: the path is the same
+///   from `src/`, `examples/` and `tests/` (an absolute path is taken as it is). Cargo rebuilds
+///   the crate when the file changes.
+/// - **The names** are those the run-time loader reads ([`Persist`]): `0.weight`, `0.bias`, ...
+///   for a tuple struct, field names for named fields, in PyTorch's shapes (`[out, in]` for a
+///   Dense weight, `[out, in, k]` for a Conv1d kernel, `running_mean` and `running_var` for a
+///   BatchNorm; PyTorch's `num_batches_tracked` is ignored).
+/// - **Every mismatch is a compile error** on the path, naming the tensor and both shapes, all
+///   of them in one build: a tensor missing, one the network does not have, one of the wrong
+///   shape or float type, a NaN or infinite value, or a file that cannot be read. For example:
+///
+/// ```text
+/// error: tensor `0.weight` has shape [3, 3] in the file, but layer 1 (`Dense<2, 3, Relu>`) needs its weight as [3, 2] ([out, in], as `nn.Linear` keeps it)
+///  --> src/main.rs:4:15
+///   |
+/// 4 |     #[weights("models/small.safetensors")]
+///   |               ^^^^^^^^^^^^^^^^^^^^^^^^^^
+/// ```
+///
+/// The widths must be numbers, for the macro to know the shapes. It is an attribute of
+/// `network!` rather than a macro of its own so that the layers are written once: the same
+/// declaration gives the type and checks the file against it.
+///
 /// # Big networks
 ///
 /// `new`, `with_init`, `zeros` and `clone` build the network on the stack. For a network over

@@ -171,6 +171,9 @@ pub fn attribute(declaration: &Declaration) -> syn::Result<Option<WeightsAttribu
         ));
     }
     let usage = "expected `#[weights(\"path/to/file.safetensors\")]`, or `#[weights(\"path/to/file.safetensors\", f64)]` for an f64 network";
+    if !matches!(attr.meta, syn::Meta::List(_)) {
+        return Err(syn::Error::new_spanned(attr, usage));
+    }
     attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
         let path: LitStr = input
             .parse()
@@ -194,13 +197,6 @@ pub fn attribute(declaration: &Declaration) -> syn::Result<Option<WeightsAttribu
             return Err(input.error(usage));
         }
         Ok(Some(WeightsAttribute { path, scalar }))
-    })
-    .map_err(|error| {
-        if error.to_string() == "expected attribute arguments in parentheses: #[weights(...)]" {
-            syn::Error::new_spanned(attr, usage)
-        } else {
-            error
-        }
     })
 }
 
@@ -716,7 +712,6 @@ fn number(value: Option<f64>, scalar: Scalar) -> TokenStream {
     let magnitude = value.abs();
     let literal = match scalar {
         // Exact: the value was read as an f32.
-        #[allow(clippy::cast_possible_truncation)]
         Scalar::F32 => Literal::f32_suffixed(magnitude as f32),
         Scalar::F64 => Literal::f64_suffixed(magnitude),
     };
@@ -730,6 +725,7 @@ fn number(value: Option<f64>, scalar: Scalar) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quote::quote;
 
     /// A safetensors file of `(name, dtype, shape, little-endian bytes)`.
     fn file(tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
@@ -855,6 +851,62 @@ mod tests {
         );
         let zeros = nested(&[3, 2], None, Scalar::F64);
         assert_eq!(zeros.to_string(), "[[0f64 ; 2] ; 3]");
+    }
+
+    fn attribute_of(tokens: TokenStream) -> Result<Option<(String, Scalar)>, String> {
+        let declaration: Declaration = syn::parse2(tokens).unwrap();
+        attribute(&declaration)
+            .map(|found| found.map(|found| (found.path.value(), found.scalar)))
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn the_attribute_takes_a_path_and_a_float_type() {
+        assert_eq!(
+            attribute_of(quote!(
+                #[weights("a.safetensors")]
+                struct Net(Dense<1, 1>);
+            )),
+            Ok(Some(("a.safetensors".to_owned(), Scalar::F32)))
+        );
+        assert_eq!(
+            attribute_of(quote!(
+                #[weights("a.safetensors", f64)]
+                struct Net(Dense<1, 1>);
+            )),
+            Ok(Some(("a.safetensors".to_owned(), Scalar::F64)))
+        );
+        assert_eq!(
+            attribute_of(quote!(
+                struct Net(Dense<1, 1>);
+            )),
+            Ok(None)
+        );
+        let usage = attribute_of(quote!(
+            #[weights]
+            struct Net(Dense<1, 1>);
+        ))
+        .unwrap_err();
+        assert!(usage.starts_with("expected `#[weights(\"path"), "{usage}");
+        let usage = attribute_of(quote!(
+            #[weights(a)]
+            struct Net(Dense<1, 1>);
+        ))
+        .unwrap_err();
+        assert!(usage.starts_with("expected `#[weights(\"path"), "{usage}");
+        assert_eq!(
+            attribute_of(quote!(
+                #[weights("a", f16)]
+                struct Net(Dense<1, 1>);
+            )),
+            Err("the weights' float type is `f32` or `f64`".to_owned())
+        );
+        let twice = attribute_of(quote!(
+            #[weights("a")]
+            #[weights("b")]
+            struct Net(Dense<1, 1>);
+        ));
+        assert!(twice.is_err_and(|error| error.starts_with("a network takes one")));
     }
 
     #[test]
