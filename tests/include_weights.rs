@@ -50,7 +50,7 @@ fn tensors<T: Scalar, N: Parameters<T>>(network: &N) -> Vec<Vec<T>> {
 /// The fixture's value at `position` of a tensor of layer `layer`.
 fn value(layer: f64, position: usize) -> f64 {
     let magnitude = layer + position as f64 / 100.0;
-    if position % 2 == 0 {
+    if position.is_multiple_of(2) {
         magnitude
     } else {
         -magnitude
