@@ -28,6 +28,7 @@ pub mod optim;
 mod parameters;
 #[cfg(feature = "std")]
 pub mod persist;
+pub mod quant;
 mod rng;
 mod scalar;
 #[cfg(feature = "std")]
@@ -79,6 +80,7 @@ pub use optim::{Optimizer, Sgd};
 pub use parameters::{Layout, Parameters, TensorInfo, copy_tensors};
 #[cfg(feature = "std")]
 pub use persist::{LoadError, LoadOptions, Persist, SaveError};
+pub use quant::QuantizeError;
 pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]

@@ -6,6 +6,8 @@
 //!   batches of layers whose width is not a multiple of 8.
 //! - `avx512.rs`: f32 register tiles with AVX-512 for layers of a multiple of 16 units.
 //! - `gemm.rs`: big products through matrixmultiply.
+//! - `int8/`: the `i8` products of quantized layers (portable, AVX2, AVX-512 VNNI and their
+//!   dispatch).
 //! - `dispatch.rs`: the safe entry points the layers call, which ask the CPU what it has and run
 //!   the kernel made for it.
 //!
@@ -32,7 +34,10 @@ mod avx2;
 mod avx512;
 #[allow(unsafe_code)]
 pub(crate) mod dispatch;
+// The int8 kernels of quantized layers: their own dispatch, portable, AVX2 and VNNI files.
 #[cfg(feature = "std")]
 #[allow(unsafe_code)]
 pub(crate) mod gemm;
+#[allow(unsafe_code)]
+pub(crate) mod int8;
 pub(crate) mod portable;

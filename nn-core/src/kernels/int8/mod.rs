@@ -1,0 +1,197 @@
+//! The int8 kernels: `i32 = bias + W x` with `i8` weights and inputs, for quantized layers.
+//!
+//! - `portable.rs`: plain Rust for any CPU (and miri), the definition;
+//! - `avx2.rs`: `vpmovsxbw` + `vpmaddwd`, exact in `i16`/`i32`;
+//! - `vnni.rs`: AVX-512 VNNI's `vpdpbusd`, four byte products per `i32` lane in one instruction.
+//!
+//! With `std` the CPU is asked once (a cached answer) which it has; without `std` the portable
+//! kernel runs, as the f32 kernels do. Every path gives the same `i32` bit for bit (see the
+//! tests), so a quantized network's outputs do not depend on the CPU.
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod avx2;
+pub(crate) mod portable;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod vnni;
+
+pub(crate) use portable::unsigned_bias;
+
+/// Which int8 kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// Plain Rust.
+    Portable,
+    /// AVX2 `vpmaddwd`.
+    #[cfg_attr(
+        not(all(feature = "std", target_arch = "x86_64")),
+        expect(dead_code, reason = "only x86-64 with std has run-time dispatch")
+    )]
+    Avx2,
+    /// AVX-512 VNNI `vpdpbusd`.
+    #[cfg_attr(
+        not(all(feature = "std", target_arch = "x86_64")),
+        expect(dead_code, reason = "only x86-64 with std has run-time dispatch")
+    )]
+    Vnni,
+}
+
+/// The fastest path this CPU has: asked once, then one relaxed load of the cached answer.
+#[inline(always)]
+pub(crate) fn best() -> Path {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        use core::sync::atomic::{AtomicU8, Ordering};
+        /// 0 until asked, then 1 + the index of the path in [`PATHS`].
+        static BEST: AtomicU8 = AtomicU8::new(0);
+        const PATHS: [Path; 3] = [Path::Portable, Path::Avx2, Path::Vnni];
+        match BEST.load(Ordering::Relaxed) {
+            known @ 1..=3 => PATHS[usize::from(known - 1)],
+            _ => {
+                let index = if supported(Path::Vnni) {
+                    2
+                } else {
+                    u8::from(supported(Path::Avx2))
+                };
+                BEST.store(index + 1, Ordering::Relaxed);
+                PATHS[usize::from(index)]
+            }
+        }
+    }
+    #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+    {
+        Path::Portable
+    }
+}
+
+impl Path {
+    /// The path's name, as a person reads it.
+    #[must_use]
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Portable => "portable",
+            Self::Avx2 => "AVX2 (vpmaddwd)",
+            Self::Vnni => "AVX-512 VNNI (vpdpbusd)",
+        }
+    }
+}
+
+/// Whether this CPU can run `path`.
+#[must_use]
+pub(crate) fn supported(path: Path) -> bool {
+    match path {
+        Path::Portable => true,
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Path::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Path::Vnni => {
+            std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+        }
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+        Path::Avx2 | Path::Vnni => false,
+    }
+}
+
+/// `acc[o] = bias[o] + sum_k weights[o * IN + k] * input[k]` (wrapping), with `weights`
+/// row-major `OUT x IN`, on the fastest path this CPU has. `unsigned_bias` is
+/// [`unsigned_bias`] of each row and its bias.
+#[inline(always)]
+pub(crate) fn affine<const IN: usize, const OUT: usize>(
+    weights: &[i8],
+    bias: &[i32],
+    unsigned_bias: &[i32],
+    input: &[i8],
+    acc: &mut [i32],
+) {
+    affine_on::<IN, OUT>(best(), weights, bias, unsigned_bias, input, acc);
+}
+
+/// As [`affine`], on `path`; the portable kernel when this CPU cannot run `path`.
+#[inline(always)]
+pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
+    path: Path,
+    weights: &[i8],
+    bias: &[i32],
+    unsigned_bias: &[i32],
+    input: &[i8],
+    acc: &mut [i32],
+) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    match path {
+        // SAFETY: `supported` has just checked that this CPU has the features the kernel is
+        // compiled for.
+        Path::Vnni if supported(path) => {
+            return unsafe { vnni::affine::<IN, OUT>(weights, unsigned_bias, input, acc) };
+        }
+        // SAFETY: as above.
+        Path::Avx2 if supported(path) => {
+            return unsafe { avx2::affine::<IN, OUT>(weights, bias, input, acc) };
+        }
+        _ => {}
+    }
+    let _ = (path, unsigned_bias);
+    portable::affine::<IN, OUT>(weights, bias, input, acc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic bytes over the whole `i8` range, `-128` and `127` included.
+    fn bytes(seed: u64, n: usize) -> Vec<i8> {
+        let mut rng = crate::SplitMix64::new(seed);
+        (0..n)
+            .map(|i| match i % 17 {
+                0 => i8::MIN,
+                1 => i8::MAX,
+                _ => rng.next_u64().to_le_bytes()[0] as i8,
+            })
+            .collect()
+    }
+
+    /// Every path this CPU has against the portable kernel, at widths around each kernel's
+    /// block sizes (16, 64, four rows).
+    fn agree<const IN: usize, const OUT: usize>() {
+        let w = bytes(IN as u64, IN * OUT);
+        let x = bytes(OUT as u64 + 1000, IN);
+        let bias: Vec<i32> = (0..OUT as i32).map(|o| o * 1000 - 70_000).collect();
+        let unsigned: Vec<i32> = w
+            .chunks_exact(IN)
+            .zip(&bias)
+            .map(|(row, &b)| unsigned_bias(row, b))
+            .collect();
+        let mut expected = vec![0; OUT];
+        portable::affine::<IN, OUT>(&w, &bias, &x, &mut expected);
+        for path in [Path::Avx2, Path::Vnni] {
+            if !supported(path) {
+                continue;
+            }
+            let mut acc = vec![0; OUT];
+            affine_on::<IN, OUT>(path, &w, &bias, &unsigned, &x, &mut acc);
+            assert_eq!(acc, expected, "{path:?} at {IN} x {OUT}");
+        }
+    }
+
+    #[test]
+    fn every_path_gives_the_portable_sums_bit_for_bit() {
+        agree::<1, 1>();
+        agree::<3, 5>();
+        agree::<16, 4>();
+        agree::<17, 7>();
+        agree::<64, 32>();
+        agree::<65, 9>();
+        agree::<130, 10>();
+    }
+
+    #[test]
+    fn dispatched_affine_is_the_hand_computed_sum() {
+        let w = [1_i8, -2, 3, -127, 127, -128];
+        let x = [127_i8, -128, 2];
+        let bias = [10, -5];
+        let unsigned = [unsigned_bias(&w[..3], 10), unsigned_bias(&w[3..], -5)];
+        let mut acc = [0; 2];
+        affine::<3, 2>(&w, &bias, &unsigned, &x, &mut acc);
+        assert_eq!(acc, [399, -32646]);
+    }
+}

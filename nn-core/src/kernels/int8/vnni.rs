@@ -1,0 +1,72 @@
+//! The int8 product with AVX-512 VNNI: `vpdpbusd` multiplies 64 unsigned by 64 signed bytes
+//! and adds each group of four products to one of sixteen `i32` lanes, in one instruction.
+//!
+//! The instruction takes one operand unsigned, so the inputs are offset by 128 (`x ^ 0x80` is
+//! `x + 128` as a `u8`) and the bias by `-128 * sum(row)` ([`unsigned_bias`]), which makes the
+//! sum exactly the signed one. Products of a byte by a byte and sums of four of them fit in
+//! `i32`, and lanes wrap as the portable kernel's sums do, so the result is the same bit for bit.
+//! The last partial block of 64 is read with a byte mask, which reads no byte outside the slice.
+//!
+//! [`unsigned_bias`]: super::portable::unsigned_bias
+
+use core::arch::x86_64::{
+    __m512i, _mm512_dpbusd_epi32, _mm512_maskz_loadu_epi8, _mm512_reduce_add_epi32,
+    _mm512_set1_epi8, _mm512_setzero_si512, _mm512_xor_si512,
+};
+
+/// Rows that share one loaded input vector.
+const ROWS: usize = 4;
+
+/// As [`portable::affine`](super::portable::affine), with `unsigned_bias` the bias for inputs
+/// offset by 128.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(super) fn affine<const IN: usize, const OUT: usize>(
+    weights: &[i8],
+    unsigned_bias: &[i32],
+    input: &[i8],
+    acc: &mut [i32],
+) {
+    let (weights, bias, input, acc) = (
+        &weights[..OUT * IN],
+        &unsigned_bias[..OUT],
+        &input[..IN],
+        &mut acc[..OUT],
+    );
+    let offset = _mm512_set1_epi8(i8::MIN);
+    let mut row = 0;
+    while row + ROWS <= OUT {
+        let rows: [&[i8]; ROWS] = core::array::from_fn(|r| &weights[(row + r) * IN..][..IN]);
+        let mut sums = [_mm512_setzero_si512(); ROWS];
+        for k in (0..IN).step_by(64) {
+            let x = _mm512_xor_si512(load(&input[k..IN.min(k + 64)]), offset);
+            for (sum, w) in sums.iter_mut().zip(rows) {
+                *sum = _mm512_dpbusd_epi32(*sum, x, load(&w[k..IN.min(k + 64)]));
+            }
+        }
+        for (r, sum) in sums.into_iter().enumerate() {
+            acc[row + r] = _mm512_reduce_add_epi32(sum).wrapping_add(bias[row + r]);
+        }
+        row += ROWS;
+    }
+    while row < OUT {
+        let w = &weights[row * IN..][..IN];
+        let mut sum = _mm512_setzero_si512();
+        for k in (0..IN).step_by(64) {
+            let x = _mm512_xor_si512(load(&input[k..IN.min(k + 64)]), offset);
+            sum = _mm512_dpbusd_epi32(sum, x, load(&w[k..IN.min(k + 64)]));
+        }
+        acc[row] = _mm512_reduce_add_epi32(sum).wrapping_add(bias[row]);
+        row += 1;
+    }
+}
+
+/// Up to 64 bytes, the lanes past the slice's end zero. An input lane of zero becomes 128 after
+/// the offset, but its weight lane is zero too, so it adds nothing.
+#[target_feature(enable = "avx512f,avx512bw")]
+fn load(values: &[i8]) -> __m512i {
+    assert!(!values.is_empty() && values.len() <= 64);
+    let mask = u64::MAX >> (64 - values.len());
+    // SAFETY: the mask enables exactly the lanes `0..values.len()`, which the slice holds; a
+    // masked-off lane is not read (and cannot fault).
+    unsafe { _mm512_maskz_loadu_epi8(mask, values.as_ptr()) }
+}
