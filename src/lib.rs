@@ -52,6 +52,8 @@ pub use nn_core::{
     Workspace, activation, columns, columns_mut, flatten, layer, loss,
 };
 nn_core::with_activations!(use_activations);
+// int8 post-training quantization: the layers, the scheme's arithmetic and the error, everywhere.
+pub use nn_core::{QuantizeError, quant};
 
 // With `std`: training, data and files. These re-exports carry no `///` comment: rustdoc
 // would put it in front of the doc of every item the line names, so that `LoadError`'s summary
@@ -478,10 +480,17 @@ pub mod __private {
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]
     pub use nn_core::{LoadError, Persist};
+    // The int8 networks: their layers, calibration and errors, and with `std` the `Dataset`
+    // they are calibrated on and the `Vec` of `predict`.
+    #[cfg(feature = "std")]
+    pub use nn_core::Dataset;
+    pub use nn_core::quant;
     #[cfg(feature = "std")]
     pub use std::boxed::Box;
     #[cfg(feature = "std")]
     pub use std::path::Path;
+    #[cfg(feature = "std")]
+    pub use std::vec::Vec;
 
     pub use crate::__serde_impls;
     #[cfg(feature = "serde")]

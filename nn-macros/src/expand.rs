@@ -169,10 +169,13 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         }
     });
 
+    let int8 = crate::quantized::expand(model);
+
     quote! {
         #(#derived)*
         #network_struct
         #gradients_struct
+        #int8
 
         impl #ident {
             #[doc = #doc_parameters]
@@ -389,7 +392,7 @@ fn runtime() -> TokenStream {
 
 /// The runtime's path on `span`, so that an unmet bound on a path built from it is reported on
 /// the user's token.
-fn runtime_at(span: Span) -> TokenStream {
+pub(crate) fn runtime_at(span: Span) -> TokenStream {
     quote_spanned!(span=> ::typenn::__private)
 }
 
@@ -444,7 +447,7 @@ fn layer_trait(layer: &LayerModel) -> TokenStream {
 /// `{ N * 4 }` keeps its tokens, but its braces take the macro's span: on the user's span the
 /// compiler's `unused_braces` lint would suggest removing them, and `Dense<N * 4, 8>` does not
 /// parse.
-fn value(width: &Width) -> TokenStream {
+pub(crate) fn value(width: &Width) -> TokenStream {
     let mut trees = width.tokens.clone().into_iter();
     match (trees.next(), trees.next()) {
         (Some(TokenTree::Group(group)), None) if group.delimiter() == Delimiter::Brace => {

@@ -9,6 +9,7 @@
 
 mod expand;
 mod parse;
+mod quantized;
 mod validate;
 mod weights;
 

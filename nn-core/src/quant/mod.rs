@@ -55,6 +55,8 @@ use core::fmt::Debug;
 
 use nalgebra::SVector;
 
+use crate::Parameters;
+
 pub use dense::QuantizedDense;
 pub use elementwise::{QuantizedActivate, QuantizedPassThrough};
 pub use error::{NonFiniteParameter, QuantizeError};
@@ -177,6 +179,25 @@ pub fn observe_output(
             unit,
             value,
         })
+}
+
+/// Checks every tensor of `layer`, the field `label` of a network, for NaN and infinity: run
+/// before calibration, so that a broken network is reported as such rather than as the
+/// non-finite outputs it gives.
+///
+/// # Errors
+///
+/// [`QuantizeError::NonFiniteParameter`] for the first non-finite number.
+#[doc(hidden)]
+pub fn check_parameters<L: Parameters<f32>>(
+    layer: &L,
+    label: &'static str,
+) -> Result<(), QuantizeError> {
+    for index in 0..L::TENSORS {
+        let tensor = L::tensor_info(index).map_or("", |info| info.name);
+        error::check_finite(tensor, layer.tensor(index)).map_err(|error| error.in_layer(label))?;
+    }
+    Ok(())
 }
 
 /// The scale after a layer: its input's when it keeps it, else its output range's.

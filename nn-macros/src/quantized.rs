@@ -1,0 +1,294 @@
+//! Expansion of the int8 network: for `Net`, the struct `NetInt8` of quantized layers, with
+//! `Net::quantize_inputs` (and with `std` `Net::quantize`, from a `Dataset`) to make it and its
+//! own `forward`. Nothing here can fail.
+//!
+//! Only declarations whose every layer has an int8 counterpart in `nn-core` (`Dense`, an
+//! activation, `Flatten`, `Dropout`) get it: the others expand exactly as before.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+
+use crate::expand::{runtime_at, value};
+use crate::parse::{Declaration, Style};
+use crate::validate::{Activation, Family, LayerModel, Model};
+
+/// Whether a layer of `family` has an int8 counterpart.
+fn quantizable(family: Family) -> bool {
+    matches!(
+        family,
+        Family::Dense | Family::Activation | Family::Flatten | Family::Dropout
+    )
+}
+
+/// The int8 network's name: `NetInt8` for `Net`.
+fn int8_ident(ident: &Ident) -> Ident {
+    format_ident!("{}Int8", ident)
+}
+
+/// The int8 struct and the methods that make and run it, or nothing when a layer has no int8
+/// counterpart.
+pub fn expand(model: &Model<'_>) -> TokenStream {
+    let layers = &model.layers;
+    if !layers.iter().all(|layer| quantizable(layer.kind.family)) {
+        return TokenStream::new();
+    }
+    let declaration = model.declaration;
+    let rt = runtime_at(Span::call_site());
+    let ident = &declaration.ident;
+    let int8 = int8_ident(ident);
+    let f32_types: Vec<TokenStream> = layers.iter().map(f32_layer_type).collect();
+    let quantize_traits: Vec<TokenStream> = layers
+        .iter()
+        .zip(&f32_types)
+        .map(|(layer, ty)| {
+            let (inputs, outputs) = (&layer.inputs.tokens, &layer.outputs.tokens);
+            quote_spanned!(layer.span=> <#ty as #rt::quant::Quantize<#inputs, #outputs>>)
+        })
+        .collect();
+    let int8_types: Vec<TokenStream> = quantize_traits
+        .iter()
+        .map(|quantize| quote!(#quantize::Quantized))
+        .collect();
+    let int8_traits: Vec<TokenStream> = layers
+        .iter()
+        .zip(&int8_types)
+        .map(|(layer, ty)| {
+            let (inputs, outputs) = (&layer.inputs.tokens, &layer.outputs.tokens);
+            quote!(<#ty as #rt::quant::QuantizedLayer<#inputs, #outputs>>)
+        })
+        .collect();
+    let members: Vec<&syn::Member> = layers.iter().map(|layer| &layer.member).collect();
+    let labels: Vec<&str> = layers
+        .iter()
+        .map(|layer| layer.label.strip_prefix("r#").unwrap_or(&layer.label))
+        .collect();
+    let inputs = &layers[0].inputs.tokens;
+    let outputs = &layers[layers.len() - 1].outputs.tokens;
+    let in_value = value(&layers[0].inputs);
+    let out_value = value(&layers[layers.len() - 1].outputs);
+
+    let int8_struct = struct_tokens(declaration, &int8, &int8_types);
+    let calibrate = calibration(model, &f32_types, &labels);
+    let boundaries = layers.len() + 1;
+    let scale_names: Vec<Ident> = (0..boundaries)
+        .map(|i| format_ident!("scale_{}", i))
+        .collect();
+    let next_scales = quantize_traits.iter().enumerate().map(|(i, quantize)| {
+        let (before, after) = (&scale_names[i], &scale_names[i + 1]);
+        quote! {
+            let #after = #rt::quant::next_scale(#quantize::keeps_scale(), #before, &ranges[#i + 1]);
+        }
+    });
+    let quantized_fields = quantize_traits.iter().enumerate().map(|(i, quantize)| {
+        let (member, label) = (members[i], labels[i]);
+        let (input, output) = (&scale_names[i], &scale_names[i + 1]);
+        quote! {
+            #quantize::quantize(
+                &self.#member,
+                #rt::quant::Scales { input: #input, output: #output },
+            )
+            .map_err(|error| error.in_layer(#label))?
+        }
+    });
+    let construct = match declaration.style {
+        Style::Tuple => quote!(#int8(#(#quantized_fields),*)),
+        Style::Named => quote!(#int8 { #(#members: #quantized_fields),* }),
+    };
+    let first_scale = &scale_names[0];
+    let (first, last) = (members[0], members[members.len() - 1]);
+    let (first_trait, last_trait) = (&int8_traits[0], &int8_traits[int8_traits.len() - 1]);
+    let steps = int8_traits
+        .iter()
+        .zip(&members)
+        .map(|(layer, member)| quote!(let x = #layer::forward(&self.#member, &x);));
+
+    let name = ident.to_string();
+    let quantize_doc = format!(
+        " [`{name}`] in int8 ([`{int8}`]), with the activation scales calibrated on these \
+         inputs: each layer's input scale is the largest magnitude seen there, over 127."
+    );
+    let dataset_doc = format!(
+        " [`{name}`] in int8 ([`{int8}`]), calibrated on the inputs of `calibration` (its \
+         targets are not used), as `quantize_inputs` does."
+    );
+
+    quote! {
+        #int8_struct
+
+        impl #ident<f32> {
+            #[doc = #quantize_doc]
+            ///
+            /// # Errors
+            ///
+            /// `QuantizeError` when there are no inputs, when an input or a layer's output is
+            /// NaN or infinite, or when a parameter is.
+            pub fn quantize_inputs(
+                &self,
+                calibration: &[#rt::SVector<f32, #inputs>],
+            ) -> ::core::result::Result<#int8, #rt::quant::QuantizeError> {
+                if calibration.is_empty() {
+                    return ::core::result::Result::Err(#rt::quant::QuantizeError::EmptyCalibration);
+                }
+                #(#rt::quant::check_parameters(&self.#members, #labels)?;)*
+                let mut ranges = [#rt::quant::Range::default(); #boundaries];
+                #calibrate
+                let #first_scale = ranges[0].scale();
+                #(#next_scales)*
+                ::core::result::Result::Ok(#construct)
+            }
+
+            #rt::if_std! {
+                #[doc = #dataset_doc]
+                ///
+                /// # Errors
+                ///
+                /// As `quantize_inputs`.
+                pub fn quantize<const TARGETS: usize>(
+                    &self,
+                    calibration: &#rt::Dataset<f32, #inputs, TARGETS>,
+                ) -> ::core::result::Result<#int8, #rt::quant::QuantizeError> {
+                    self.quantize_inputs(calibration.inputs())
+                }
+            }
+        }
+
+        impl #int8 {
+            /// The output for one sample: the input quantized on the first layer's scale, the
+            /// int8 layers, and the last layer's output dequantized.
+            #[must_use]
+            pub fn forward(&self, input: &#rt::SVector<f32, #inputs>) -> #rt::SVector<f32, #outputs> {
+                let x = #rt::quant::quantize_input(input, self.input_scale());
+                #rt::quant::dequantize(&self.forward_int8(&x), self.output_scale())
+            }
+
+            /// The outputs for a batch of `B` samples, one per column, as `forward` gives them.
+            #[must_use]
+            pub fn forward_batch<const B: usize>(
+                &self,
+                inputs: &#rt::SMatrix<f32, #inputs, B>,
+            ) -> #rt::SMatrix<f32, #outputs, B> {
+                let mut outputs = #rt::SMatrix::<f32, #outputs, B>::zeros();
+                for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
+                    output.copy_from(&self.forward(&input.into_owned()));
+                }
+                outputs
+            }
+
+            #rt::if_std! {
+                /// The output for each sample of `inputs`, as `forward` gives it.
+                #[must_use]
+                pub fn predict(
+                    &self,
+                    inputs: &[#rt::SVector<f32, #inputs>],
+                ) -> #rt::Vec<#rt::SVector<f32, #outputs>> {
+                    inputs.iter().map(|input| self.forward(input)).collect()
+                }
+            }
+
+            /// The output for one sample on the int8 scales alone: the input on
+            /// `input_scale()`, the output on `output_scale()`.
+            #[must_use]
+            pub fn forward_int8(&self, input: &[i8; #in_value]) -> [i8; #out_value] {
+                let x = *input;
+                #(#steps)*
+                x
+            }
+
+            /// The scale of the network's int8 inputs: a real input `x` is `q * input_scale()`.
+            #[must_use]
+            pub fn input_scale(&self) -> f32 {
+                #first_trait::scales(&self.#first).input
+            }
+
+            /// The scale of the network's int8 outputs.
+            #[must_use]
+            pub fn output_scale(&self) -> f32 {
+                #last_trait::scales(&self.#last).output
+            }
+        }
+    }
+}
+
+/// The calibration loop: every sample through the `f32` layers, each layer's input and output
+/// taken into its range.
+fn calibration(model: &Model<'_>, f32_types: &[TokenStream], labels: &[&str]) -> TokenStream {
+    let rt = runtime_at(Span::call_site());
+    let steps = model
+        .layers
+        .iter()
+        .zip(f32_types)
+        .enumerate()
+        .map(|(i, (layer, ty))| {
+            let member = &layer.member;
+            let label = labels[i];
+            let (inputs, outputs) = (&layer.inputs.tokens, &layer.outputs.tokens);
+            quote! {
+                let x = <#ty as #rt::Layer<f32, #inputs, #outputs>>::forward(&self.#member, &x);
+                #rt::quant::observe_output(&mut ranges[#i + 1], sample, #label, x.as_slice())?;
+            }
+        });
+    quote! {
+        for (sample, input) in calibration.iter().enumerate() {
+            #rt::quant::observe_input(&mut ranges[0], sample, input.as_slice())?;
+            let x = *input;
+            #(#steps)*
+            let _ = x;
+        }
+    }
+}
+
+/// The layer's `f32` type in `nn-core`, on the user's span (as `expand`'s `layer_type`, with
+/// the scalar fixed).
+fn f32_layer_type(layer: &LayerModel) -> TokenStream {
+    let rt = runtime_at(layer.span);
+    let kind = Ident::new(layer.kind.name, layer.span);
+    let args = layer.type_args.iter().map(|arg| &arg.tokens);
+    let activation = match &layer.activation {
+        Activation::Default => quote!(#rt::Identity),
+        Activation::Known(name, span) => {
+            let name = Ident::new(name, *span);
+            quote_spanned!(*span=> #rt::#name)
+        }
+        Activation::Custom(path) => quote!(#path),
+    };
+    match layer.kind.family {
+        Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* f32>),
+        Family::Dense => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, f32>),
+        _ => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* f32>),
+    }
+}
+
+/// `pub struct NetInt8(..)` or `{ .. }`, with the declaration's visibility and field names.
+fn struct_tokens(declaration: &Declaration, int8: &Ident, types: &[TokenStream]) -> TokenStream {
+    let vis = &declaration.vis;
+    let name = declaration.ident.to_string();
+    let doc = format!(
+        " [`{name}`] with int8 weights and activations and `i32` sums, made by \
+         `{name}::quantize` or `{name}::quantize_inputs`. It runs without `std` and without an \
+         allocator."
+    );
+    let fields = declaration.fields.iter().zip(types).map(|(field, ty)| {
+        let docs = field
+            .attrs
+            .iter()
+            .filter(|attr| attr.path().is_ident("doc"));
+        let field_vis = &field.vis;
+        match &field.name {
+            Some(name) => quote!(#(#docs)* #field_vis #name: #ty),
+            None => quote!(#(#docs)* #field_vis #ty),
+        }
+    });
+    match declaration.style {
+        Style::Tuple => quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #int8(#(#fields),*);
+        },
+        Style::Named => quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #int8 { #(#fields),* }
+        },
+    }
+}
