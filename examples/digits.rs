@@ -24,61 +24,25 @@
 #[path = "common/classification.rs"]
 mod classification;
 mod common;
+#[path = "common/digits.rs"]
+mod digits;
 #[path = "common/plot.rs"]
 mod plot;
 
-use std::time::Instant;
-
 use typenn::prelude::*;
-
-network! {
-    /// 64 pixels in, one logit per digit out.
-    pub struct DigitClassifier(Dense<64, 32, Relu>, Dense<32, 10>);
-}
-
-/// The most epochs training may take; early stopping ends it sooner.
-const EPOCHS: usize = 300;
-/// Epochs without a lower validation loss before training stops.
-const PATIENCE: usize = 10;
-/// The fraction of the training images held out for validation (the last ones; the rows are
-/// already in shuffled order).
-const VALIDATION: f64 = 0.2;
-/// The seed of the initial weights and of the shuffling.
-const SEED: u64 = 0;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plot_path = plot::plot_argument()?;
 
-    let data = Dataset::<f32, 64, 10>::from_csv_path(
-        common::data_path("digits.csv"),
-        Target::one_hot("label"),
-    )?;
-    let split = common::load_split("digits")?;
-    let train = to_unit_range(&data.subset(&split.train)?)?;
-    let test = to_unit_range(&data.subset(&split.test)?)?;
+    let (train, test) = digits::load()?;
     println!(
         "{} training images ({:.0}% held out for validation), {} test images\n",
         train.len(),
-        100.0 * VALIDATION,
+        100.0 * digits::VALIDATION,
         test.len()
     );
 
-    let mut model = DigitClassifier::new(&mut StdRng::seed_from_u64(SEED));
-    let options = FitOptions::new()
-        .epochs(EPOCHS)
-        .batch_size(32)
-        .shuffle(SEED)
-        .validation_split(VALIDATION)
-        .metric(Metric::Accuracy)
-        .early_stopping(
-            EarlyStopping::new(Monitor::ValLoss)
-                .patience(PATIENCE)
-                .restore_best_weights(true),
-        );
-    let started = Instant::now();
-    let history = model.fit(&train, SoftmaxCrossEntropy, Adam::new(0.001), &options)?;
-    let elapsed = started.elapsed();
-
+    let (model, history, elapsed) = digits::train(&train)?;
     classification::print_history(&history, elapsed);
     classification::print_test_accuracy(&model, &test);
 
@@ -102,10 +66,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("loss curves written to {}", path.display());
     }
     Ok(())
-}
-
-/// `data` with every pixel divided by 16, the largest value a pixel takes.
-fn to_unit_range(data: &Dataset<f32, 64, 10>) -> Result<Dataset<f32, 64, 10>, typenn::DataError> {
-    let inputs = data.inputs().iter().map(|pixels| pixels / 16.0).collect();
-    Dataset::new(inputs, data.targets().to_vec())
 }

@@ -11,14 +11,26 @@ use syn::Ident;
 
 use crate::expand::{runtime_at, value};
 use crate::parse::{Declaration, Style};
-use crate::validate::{Activation, Family, LayerModel, Model};
+use crate::validate::{Activation, Family, LayerModel, Model, Width};
 
-/// Whether a layer of `family` has an int8 counterpart.
-fn quantizable(family: Family) -> bool {
+/// Whether a layer has an int8 counterpart: its kind has one, and its activation is one of
+/// typenn's (a user's own type is only known to be an activation by the compiler, which would
+/// report a type that is not one here a second time).
+fn quantizable(layer: &LayerModel) -> bool {
     matches!(
-        family,
+        layer.kind.family,
         Family::Dense | Family::Activation | Family::Flatten | Family::Dropout
-    )
+    ) && !matches!(layer.activation, Activation::Custom(_))
+}
+
+/// `value` of a width that comes from another layer, as the `i8` or `f32` vector of width
+/// `to`: through `across`, which names both widths, so that a mismatch the `f32` chain already
+/// reports is not reported again here.
+fn across(function: &str, value: TokenStream, from: &Width, to: &Width) -> TokenStream {
+    let rt = runtime_at(Span::call_site());
+    let function = Ident::new(function, Span::call_site());
+    let (from, to) = (crate::expand::value(from), crate::expand::value(to));
+    quote!(#rt::quant::#function::<#from, #to>(#value))
 }
 
 /// The int8 network's name: `NetInt8` for `Net`.
@@ -30,7 +42,7 @@ fn int8_ident(ident: &Ident) -> Ident {
 /// counterpart.
 pub fn expand(model: &Model<'_>) -> TokenStream {
     let layers = &model.layers;
-    if !layers.iter().all(|layer| quantizable(layer.kind.family)) {
+    if !layers.iter().all(quantizable) {
         return TokenStream::new();
     }
     let declaration = model.declaration;
@@ -101,7 +113,19 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let steps = int8_traits
         .iter()
         .zip(&members)
-        .map(|(layer, member)| quote!(let x = #layer::forward(&self.#member, &x);));
+        .enumerate()
+        .map(|(i, (layer, member))| {
+            let input = match i {
+                0 => quote!(*input),
+                _ => across(
+                    "across",
+                    quote!(x),
+                    &layers[i - 1].outputs,
+                    &layers[i].inputs,
+                ),
+            };
+            quote!(let x = #layer::forward(&self.#member, &#input);)
+        });
 
     let name = ident.to_string();
     let quantize_doc = format!(
@@ -189,8 +213,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             /// The output for one sample on the int8 scales alone: the input on
             /// `input_scale()`, the output on `output_scale()`.
             #[must_use]
+            #[inline]
             pub fn forward_int8(&self, input: &[i8; #in_value]) -> [i8; #out_value] {
-                let x = *input;
                 #(#steps)*
                 x
             }
@@ -223,15 +247,18 @@ fn calibration(model: &Model<'_>, f32_types: &[TokenStream], labels: &[&str]) ->
             let member = &layer.member;
             let label = labels[i];
             let (inputs, outputs) = (&layer.inputs.tokens, &layer.outputs.tokens);
+            let input = match i {
+                0 => quote!(*input),
+                _ => across("across_f32", quote!(&x), &model.layers[i - 1].outputs, &layer.inputs),
+            };
             quote! {
-                let x = <#ty as #rt::Layer<f32, #inputs, #outputs>>::forward(&self.#member, &x);
+                let x = <#ty as #rt::Layer<f32, #inputs, #outputs>>::forward(&self.#member, &#input);
                 #rt::quant::observe_output(&mut ranges[#i + 1], sample, #label, x.as_slice())?;
             }
         });
     quote! {
         for (sample, input) in calibration.iter().enumerate() {
             #rt::quant::observe_input(&mut ranges[0], sample, input.as_slice())?;
-            let x = *input;
             #(#steps)*
             let _ = x;
         }

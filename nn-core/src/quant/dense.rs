@@ -107,9 +107,11 @@ impl<const IN: usize, const OUT: usize, A: Activation> QuantizedDense<IN, OUT, A
     #[inline]
     fn outputs(&self, acc: &[i32; OUT]) -> [i8; OUT] {
         match integer::<A>() {
-            Integer::Identity => core::array::from_fn(|o| self.multipliers[o].requantize(acc[o])),
-            Integer::Relu => {
-                core::array::from_fn(|o| self.multipliers[o].requantize(acc[o].max(0)))
+            Integer::Identity | Integer::Relu => {
+                let mut output = [0; OUT];
+                let relu = integer::<A>() == Integer::Relu;
+                int8::requantize(acc, &self.multipliers, relu, &mut output);
+                output
             }
             Integer::Float => {
                 let z: [f32; OUT] = core::array::from_fn(|o| acc[o] as f32 * self.sum_scales[o]);

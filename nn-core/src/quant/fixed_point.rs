@@ -27,14 +27,25 @@ pub(crate) fn round_ties_away(x: f64) -> i64 {
     }
 }
 
-/// `x / scale` rounded and clamped to `[-QMAX, QMAX]`; NaN goes to 0.
+/// `x / scale` (in `f32`) rounded to the nearest integer, ties away from zero, and clamped to
+/// `[-QMAX, QMAX]`; NaN goes to 0. Branch-free, so that quantizing a vector compiles to vector
+/// code.
 #[inline]
 #[must_use]
 pub fn quantize_value(x: f32, scale: f32) -> i8 {
-    let q = f64::from(x) / f64::from(scale);
-    // A comparison with NaN is false: NaN clamps to neither end and `as` sends it to 0.
-    let q = q.clamp(-f64::from(QMAX), f64::from(QMAX));
-    round_ties_away(q) as i8
+    let q = x / scale;
+    // Into [-128, 128] first, NaN to 0, so that the conversion below never saturates and
+    // compiles to one vector instruction.
+    let q = if q.is_nan() {
+        0.0
+    } else {
+        q.max(-128.0).min(128.0)
+    };
+    // Truncation toward zero, then the fraction it dropped, exactly.
+    let whole = q as i32;
+    let fraction = q - whole as f32;
+    let up = i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+    (whole + up).clamp(-QMAX, QMAX) as i8
 }
 
 /// The symmetric scale of values whose largest magnitude is `max_abs`: `max_abs / 127`, so that
@@ -107,11 +118,9 @@ impl Multiplier {
     pub fn apply(self, acc: i32) -> i64 {
         let product = i64::from(acc) * i64::from(self.m);
         let half = 1_i64 << (self.shift - 1);
-        if product >= 0 {
-            (product + half) >> self.shift
-        } else {
-            -((-product + half) >> self.shift)
-        }
+        // Round half up is `(p + half) >> shift` (an arithmetic shift floors); for a negative
+        // product, one less moves its ties away from zero too: `-((-p + half) >> shift)`.
+        (product + half - i64::from(product < 0)) >> self.shift
     }
 
     /// `acc * M` rounded and clamped to `[-QMAX, QMAX]`.

@@ -55,8 +55,6 @@ use core::fmt::Debug;
 
 use nalgebra::SVector;
 
-use crate::Parameters;
-
 pub use dense::QuantizedDense;
 pub use elementwise::{QuantizedActivate, QuantizedPassThrough};
 pub use error::{NonFiniteParameter, QuantizeError};
@@ -189,7 +187,7 @@ pub fn observe_output(
 ///
 /// [`QuantizeError::NonFiniteParameter`] for the first non-finite number.
 #[doc(hidden)]
-pub fn check_parameters<L: Parameters<f32>>(
+pub fn check_parameters<L: crate::Parameters<f32>>(
     layer: &L,
     label: &'static str,
 ) -> Result<(), QuantizeError> {
@@ -198,6 +196,36 @@ pub fn check_parameters<L: Parameters<f32>>(
         error::check_finite(tensor, layer.tensor(index)).map_err(|error| error.in_layer(label))?;
     }
     Ok(())
+}
+
+/// A layer's `i8` output as the next layer's input: the same `N` numbers, the widths being
+/// equal wherever a network compiles (its `f32` chain proves it). Written with both widths so
+/// that generated code with a width mismatch adds no error to the one the chain reports.
+#[doc(hidden)]
+#[inline(always)]
+#[must_use]
+pub fn across<const A: usize, const B: usize>(values: [i8; A]) -> [i8; B] {
+    const {
+        assert!(
+            A == B,
+            "a layer's output width is not the next layer's input width"
+        )
+    };
+    core::array::from_fn(|i| values[i])
+}
+
+/// As [`across`], for the `f32` vectors of calibration.
+#[doc(hidden)]
+#[inline(always)]
+#[must_use]
+pub fn across_f32<const A: usize, const B: usize>(values: &SVector<f32, A>) -> SVector<f32, B> {
+    const {
+        assert!(
+            A == B,
+            "a layer's output width is not the next layer's input width"
+        )
+    };
+    SVector::from_fn(|i, _| values[i])
 }
 
 /// The scale after a layer: its input's when it keeps it, else its output range's.
@@ -218,7 +246,9 @@ pub fn kernel() -> &'static str {
 /// `input` on `scale` as `i8` ([`quantize_value`] of each number).
 #[must_use]
 pub fn quantize_input<const N: usize>(input: &SVector<f32, N>, scale: f32) -> [i8; N] {
-    core::array::from_fn(|i| quantize_value(input[i], scale))
+    let mut output = [0; N];
+    crate::kernels::int8::quantize(input.as_slice(), scale, &mut output);
+    output
 }
 
 /// `i8` values on `scale` as `f32`.

@@ -64,6 +64,7 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
 
 /// Sixteen `i8` from a slice of exactly sixteen, sign-extended to `i16`.
 #[target_feature(enable = "avx2")]
+#[inline]
 fn widen(values: &[i8]) -> __m256i {
     assert_eq!(values.len(), 16);
     // SAFETY: the slice holds the sixteen bytes read.
@@ -73,6 +74,7 @@ fn widen(values: &[i8]) -> __m256i {
 
 /// The sum of eight `i32` lanes, wrapping.
 #[target_feature(enable = "avx2")]
+#[inline]
 fn horizontal_sum(v: __m256i) -> i32 {
     let half = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
     let pairs = _mm_add_epi32(half, _mm_shuffle_epi32::<0b01_00_11_10>(half));

@@ -16,7 +16,10 @@ mod vnni;
 
 pub(crate) use portable::unsigned_bias;
 
-/// Which int8 kernel runs.
+use crate::quant::Multiplier;
+
+/// Which int8 kernel runs: with AVX2 or VNNI, the element-wise steps (quantizing the input,
+/// requantizing sums) are compiled for AVX2 or AVX-512 too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Path {
     /// Plain Rust.
@@ -132,6 +135,75 @@ pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
     }
     let _ = (path, unsigned_bias);
     portable::affine::<IN, OUT>(weights, bias, input, acc);
+}
+
+/// [`portable::quantize`], compiled for the vector units this CPU has.
+#[inline(always)]
+pub(crate) fn quantize(input: &[f32], scale: f32, output: &mut [i8]) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    match best() {
+        // SAFETY: `best` returns a path only when this CPU has its features.
+        Path::Vnni => return unsafe { compiled::quantize_avx512(input, scale, output) },
+        // SAFETY: as above.
+        Path::Avx2 => return unsafe { compiled::quantize_avx2(input, scale, output) },
+        Path::Portable => {}
+    }
+    portable::quantize(input, scale, output);
+}
+
+/// [`portable::requantize`], compiled for the vector units this CPU has.
+#[inline(always)]
+pub(crate) fn requantize(acc: &[i32], multipliers: &[Multiplier], relu: bool, output: &mut [i8]) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    match best() {
+        // SAFETY: `best` returns a path only when this CPU has its features.
+        Path::Vnni => {
+            return unsafe { compiled::requantize_avx512(acc, multipliers, relu, output) };
+        }
+        // SAFETY: as above.
+        Path::Avx2 => return unsafe { compiled::requantize_avx2(acc, multipliers, relu, output) },
+        Path::Portable => {}
+    }
+    portable::requantize(acc, multipliers, relu, output);
+}
+
+/// The portable element-wise kernels compiled for AVX2 and for AVX-512 (whose 64-bit
+/// multiplies and per-lane arithmetic shifts the fixed-point requantization vectorizes to).
+/// Safe code: only calling them needs the CPU check.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod compiled {
+    use super::portable;
+    use crate::quant::Multiplier;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn quantize_avx2(input: &[f32], scale: f32, output: &mut [i8]) {
+        portable::quantize(input, scale, output);
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    pub(super) fn quantize_avx512(input: &[f32], scale: f32, output: &mut [i8]) {
+        portable::quantize(input, scale, output);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn requantize_avx2(
+        acc: &[i32],
+        multipliers: &[Multiplier],
+        relu: bool,
+        output: &mut [i8],
+    ) {
+        portable::requantize(acc, multipliers, relu, output);
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    pub(super) fn requantize_avx512(
+        acc: &[i32],
+        multipliers: &[Multiplier],
+        relu: bool,
+        output: &mut [i8],
+    ) {
+        portable::requantize(acc, multipliers, relu, output);
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! the same `i32` whatever the inputs. With int8 operands a sum cannot overflow below 2^17 inputs
 //! (`127 * 128 * 2^17 < 2^31`), so for real layers wrapping never happens.
 
+use crate::quant::{Multiplier, quantize_value};
+
 /// `acc[o] = bias[o] + sum_k weights[o * IN + k] * input[k]`, with `weights` row-major
 /// `OUT x IN` (row `o` holds unit `o`'s weights).
 #[inline]
@@ -21,6 +23,22 @@ pub(crate) fn affine<const IN: usize, const OUT: usize>(
         .zip(&mut acc[..OUT])
     {
         *a = dot(row, input).wrapping_add(b);
+    }
+}
+
+/// Each `input / scale` rounded and clamped to `i8` ([`quantize_value`]).
+#[inline(always)]
+pub(crate) fn quantize(input: &[f32], scale: f32, output: &mut [i8]) {
+    for (q, &x) in output.iter_mut().zip(input) {
+        *q = quantize_value(x, scale);
+    }
+}
+
+/// Each sum to the output scale by its unit's multiplier, after a ReLU when `relu`.
+#[inline(always)]
+pub(crate) fn requantize(acc: &[i32], multipliers: &[Multiplier], relu: bool, output: &mut [i8]) {
+    for ((q, &a), m) in output.iter_mut().zip(acc).zip(multipliers) {
+        *q = m.requantize(if relu { a.max(0) } else { a });
     }
 }
 

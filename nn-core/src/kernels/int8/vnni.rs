@@ -35,12 +35,14 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
     let offset = _mm512_set1_epi8(i8::MIN);
     let mut row = 0;
     while row + ROWS <= OUT {
-        let rows: [&[i8]; ROWS] = core::array::from_fn(|r| &weights[(row + r) * IN..][..IN]);
+        let rows = &weights[row * IN..(row + ROWS) * IN];
         let mut sums = [_mm512_setzero_si512(); ROWS];
         for k in (0..IN).step_by(64) {
-            let x = _mm512_xor_si512(load(&input[k..IN.min(k + 64)]), offset);
-            for (sum, w) in sums.iter_mut().zip(rows) {
-                *sum = _mm512_dpbusd_epi32(*sum, x, load(&w[k..IN.min(k + 64)]));
+            let end = IN.min(k + 64);
+            let x = _mm512_xor_si512(load(&input[k..end]), offset);
+            for (r, sum) in sums.iter_mut().enumerate() {
+                let w = load(&rows[r * IN + k..r * IN + end]);
+                *sum = _mm512_dpbusd_epi32(*sum, x, w);
             }
         }
         for (r, sum) in sums.into_iter().enumerate() {
@@ -63,6 +65,7 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
 /// Up to 64 bytes, the lanes past the slice's end zero. An input lane of zero becomes 128 after
 /// the offset, but its weight lane is zero too, so it adds nothing.
 #[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
 fn load(values: &[i8]) -> __m512i {
     assert!(!values.is_empty() && values.len() <= 64);
     let mask = u64::MAX >> (64 - values.len());
