@@ -58,6 +58,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "workload=W2_infer_1 metric={:.1} unit=ns_per_sample wall_s={wall_s:.4} cpu_s={cpu_s:.4} calls={CALLS}",
             wall_s * 1e9 / CALLS as f64
         );
+
+        // The same network in int8, calibrated on the W1 inputs: f32 in and out, int8 inside.
+        let int8 = model.quantize_inputs(&xs)?;
+        for _ in 0..10_000 {
+            black_box(int8.forward(black_box(&x)));
+        }
+        let timer = Timer::start();
+        for _ in 0..CALLS {
+            black_box(int8.forward(black_box(&x)));
+        }
+        let (wall_s, cpu_s) = timer.stop();
+        println!(
+            "workload=W2_infer_1_int8 metric={:.1} unit=ns_per_sample wall_s={wall_s:.4} cpu_s={cpu_s:.4} calls={CALLS} kernel={:?}",
+            wall_s * 1e9 / CALLS as f64,
+            typenn::quant::kernel()
+        );
     }
 
     let (xs, ys) = w3_data(8192);

@@ -7,6 +7,8 @@
 
 use typenn::prelude::*;
 
+pub mod int8;
+
 network! {
     /// A small controller: 3 sensor readings in, 2 actuator commands out.
     pub struct Controller(Dense<3, 4, Relu>, Dense<4, 2, Tanh>);

@@ -79,6 +79,10 @@ impl Path {
 }
 
 /// Whether this CPU can run `path`.
+#[cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64")),
+    allow(dead_code, reason = "without run-time dispatch only the tests ask")
+)]
 #[must_use]
 pub(crate) fn supported(path: Path) -> bool {
     match path {
@@ -107,12 +111,36 @@ pub(crate) fn affine<const IN: usize, const OUT: usize>(
     input: &[i8],
     acc: &mut [i32],
 ) {
-    affine_on::<IN, OUT>(best(), weights, bias, unsigned_bias, input, acc);
+    // SAFETY: `best` returns a path only when this CPU has its features.
+    unsafe { affine_unchecked::<IN, OUT>(best(), weights, bias, unsigned_bias, input, acc) };
 }
 
 /// As [`affine`], on `path`; the portable kernel when this CPU cannot run `path`.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
+    path: Path,
+    weights: &[i8],
+    bias: &[i32],
+    unsigned_bias: &[i32],
+    input: &[i8],
+    acc: &mut [i32],
+) {
+    let path = if supported(path) {
+        path
+    } else {
+        Path::Portable
+    };
+    // SAFETY: `supported` has just checked that this CPU has the path's features.
+    unsafe { affine_unchecked::<IN, OUT>(path, weights, bias, unsigned_bias, input, acc) };
+}
+
+/// As [`affine`], on `path`.
+///
+/// # Safety
+///
+/// This CPU must have `path`'s features ([`supported`]).
+#[inline(always)]
+unsafe fn affine_unchecked<const IN: usize, const OUT: usize>(
     path: Path,
     weights: &[i8],
     bias: &[i32],
@@ -122,16 +150,13 @@ pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
 ) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     match path {
-        // SAFETY: `supported` has just checked that this CPU has the features the kernel is
-        // compiled for.
-        Path::Vnni if supported(path) => {
+        // SAFETY: the caller has checked that this CPU has the kernel's features.
+        Path::Vnni => {
             return unsafe { vnni::affine::<IN, OUT>(weights, unsigned_bias, input, acc) };
         }
         // SAFETY: as above.
-        Path::Avx2 if supported(path) => {
-            return unsafe { avx2::affine::<IN, OUT>(weights, bias, input, acc) };
-        }
-        _ => {}
+        Path::Avx2 => return unsafe { avx2::affine::<IN, OUT>(weights, bias, input, acc) },
+        Path::Portable => {}
     }
     let _ = (path, unsigned_bias);
     portable::affine::<IN, OUT>(weights, bias, input, acc);
@@ -167,22 +192,47 @@ pub(crate) fn requantize(acc: &[i32], multipliers: &[Multiplier], relu: bool, ou
     portable::requantize(acc, multipliers, relu, output);
 }
 
-/// The portable element-wise kernels compiled for AVX2 and for AVX-512 (whose 64-bit
-/// multiplies and per-lane arithmetic shifts the fixed-point requantization vectorizes to).
-/// Safe code: only calling them needs the CPU check.
+/// The element-wise kernels compiled for AVX2 and for AVX-512 (whose 64-bit multiplies and
+/// per-lane shifts the fixed-point requantization vectorizes to). Only calling them needs the
+/// CPU check.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod compiled {
     use super::portable;
-    use crate::quant::Multiplier;
+    use crate::quant::{Multiplier, QMAX};
+
+    /// [`quantize_value`](crate::quant::quantize_value), bit for bit, with a conversion to
+    /// `i32` that does not saturate: the value is first put in range, and then the conversion
+    /// compiles to one vector instruction (Rust's saturating `as` does not vectorize).
+    #[inline(always)]
+    fn quantize_value(x: f32, scale: f32) -> i8 {
+        let q = x / scale;
+        let q = if q.is_nan() {
+            0.0
+        } else {
+            q.clamp(-128.0, 128.0)
+        };
+        // SAFETY: `q` is finite and within [-128, 128], which `i32` holds.
+        let whole: i32 = unsafe { q.to_int_unchecked() };
+        let fraction = q - whole as f32;
+        let up = i32::from(fraction >= 0.5) - i32::from(fraction <= -0.5);
+        (whole + up).clamp(-QMAX, QMAX) as i8
+    }
+
+    #[inline(always)]
+    fn quantize(input: &[f32], scale: f32, output: &mut [i8]) {
+        for (q, &x) in output.iter_mut().zip(input) {
+            *q = quantize_value(x, scale);
+        }
+    }
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn quantize_avx2(input: &[f32], scale: f32, output: &mut [i8]) {
-        portable::quantize(input, scale, output);
+        quantize(input, scale, output);
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     pub(super) fn quantize_avx512(input: &[f32], scale: f32, output: &mut [i8]) {
-        portable::quantize(input, scale, output);
+        quantize(input, scale, output);
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -254,6 +304,59 @@ mod tests {
         agree::<64, 32>();
         agree::<65, 9>();
         agree::<130, 10>();
+    }
+
+    #[test]
+    fn dispatched_quantization_is_the_portable_one() {
+        let scale = 0.5;
+        // Ties both ways, just off ties, the ends of the range and past them, and non-finite
+        // values.
+        let input = [
+            0.25,
+            -0.25,
+            0.75,
+            -0.75,
+            0.2499999,
+            63.25,
+            63.5,
+            -63.5,
+            63.75,
+            64.0,
+            -64.25,
+            1e9,
+            -1e9,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            0.0,
+            -0.0,
+            3.0e-39,
+            17.124,
+            -5.5,
+        ];
+        let mut expected = [0; 21];
+        portable::quantize(&input, scale, &mut expected);
+        assert_eq!(
+            expected,
+            [
+                1, -1, 2, -2, 0, 127, 127, -127, 127, 127, -127, 127, -127, 127, -127, 0, 0, 0, 0,
+                34, -11
+            ]
+        );
+        let mut output = [0; 21];
+        quantize(&input, scale, &mut output);
+        assert_eq!(output, expected, "{:?}", best());
+
+        let multipliers = [crate::quant::Multiplier::new(0.25); 5];
+        let acc = [-6, -2, 2, 6, 1000];
+        let mut expected = [0; 5];
+        portable::requantize(&acc, &multipliers, false, &mut expected);
+        assert_eq!(expected, [-2, -1, 1, 2, 127]);
+        let mut output = [0; 5];
+        requantize(&acc, &multipliers, false, &mut output);
+        assert_eq!(output, expected);
+        requantize(&acc, &multipliers, true, &mut output);
+        assert_eq!(output, [0, 0, 1, 2, 127]);
     }
 
     #[test]
