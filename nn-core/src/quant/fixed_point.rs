@@ -39,7 +39,7 @@ pub fn quantize_value(x: f32, scale: f32) -> i8 {
     let q = if q.is_nan() {
         0.0
     } else {
-        q.max(-128.0).min(128.0)
+        q.clamp(-128.0, 128.0)
     };
     // Truncation toward zero, then the fraction it dropped, exactly.
     let whole = q as i32;
@@ -79,7 +79,7 @@ impl Multiplier {
         const SMALLEST: f64 = 1.0 / 4_294_967_296.0; // 2^-32
         const LARGEST: f64 = 1_073_741_824.0; // 2^30
         const UNIT: f64 = 2_147_483_648.0; // 2^31
-        if !(real >= SMALLEST) {
+        if real.is_nan() || real < SMALLEST {
             return Self { m: 0, shift: 1 };
         }
         if real >= LARGEST {
