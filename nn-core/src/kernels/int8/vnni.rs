@@ -10,8 +10,11 @@
 //! [`unsigned_bias`]: super::portable::unsigned_bias
 
 use core::arch::x86_64::{
-    __m512i, _mm512_dpbusd_epi32, _mm512_maskz_loadu_epi8, _mm512_reduce_add_epi32,
-    _mm512_set1_epi8, _mm512_setzero_si512, _mm512_xor_si512,
+    __m128i, __m512i, _mm_add_epi32, _mm_storeu_si128, _mm256_add_epi32, _mm256_castsi256_si128,
+    _mm256_extracti128_si256, _mm512_add_epi32, _mm512_castsi512_si256, _mm512_dpbusd_epi32,
+    _mm512_extracti64x4_epi64, _mm512_maskz_loadu_epi8, _mm512_reduce_add_epi32, _mm512_set1_epi8,
+    _mm512_setzero_si512, _mm512_unpackhi_epi32, _mm512_unpackhi_epi64, _mm512_unpacklo_epi32,
+    _mm512_unpacklo_epi64, _mm512_xor_si512,
 };
 
 /// Rows that share one loaded input vector.
@@ -45,8 +48,9 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
                 *sum = _mm512_dpbusd_epi32(*sum, x, w);
             }
         }
-        for (r, sum) in sums.into_iter().enumerate() {
-            acc[row + r] = _mm512_reduce_add_epi32(sum).wrapping_add(bias[row + r]);
+        let totals = sum_four(sums);
+        for r in 0..ROWS {
+            acc[row + r] = totals[r].wrapping_add(bias[row + r]);
         }
         row += ROWS;
     }
@@ -60,6 +64,30 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
         acc[row] = _mm512_reduce_add_epi32(sum).wrapping_add(bias[row]);
         row += 1;
     }
+}
+
+/// The sums of the sixteen lanes of each of four vectors, wrapping: the four reductions share
+/// their shuffles (unpacking pairs of vectors), where one at a time would take four each.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn sum_four([a, b, c, d]: [__m512i; ROWS]) -> [i32; ROWS] {
+    // In each 128-bit block: [a0 + a2, b0 + b2, a1 + a3, b1 + b3], and the same for c and d.
+    let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+    let cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+    // In each block: [a, b, c, d], each the sum of that block's four lanes.
+    let blocks = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    let halves = _mm256_add_epi32(
+        _mm512_castsi512_si256(blocks),
+        _mm512_extracti64x4_epi64::<1>(blocks),
+    );
+    let total = _mm_add_epi32(
+        _mm256_castsi256_si128(halves),
+        _mm256_extracti128_si256::<1>(halves),
+    );
+    let mut sums = [0_i32; ROWS];
+    // SAFETY: `sums` holds the sixteen bytes written.
+    unsafe { _mm_storeu_si128(sums.as_mut_ptr().cast::<__m128i>(), total) };
+    sums
 }
 
 /// Up to 64 bytes, the lanes past the slice's end zero. An input lane of zero becomes 128 after
