@@ -9,10 +9,15 @@ mod activate;
 mod dense;
 mod dropout;
 mod flatten;
+mod gru;
 mod layer_norm;
+mod lstm;
 mod no_parameters;
 mod phase;
+mod recurrent;
+mod rnn;
 pub(crate) mod stack;
+mod streaming;
 #[cfg(feature = "serde")]
 mod tensors_serde;
 // Numerical cores of layers to come: unused until their `Layer` impls land.
@@ -36,12 +41,18 @@ pub use conv2d::{Conv2d, Conv2dGradients};
 pub use dense::{Dense, DenseGradients};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use gru::Gru;
 pub use layer_norm::{LayerNorm, LayerNormGradients};
+pub use lstm::{Lstm, LstmState};
 pub use phase::Phase;
 pub use pool::{AvgPool1d, MaxPool1d};
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
+pub use rnn::Rnn;
 #[doc(hidden)]
 pub use stack::{End, Link, Stack, StackMut};
+pub use streaming::Streaming;
+#[doc(hidden)]
+pub use streaming::{Memoryless, StreamStack};
 #[cfg(feature = "serde")]
 #[doc(hidden)]
 pub use tensors_serde::{FieldName, TensorsInPlace, TensorsRef};

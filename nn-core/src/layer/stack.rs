@@ -18,7 +18,7 @@ use crate::{Boundary, Columns, ColumnsMut, Fits, Largest, Scalar, Scratch, colum
 /// A layer (`H` is `&L` or `&mut L`) followed by the rest of the chain `R`. `A` is the layer's
 /// output width and `B` the rest's input width, equal in every link there is.
 #[derive(Debug)]
-pub struct Link<H, R, const A: usize, const B: usize>(H, R);
+pub struct Link<H, R, const A: usize, const B: usize>(pub(crate) H, pub(crate) R);
 
 impl<H, R, const A: usize, const B: usize> Link<H, R, A, B> {
     /// The layer `head` followed by `rest`: only where the widths line up.

@@ -1,0 +1,307 @@
+//! The arithmetic the recurrent cells share: the gates' fused matrix-vector products and the
+//! gates' activations, written once for [`Lstm`](super::Lstm), [`Gru`](super::Gru) and
+//! [`Rnn`](super::Rnn).
+//!
+//! A cell's weights are stored column by column over all its gates (PyTorch's `[gates * H, IN]`
+//! tensor, column-major), so one time step's products are sums of whole columns scaled by one
+//! input each: contiguous multiply-adds that the compiler turns into vector code inside
+//! [`with_fma`](crate::with_fma), which a network's `step` runs in.
+
+use core::any::TypeId;
+
+use nalgebra::SVector;
+use rand::Rng;
+
+use crate::init::uniform;
+use crate::kernels::dispatch::fused;
+use crate::kernels::portable::{MulAdd, Separate};
+use crate::{Init, Scalar};
+
+/// Rows a block of partial sums covers: two AVX2 vectors of f32.
+const BLOCK: usize = 16;
+
+/// Independent partial sums per row, so that consecutive multiply-adds do not wait for each
+/// other.
+const LANES: usize = 4;
+
+/// `out = bias + sum over parts of W x`, each `W` a column-major matrix of `out.len()` rows and
+/// `x.len()` columns: the gates' pre-activations for one time step. With fused multiply-add
+/// where the CPU has it.
+#[inline(always)]
+pub(super) fn gate_products<T: Scalar>(bias: &[T], parts: &[(&[T], &[T])], out: &mut [T]) {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if fused() {
+        products::<crate::kernels::portable::Fused, T>(bias, parts, out);
+        return;
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    let _ = fused;
+    products::<Separate, T>(bias, parts, out);
+}
+
+#[inline(always)]
+fn products<F: MulAdd, T: Scalar>(bias: &[T], parts: &[(&[T], &[T])], out: &mut [T]) {
+    let rows = out.len();
+    let blocks = rows / BLOCK;
+    for block in 0..blocks {
+        let at = block * BLOCK;
+        let mut sums = [[T::zero(); BLOCK]; LANES];
+        sums[0].copy_from_slice(&bias[at..at + BLOCK]);
+        for &(weights, x) in parts {
+            let mut j = 0;
+            while j + LANES <= x.len() {
+                for (lane, sum) in sums.iter_mut().enumerate() {
+                    let column = &weights[(j + lane) * rows + at..][..BLOCK];
+                    let scale = x[j + lane];
+                    for (s, &w) in sum.iter_mut().zip(column) {
+                        *s = F::mul_add(w, scale, *s);
+                    }
+                }
+                j += LANES;
+            }
+            while j < x.len() {
+                let column = &weights[j * rows + at..][..BLOCK];
+                for (s, &w) in sums[0].iter_mut().zip(column) {
+                    *s = F::mul_add(w, x[j], *s);
+                }
+                j += 1;
+            }
+        }
+        for (k, o) in out[at..at + BLOCK].iter_mut().enumerate() {
+            *o = (sums[0][k] + sums[1][k]) + (sums[2][k] + sums[3][k]);
+        }
+    }
+    // The rows past the last whole block, one at a time.
+    for row in blocks * BLOCK..rows {
+        let mut sum = bias[row];
+        for &(weights, x) in parts {
+            for (j, &scale) in x.iter().enumerate() {
+                sum = F::mul_add(weights[j * rows + row], scale, sum);
+            }
+        }
+        out[row] = sum;
+    }
+}
+
+/// A cell's weight columns (`[[gate; K]; COLUMNS]`) as one column-major slice of `K * H` rows.
+#[inline(always)]
+pub(super) fn flat<T: Scalar, const H: usize, const K: usize>(
+    columns: &[[SVector<T, H>; K]],
+) -> &[T] {
+    bytemuck::cast_slice(columns.as_flattened())
+}
+
+/// As [`flat`], to write.
+#[inline(always)]
+pub(super) fn flat_mut<T: Scalar, const H: usize, const K: usize>(
+    columns: &mut [[SVector<T, H>; K]],
+) -> &mut [T] {
+    bytemuck::cast_slice_mut(columns.as_flattened_mut())
+}
+
+/// `Parameters` and `HasGradients` for a cell with `$gates` gates: the tensors `weight_ih_l0`
+/// (`[gates * H, IN]`), `weight_hh_l0` (`[gates * H, H]`), `bias_ih_l0` and `bias_hh_l0`
+/// (`[gates * H]`), named and laid out as PyTorch's state dict has them. The gradients have the
+/// layer's own shapes, so they are a value of the layer's type.
+macro_rules! cell_parameters {
+    ($name:ident $(< $($generic:ident),* >)?, $gates:expr) => {
+        impl<const IN: usize, const HIDDEN: usize, $($($generic: 'static,)*)? T: $crate::Scalar>
+            $crate::Parameters<T> for $name<IN, HIDDEN, $($($generic,)*)? T>
+        {
+            const TENSORS: usize = 4;
+            const PARAMETERS: usize = $gates * HIDDEN * (IN + HIDDEN + 2);
+
+            #[inline]
+            fn zeros() -> Self {
+                let () = Self::NONZERO_WIDTHS;
+                bytemuck::Zeroable::zeroed()
+            }
+
+            #[inline]
+            fn tensor(&self, index: usize) -> &[T] {
+                match index {
+                    0 => super::recurrent::flat(&self.weight_ih),
+                    1 => super::recurrent::flat(&self.weight_hh),
+                    2 => bytemuck::cast_slice(&self.bias_ih[..]),
+                    3 => bytemuck::cast_slice(&self.bias_hh[..]),
+                    _ => &[],
+                }
+            }
+
+            #[inline]
+            fn tensor_mut(&mut self, index: usize) -> &mut [T] {
+                match index {
+                    0 => super::recurrent::flat_mut(&mut self.weight_ih),
+                    1 => super::recurrent::flat_mut(&mut self.weight_hh),
+                    2 => bytemuck::cast_slice_mut(&mut self.bias_ih[..]),
+                    3 => bytemuck::cast_slice_mut(&mut self.bias_hh[..]),
+                    _ => &mut [],
+                }
+            }
+
+            #[inline]
+            fn tensor_info(index: usize) -> Option<$crate::TensorInfo> {
+                let (name, shape, layout): (_, &'static [usize], _) = match index {
+                    0 => ("weight_ih_l0", const { &[$gates * HIDDEN, IN] }, $crate::Layout::ColumnMajor),
+                    1 => ("weight_hh_l0", const { &[$gates * HIDDEN, HIDDEN] }, $crate::Layout::ColumnMajor),
+                    2 => ("bias_ih_l0", const { &[$gates * HIDDEN] }, $crate::Layout::RowMajor),
+                    3 => ("bias_hh_l0", const { &[$gates * HIDDEN] }, $crate::Layout::RowMajor),
+                    _ => return None,
+                };
+                Some($crate::TensorInfo { layer: "", name, shape, layout })
+            }
+        }
+
+        impl<const IN: usize, const HIDDEN: usize, $($($generic: 'static,)*)? T: $crate::Scalar>
+            $crate::layer::HasGradients<T> for $name<IN, HIDDEN, $($($generic,)*)? T>
+        {
+            type Gradients = Self;
+        }
+    };
+}
+
+pub(super) use cell_parameters;
+
+/// Fresh weights for a cell: each column drawn from `init`'s range for the gate's fan-in and
+/// fan-out (`IN` or `HIDDEN` columns into `HIDDEN` units), biases zero.
+pub(super) fn initialize_cell<T: Scalar, R: Rng + ?Sized, const H: usize, const K: usize>(
+    weight_ih: &mut [[SVector<T, H>; K]],
+    weight_hh: &mut [[SVector<T, H>; K]],
+    biases: [&mut [SVector<T, H>; K]; 2],
+    init: Init,
+    rng: &mut R,
+) {
+    for weights in [weight_ih, weight_hh] {
+        let limit = init.limit(weights.len(), H);
+        for w in flat_mut(weights) {
+            *w = T::cast_from(uniform(rng, limit));
+        }
+    }
+    for bias in biases {
+        bias.fill(SVector::zeros());
+    }
+}
+
+/// `values` as f32, when `T` is f32: the type that takes the fast activations.
+#[inline(always)]
+fn as_f32<T: Scalar>(values: &mut [T]) -> Option<&mut [f32]> {
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| bytemuck::cast_slice_mut(values))
+}
+
+/// The logistic sigmoid `1 / (1 + e^-z)` of each value, in place.
+#[inline(always)]
+pub(super) fn sigmoid<T: Scalar>(values: &mut [T]) {
+    if let Some(values) = as_f32(values) {
+        for v in values {
+            *v = 1.0 / (1.0 + fast_exp(-*v));
+        }
+        return;
+    }
+    for v in values {
+        *v = T::one() / (T::one() + (-*v).exp());
+    }
+}
+
+/// `tanh` of each value, in place.
+#[inline(always)]
+pub(super) fn tanh<T: Scalar>(values: &mut [T]) {
+    if let Some(values) = as_f32(values) {
+        for v in values {
+            *v = fast_tanh(*v);
+        }
+        return;
+    }
+    for v in values {
+        *v = v.tanh();
+    }
+}
+
+/// `tanh(z)` in f32 as `1 - 2 / (e^2z + 1)`: within a few units of 1e-7 of the exact value, and
+/// branch-free, so that a gate's worth of them is vector code.
+#[inline(always)]
+pub(super) fn fast_tanh(z: f32) -> f32 {
+    1.0 - 2.0 / (fast_exp(2.0 * z) + 1.0)
+}
+
+/// `e^x` in f32, branch-free (Cephes' `expf`: `2^n e^r` with `|r| <= ln 2 / 2` and a degree-6
+/// polynomial for `e^r`), relative error below 2e-7; saturates beyond `|x| = 87` instead of
+/// overflowing.
+#[inline(always)]
+fn fast_exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 87.0);
+    let n = (x * core::f32::consts::LOG2_E + 0.5).floor();
+    // ln 2 in two parts, so that `n ln 2` is exact enough for the reduction.
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 0.166_666_65;
+    p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    // `n` is in [-126, 126] after the clamp: a normal power of two.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    e_r * scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_exponential_is_close_to_the_exact_one() {
+        let mut x = -87.0_f32;
+        while x <= 87.0 {
+            let exact = f64::from(x).exp();
+            let relative = ((f64::from(fast_exp(x)) - exact) / exact).abs();
+            assert!(relative < 4e-7, "e^{x}: relative error {relative}");
+            x += 0.173;
+        }
+        assert!(fast_exp(-200.0) > 0.0 && fast_exp(200.0).is_finite());
+    }
+
+    #[test]
+    fn the_fast_activations_are_close_to_the_exact_ones() {
+        let inputs: [f32; 7] = [-30.0, -3.0, -0.5, 0.0, 1e-3, 0.7, 12.0];
+        let mut s = inputs;
+        let mut t = inputs;
+        sigmoid(&mut s);
+        tanh(&mut t);
+        for ((&x, s), t) in inputs.iter().zip(s).zip(t) {
+            let x = f64::from(x);
+            assert!(
+                (f64::from(s) - 1.0 / (1.0 + (-x).exp())).abs() < 2e-7,
+                "sigmoid({x})"
+            );
+            assert!((f64::from(t) - x.tanh()).abs() < 3e-7, "tanh({x})");
+        }
+    }
+
+    #[test]
+    fn gate_products_sum_bias_and_both_products() {
+        // 17 rows (one block and one row over), 5 and 2 columns: every path of the kernel.
+        let rows = 17;
+        let w1: Vec<f64> = (0..rows * 5)
+            .map(|i| f64::from(i as u32 % 7) - 3.0)
+            .collect();
+        let w2: Vec<f64> = (0..rows * 2)
+            .map(|i| f64::from(i as u32 % 5) * 0.5)
+            .collect();
+        let x1 = [1.0, -2.0, 0.5, 3.0, -1.0];
+        let x2 = [2.0, -0.25];
+        let bias: Vec<f64> = (0..rows).map(|i| f64::from(i as u32)).collect();
+        let mut out = vec![0.0; rows];
+        gate_products(&bias, &[(&w1, &x1), (&w2, &x2)], &mut out);
+        for row in 0..rows {
+            let mut expected = bias[row];
+            for (j, x) in x1.iter().enumerate() {
+                expected += w1[j * rows + row] * x;
+            }
+            for (j, x) in x2.iter().enumerate() {
+                expected += w2[j * rows + row] * x;
+            }
+            assert_eq!(out[row], expected, "row {row}");
+        }
+    }
+}
