@@ -254,3 +254,27 @@ fn every_layer_kind_runs_and_trains_without_allocating() {
     assert_no_allocation("Image", Image::new(&mut StdRng::seed_from_u64(5)));
     assert_no_allocation("Features", Features::new(&mut StdRng::seed_from_u64(6)));
 }
+
+network! {
+    /// The W4 and W5 workloads' networks, with every kind of cell.
+    struct Streams(Lstm<1, 16>, Gru<16, 8>, Rnn<8, 4>, Dense<4, 1>);
+}
+
+#[test]
+fn a_time_step_allocates_nothing() {
+    let net = Streams::new(&mut StdRng::seed_from_u64(4));
+    let mut state = StreamsState::zeros();
+    let x = SVector::from([0.25]);
+    let _ = net.step(&mut state, &x);
+    let mut y = SVector::zeros();
+    assert_eq!(
+        allocations(|| {
+            for _ in 0..100 {
+                y = net.step(&mut state, &x);
+            }
+            state.reset();
+        }),
+        0
+    );
+    assert!(y[0].is_finite());
+}

@@ -15,6 +15,9 @@ use crate::weights::is_weights_attribute;
 
 /// The code for a valid declaration.
 pub fn expand(model: &Model<'_>) -> TokenStream {
+    if crate::expand_stream::is_recurrent(model) {
+        return crate::expand_stream::expand(model);
+    }
     let declaration = model.declaration;
     let layers = &model.layers;
     let rt = runtime();
@@ -386,7 +389,7 @@ pub fn fallback(declaration: &Declaration) -> TokenStream {
     }
 }
 
-fn runtime() -> TokenStream {
+pub(crate) fn runtime() -> TokenStream {
     runtime_at(Span::call_site())
 }
 
@@ -398,7 +401,7 @@ pub(crate) fn runtime_at(span: Span) -> TokenStream {
 
 /// The layer's type in `nn-core`, with the runtime's absolute path, on the user's span:
 /// `Dense<IN, OUT, Act, T>`, `Conv1d<.., Act, T>`, `Activate<Act, N, T>`, `Flatten<N, T>`.
-fn layer_type(layer: &LayerModel) -> TokenStream {
+pub(crate) fn layer_type(layer: &LayerModel) -> TokenStream {
     let rt = runtime_at(layer.span);
     let kind = Ident::new(layer.kind.name, layer.span);
     let args = layer.type_args.iter().map(|arg| &arg.tokens);
@@ -411,6 +414,15 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
         Activation::Custom(path) => quote!(#path),
     };
     match layer.kind.family {
+        // The simple cell's activation is tanh unless given, as in PyTorch.
+        Family::Recurrent if layer.kind.name == "Rnn" => {
+            let activation = match &layer.activation {
+                Activation::Default => quote!(#rt::Tanh),
+                _ => activation,
+            };
+            quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
+        }
+        Family::Recurrent => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>),
         Family::Dense | Family::Conv1d | Family::Conv2d => {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
         }
@@ -428,7 +440,7 @@ fn layer_type(layer: &LayerModel) -> TokenStream {
 }
 
 /// The layer's gradients type, as its `HasGradients` impl names it.
-fn gradient_type(layer: &LayerModel) -> TokenStream {
+pub(crate) fn gradient_type(layer: &LayerModel) -> TokenStream {
     let rt = runtime_at(layer.span);
     let ty = layer_type(layer);
     quote_spanned!(layer.span=> <#ty as #rt::HasGradients<T>>::Gradients)
@@ -485,7 +497,7 @@ fn is_standard_trait(path: &syn::Path) -> bool {
 
 /// `attrs` with `Clone`, `Debug` and `PartialEq` taken out of every `#[derive(...)]`, and a
 /// derive left empty by that removed. Other derives and attributes pass through untouched.
-fn without_standard_derives(attrs: &[Attribute]) -> Vec<Attribute> {
+pub(crate) fn without_standard_derives(attrs: &[Attribute]) -> Vec<Attribute> {
     let parser = syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated;
     attrs
         .iter()
@@ -512,7 +524,7 @@ fn without_standard_derives(attrs: &[Attribute]) -> Vec<Attribute> {
 
 /// `Clone`, `Debug` and `PartialEq` for the network, as derives would write them but without
 /// bounds on the activation types (which are markers).
-fn standard_traits_impl(
+pub(crate) fn standard_traits_impl(
     style: Style,
     ident: &Ident,
     layers: &[LayerModel],
@@ -572,7 +584,7 @@ fn standard_traits_impl(
     }
 }
 
-fn struct_tokens(
+pub(crate) fn struct_tokens(
     declaration: &Declaration,
     attrs: &[Attribute],
     ident: &Ident,
@@ -615,7 +627,7 @@ fn struct_tokens(
 /// is compiled for a concrete scalar type: a call in a branch that never runs still fails the
 /// build, and a network only ever built with the `*_boxed` constructors has no limit. It is
 /// reported on the struct's name.
-fn stack_check(ident: &Ident) -> TokenStream {
+pub(crate) fn stack_check(ident: &Ident) -> TokenStream {
     let rt = runtime_at(ident.span());
     let message = format!(
         "`{ident}` is over 1 MiB, too big to build on a thread's stack: build it on the heap with \
@@ -633,7 +645,7 @@ fn stack_check(ident: &Ident) -> TokenStream {
 }
 
 /// `Parameters` for the network or its gradients: tensors and buffers listed layer by layer.
-fn parameters_impl(
+pub(crate) fn parameters_impl(
     style: Style,
     ident: &Ident,
     types: &[TokenStream],

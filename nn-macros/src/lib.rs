@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod expand;
+mod expand_stream;
 mod parse;
 mod quantized;
 mod validate;

@@ -40,6 +40,9 @@ pub enum Family {
     Pool2d,
     /// `GlobalAvgPool`: (C, L) or (C, H, W) to (C).
     GlobalPool,
+    /// `Lstm<IN, HIDDEN>`, `Gru<IN, HIDDEN>`, `Rnn<IN, HIDDEN, Activation?>`: a vector of `IN` to
+    /// a vector of `HIDDEN` at each time step, with state carried between steps.
+    Recurrent,
 }
 
 /// A layer kind the macro knows: its type in `nn-core`, its family, and how it is written.
@@ -65,6 +68,9 @@ pub const LAYER_KINDS: &[LayerKind] = &[
     LayerKind { name: "MaxPool2d", family: Family::Pool2d, usage: "`MaxPool2d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
     LayerKind { name: "AvgPool2d", family: Family::Pool2d, usage: "`AvgPool2d<KERNEL>`, then optionally `STRIDE` (the kernel by default) and `PADDING`" },
     LayerKind { name: "GlobalAvgPool", family: Family::GlobalPool, usage: "`GlobalAvgPool`, with no arguments" },
+    LayerKind { name: "Lstm", family: Family::Recurrent, usage: "`Lstm<IN, HIDDEN>`" },
+    LayerKind { name: "Gru", family: Family::Recurrent, usage: "`Gru<IN, HIDDEN>`" },
+    LayerKind { name: "Rnn", family: Family::Recurrent, usage: "`Rnn<IN, HIDDEN>` or `Rnn<IN, HIDDEN, Relu>` (tanh by default)" },
 ];
 
 /// An activation written alone as a layer (`Relu`): the kind `Activate` in `nn-core`.
@@ -371,7 +377,7 @@ fn shaped(
         )
     };
     match layer.kind.family {
-        Family::Dense => {
+        Family::Dense | Family::Recurrent => {
             let [inputs, outputs] = &layer.args[..] else {
                 return Err(need_input());
             };
@@ -951,6 +957,21 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 .map_or(Ok(Activation::Default), |a| activation(a));
             written(
                 vec![width(arguments[0], "input"), width(arguments[1], "output")],
+                Padding::Valid,
+                activation,
+            )
+        }
+        Family::Recurrent => {
+            // Only the simple cell takes an activation: LSTM's and GRU's are fixed.
+            count(2..=if kind.name == "Rnn" { 3 } else { 2 })?;
+            let activation = arguments
+                .get(2)
+                .map_or(Ok(Activation::Default), |a| activation(a));
+            written(
+                vec![
+                    width(arguments[0], "input"),
+                    width(arguments[1], "hidden unit"),
+                ],
                 Padding::Valid,
                 activation,
             )
