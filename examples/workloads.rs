@@ -26,6 +26,21 @@ network! {
     struct Mnist(Dense<784, 128, Relu>, Dense<128, 10>);
 }
 
+network! {
+    /// W4: LSTM(1 -> 16) -> Dense(16 -> 1), streamed one sample at a time.
+    struct Lstm16(Lstm<1, 16>, Dense<16, 1>);
+}
+
+network! {
+    /// W5: GRU(1 -> 16) -> Dense(16 -> 1).
+    struct Gru16(Gru<1, 16>, Dense<16, 1>);
+}
+
+network! {
+    /// W7: LSTM(1 -> 40) -> Dense(40 -> 1), the size of common guitar-amplifier models.
+    struct Lstm40(Lstm<1, 40>, Dense<40, 1>);
+}
+
 const DATA_SEED: u64 = 0x5EED_0001;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -81,6 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trainer = model.trainer(Mse, Sgd::new(0.01))?;
     let result = train(&mut *model, trainer, &xs, &ys, 64, 2)?;
     result.report("W3_train_b64", "n=8192 epochs=2 batch=64 lr=0.01");
+
+    stream_workloads();
     Ok(())
 }
 
@@ -188,4 +205,63 @@ fn thread_cpu_s() -> f64 {
         .ok()
         .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(f64::NAN, |ns| ns * 1e-9)
+}
+
+/// W4, W5 and W7: one audio sample per `step`, the state carried from call to call.
+fn stream_workloads() {
+    let audio = stream_audio();
+    let mut weights = SplitMix64::new(DATA_SEED ^ 0x0044);
+    macro_rules! stream {
+        ($name:literal, $net:ident, $state:ident, $scale:expr) => {{
+            let mut net = $net::zeros();
+            fill_uniform(&mut net, $scale, &mut weights);
+            let mut state = $state::zeros();
+            let ns = time_stream(&audio, |x| net.step(&mut state, x)[0]);
+            println!(
+                "workload={} metric={:.3} unit=ns_per_sample framework=typenn calls={STREAM_CALLS}",
+                $name, ns
+            );
+        }};
+    }
+    stream!("W4_lstm16_stream", Lstm16, Lstm16State, 0.25);
+    stream!("W5_gru16_stream", Gru16, Gru16State, 0.25);
+    stream!("W7_lstm40_stream", Lstm40, Lstm40State, 0.15);
+}
+
+/// Calls per streaming workload, after a tenth as many to warm up (as the RTNeural peer).
+const STREAM_CALLS: usize = 2_000_000;
+
+/// The streaming workloads' signal: 48,000 samples of two sines, cycled.
+fn stream_audio() -> Vec<f32> {
+    (0..48_000)
+        .map(|i| {
+            let t = i as f32 / 48_000.0;
+            0.5 * (2.0 * std::f32::consts::PI * 220.0 * t).sin()
+                + 0.3 * (2.0 * std::f32::consts::PI * 1375.0 * t).sin()
+        })
+        .collect()
+}
+
+/// Every parameter uniform in [-scale, scale].
+fn fill_uniform<N: Parameters<f32>>(net: &mut N, scale: f32, rng: &mut SplitMix64) {
+    for tensor in 0..N::TENSORS {
+        for value in net.tensor_mut(tensor) {
+            *value = scale * (2.0 * rng.next_f32() - 1.0);
+        }
+    }
+}
+
+/// ns per call of `step` over the signal, input and output through `black_box`.
+fn time_stream(audio: &[f32], mut step: impl FnMut(&SVector<f32, 1>) -> f32) -> f64 {
+    let mut samples = audio.iter().cycle();
+    let mut next = || SVector::from([samples.next().copied().unwrap_or(0.0)]);
+    for _ in 0..STREAM_CALLS / 10 {
+        black_box(step(black_box(&next())));
+    }
+    let timer = Timer::start();
+    for _ in 0..STREAM_CALLS {
+        black_box(step(black_box(&next())));
+    }
+    let (wall_s, _) = timer.stop();
+    wall_s * 1e9 / STREAM_CALLS as f64
 }

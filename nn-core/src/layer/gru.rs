@@ -90,12 +90,12 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
         let mut from_hidden = [SVector::<T, HIDDEN>::zeros(); 3];
         gate_products(
             bytemuck::cast_slice(&self.bias_ih[..]),
-            &[(flat(&self.weight_ih), input.as_slice())],
+            [(flat(&self.weight_ih), input.as_slice())],
             bytemuck::cast_slice_mut(&mut from_input[..]),
         );
         gate_products(
             bytemuck::cast_slice(&self.bias_hh[..]),
-            &[(flat(&self.weight_hh), h.as_slice())],
+            [(flat(&self.weight_hh), h.as_slice())],
             bytemuck::cast_slice_mut(&mut from_hidden[..]),
         );
         let mut gates = [

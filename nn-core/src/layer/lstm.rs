@@ -113,7 +113,7 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
         let mut gates = [SVector::<T, HIDDEN>::zeros(); 4];
         gate_products(
             bytemuck::cast_slice(&bias[..]),
-            &[
+            [
                 (flat(&self.weight_ih), input.as_slice()),
                 (flat(&self.weight_hh), state.h.as_slice()),
             ],

@@ -123,7 +123,7 @@ impl<const IN: usize, const HIDDEN: usize, A: Activation, T: Scalar> Streaming<T
         let bias = z;
         gate_products(
             bias.as_slice(),
-            &[
+            [
                 (flat(&self.weight_ih), input.as_slice()),
                 (flat(&self.weight_hh), h.as_slice()),
             ],
