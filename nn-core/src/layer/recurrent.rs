@@ -37,27 +37,49 @@ pub(super) fn gate_products<T: Scalar, const PARTS: usize>(
 ) {
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if fused() {
-        products::<Fused, T, PARTS>(bias, parts, out);
+        products::<Fused, T, PARTS, BLOCK>(bias, parts, out);
         return;
     }
     #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
     let _ = fused;
-    products::<Separate, T, PARTS>(bias, parts, out);
+    products::<Separate, T, PARTS, BLOCK>(bias, parts, out);
 }
 
 #[inline(always)]
-fn products<F: MulAdd, T: Scalar, const PARTS: usize>(
+fn products<F: MulAdd, T: Scalar, const PARTS: usize, const BLOCK: usize>(
     bias: &[T],
     parts: [(&[T], &[T]); PARTS],
     out: &mut [T],
 ) {
+    // Whole blocks of `BLOCK` rows, then of 8, then the rows left one at a time.
+    let at = blocks::<F, T, PARTS, BLOCK>(bias, &parts, out, 0);
+    let at = blocks::<F, T, PARTS, 8>(bias, &parts, out, at);
     let rows = out.len();
-    let blocks = rows / BLOCK;
-    for block in 0..blocks {
-        let at = block * BLOCK;
+    for row in at..rows {
+        let mut sum = bias[row];
+        for &(weights, x) in &parts {
+            for (j, &scale) in x.iter().enumerate() {
+                sum = F::mul_add(weights[j * rows + row], scale, sum);
+            }
+        }
+        out[row] = sum;
+    }
+}
+
+/// [`products`]' rows from `at` in whole blocks of `BLOCK`, each held in [`LANES`] partial
+/// sums; returns the first row not done.
+#[inline(always)]
+fn blocks<F: MulAdd, T: Scalar, const PARTS: usize, const BLOCK: usize>(
+    bias: &[T],
+    parts: &[(&[T], &[T]); PARTS],
+    out: &mut [T],
+    mut at: usize,
+) -> usize {
+    let rows = out.len();
+    while at + BLOCK <= rows {
         let mut sums = [[T::zero(); BLOCK]; LANES];
         sums[0].copy_from_slice(&bias[at..at + BLOCK]);
-        for &(weights, x) in &parts {
+        for &(weights, x) in parts {
             let mut j = 0;
             while j + LANES <= x.len() {
                 for (lane, sum) in sums.iter_mut().enumerate() {
@@ -80,17 +102,9 @@ fn products<F: MulAdd, T: Scalar, const PARTS: usize>(
         for (k, o) in out[at..at + BLOCK].iter_mut().enumerate() {
             *o = (sums[0][k] + sums[1][k]) + (sums[2][k] + sums[3][k]);
         }
+        at += BLOCK;
     }
-    // The rows past the last whole block, one at a time.
-    for row in blocks * BLOCK..rows {
-        let mut sum = bias[row];
-        for &(weights, x) in &parts {
-            for (j, &scale) in x.iter().enumerate() {
-                sum = F::mul_add(weights[j * rows + row], scale, sum);
-            }
-        }
-        out[row] = sum;
-    }
+    at
 }
 
 /// A cell's weight columns (`[[gate; K]; COLUMNS]`) as one column-major slice of `K * H` rows.
@@ -299,8 +313,9 @@ mod tests {
 
     #[test]
     fn gate_products_sum_bias_and_both_products() {
-        // 17 rows (one block and one row over), 5 and 2 columns: every path of the kernel.
-        let rows = 17;
+        // 59 rows (a block of 32 or 16, one of 8, and rows over), 5 and 2 columns: every path
+        // of the kernel.
+        let rows = 59;
         let w1: Vec<f64> = (0..rows * 5)
             .map(|i| f64::from(i as u32 % 7) - 3.0)
             .collect();
