@@ -1,7 +1,7 @@
 use typenn::prelude::*;
 
 network! {
-    pub struct Regressor(Dense<32, 0, Relu>, Dense<10, 1, Sigmod>, Dense<2, 1>, Lstm<1, 1>);
+    pub struct Regressor(Dense<32, 0, Relu>, Dense<10, 1, Sigmod>, Dense<2, 1>, Conv3d<1, 1>);
 }
 
 fn main() {
