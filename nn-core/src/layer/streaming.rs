@@ -23,6 +23,10 @@ use crate::{Init, Parameters, Scalar};
 /// [`State`](Self::State) from one step to the next.
 ///
 /// A step must not allocate, lock or make a system call: it runs inside audio callbacks.
+///
+/// A network's `step` runs its layers' steps inside [`with_fma`](crate::with_fma), where the
+/// cells' f32 arithmetic compiles to fused vector code; a layer's own `step` called outside it
+/// gives the same numbers, more slowly.
 pub trait Streaming<T: Scalar, const IN: usize, const OUT: usize>:
     Parameters<T> + HasGradients<T>
 {
