@@ -216,10 +216,11 @@ fn stream_workloads() {
             let mut net = $net::zeros();
             fill_uniform(&mut net, $scale, &mut weights);
             let mut state = $state::zeros();
-            let ns = time_stream(&audio, |x| net.step(&mut state, x)[0]);
+            let (wall_s, cpu_s) = time_stream(&audio, |x| net.step(&mut state, x)[0]);
             println!(
-                "workload={} metric={:.3} unit=ns_per_sample framework=typenn calls={STREAM_CALLS}",
-                $name, ns
+                "workload={} metric={:.3} unit=ns_per_sample framework=typenn wall_s={wall_s:.4} cpu_s={cpu_s:.4} calls={STREAM_CALLS}",
+                $name,
+                wall_s * 1e9 / STREAM_CALLS as f64
             );
         }};
     }
@@ -251,8 +252,9 @@ fn fill_uniform<N: Parameters<f32>>(net: &mut N, scale: f32, rng: &mut SplitMix6
     }
 }
 
-/// ns per call of `step` over the signal, input and output through `black_box`.
-fn time_stream(audio: &[f32], mut step: impl FnMut(&SVector<f32, 1>) -> f32) -> f64 {
+/// Wall and CPU seconds of `STREAM_CALLS` calls of `step` over the signal, input and output
+/// through `black_box`.
+fn time_stream(audio: &[f32], mut step: impl FnMut(&SVector<f32, 1>) -> f32) -> (f64, f64) {
     let mut samples = audio.iter().cycle();
     let mut next = || SVector::from([samples.next().copied().unwrap_or(0.0)]);
     for _ in 0..STREAM_CALLS / 10 {
@@ -262,6 +264,5 @@ fn time_stream(audio: &[f32], mut step: impl FnMut(&SVector<f32, 1>) -> f32) -> 
     for _ in 0..STREAM_CALLS {
         black_box(step(black_box(&next())));
     }
-    let (wall_s, _) = timer.stop();
-    wall_s * 1e9 / STREAM_CALLS as f64
+    timer.stop()
 }
