@@ -32,6 +32,9 @@ mod avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 mod avx512;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+pub(crate) mod avx512_gates;
 #[allow(unsafe_code)]
 pub(crate) mod dispatch;
 // The int8 kernels of quantized layers: their own dispatch, portable, AVX2 and VNNI files.

@@ -88,12 +88,12 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
         // The two sides apart: `r` scales the hidden side of `n` alone.
         let mut from_input = [SVector::<T, HIDDEN>::zeros(); 3];
         let mut from_hidden = [SVector::<T, HIDDEN>::zeros(); 3];
-        gate_products(
+        gate_products::<T, 3, HIDDEN, _>(
             bytemuck::cast_slice(&self.bias_ih[..]),
             [(flat(&self.weight_ih), input.as_slice())],
             bytemuck::cast_slice_mut(&mut from_input[..]),
         );
-        gate_products(
+        gate_products::<T, 3, HIDDEN, _>(
             bytemuck::cast_slice(&self.bias_hh[..]),
             [(flat(&self.weight_hh), h.as_slice())],
             bytemuck::cast_slice_mut(&mut from_hidden[..]),

@@ -111,7 +111,7 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
         }
         // One product of the four gates' `[4 HIDDEN, IN + HIDDEN]` weights with `(x, h)`.
         let mut gates = [SVector::<T, HIDDEN>::zeros(); 4];
-        gate_products(
+        gate_products::<T, 4, HIDDEN, _>(
             bytemuck::cast_slice(&bias[..]),
             [
                 (flat(&self.weight_ih), input.as_slice()),
@@ -185,6 +185,39 @@ mod tests {
             #[allow(clippy::cast_possible_truncation)]
             let h32 = narrow.step(&mut s32, &SVector::from([x as f32]));
             assert!((f64::from(h32[0]) - h64[0]).abs() < 2e-6, "step {t}");
+        }
+    }
+
+    #[test]
+    fn a_wide_f32_cell_follows_f64() {
+        // 160 gate rows: the AVX-512 kernel, where the CPU has it.
+        let mut rng = crate::SplitMix64::new(3);
+        let mut wide = Lstm::<1, 40, f64>::zeros();
+        for t in 0..4 {
+            for v in wide.tensor_mut(t) {
+                *v = 0.6 * f64::from(rng.next_f32()) - 0.3;
+            }
+        }
+        let mut narrow = Lstm::<1, 40, f32>::zeros();
+        for t in 0..4 {
+            for (n, w) in narrow.tensor_mut(t).iter_mut().zip(wide.tensor(t)) {
+                #[allow(clippy::cast_possible_truncation)]
+                let value = *w as f32;
+                *n = value;
+            }
+        }
+        let (mut s64, mut s32) = (LstmState::default(), LstmState::default());
+        for t in 0..30 {
+            let x = (f64::from(t) * 0.41).sin();
+            let h64 = wide.step(&mut s64, &SVector::from([x]));
+            #[allow(clippy::cast_possible_truncation)]
+            let h32 = narrow.step(&mut s32, &SVector::from([x as f32]));
+            for j in 0..40 {
+                assert!(
+                    (f64::from(h32[j]) - h64[j]).abs() < 1e-5,
+                    "step {t}, unit {j}"
+                );
+            }
         }
     }
 

@@ -30,11 +30,22 @@ const LANES: usize = 4;
 /// `x.len()` columns: the gates' pre-activations for one time step. With fused multiply-add
 /// where the CPU has it.
 #[inline(always)]
-pub(super) fn gate_products<T: Scalar, const PARTS: usize>(
+pub(super) fn gate_products<T: Scalar, const K: usize, const H: usize, const PARTS: usize>(
     bias: &[T],
     parts: [(&[T], &[T]); PARTS],
     out: &mut [T],
 ) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        let f32_parts = parts.map(|(w, x)| (bytemuck::cast_slice(w), bytemuck::cast_slice(x)));
+        if crate::kernels::avx512_gates::wide_gate_products::<K, H, PARTS>(
+            bytemuck::cast_slice(bias),
+            f32_parts,
+            bytemuck::cast_slice_mut(out),
+        ) {
+            return;
+        }
+    }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
     if fused() {
         products::<Fused, T, PARTS, BLOCK>(bias, parts, out);
@@ -326,7 +337,7 @@ mod tests {
         let x2 = [2.0, -0.25];
         let bias: Vec<f64> = (0..rows).map(|i| f64::from(i as u32)).collect();
         let mut out = vec![0.0; rows];
-        gate_products(&bias, [(&w1, &x1[..]), (&w2, &x2[..])], &mut out);
+        gate_products::<f64, 1, 59, 2>(&bias, [(&w1, &x1[..]), (&w2, &x2[..])], &mut out);
         for row in 0..rows {
             let mut expected = bias[row];
             for (j, x) in x1.iter().enumerate() {

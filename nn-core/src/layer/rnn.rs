@@ -121,7 +121,7 @@ impl<const IN: usize, const HIDDEN: usize, A: Activation, T: Scalar> Streaming<T
     fn step(&self, h: &mut Self::State, input: &SVector<T, IN>) -> SVector<T, HIDDEN> {
         let mut z = self.bias_ih[0] + self.bias_hh[0];
         let bias = z;
-        gate_products(
+        gate_products::<T, 1, HIDDEN, _>(
             bias.as_slice(),
             [
                 (flat(&self.weight_ih), input.as_slice()),
