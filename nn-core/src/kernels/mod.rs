@@ -5,6 +5,8 @@
 //! - `avx2.rs`: f32 kernels written with AVX2 and FMA intrinsics, for single samples and for
 //!   batches of layers whose width is not a multiple of 8.
 //! - `avx512.rs`: f32 register tiles with AVX-512 for layers of a multiple of 16 units.
+//! - `avx512_gates.rs`: a wide recurrent cell's gate products for one time step, with AVX-512,
+//!   and its own safe entry point.
 //! - `gemm.rs`: big products through matrixmultiply.
 //! - `int8/`: the `i8` products of quantized layers (portable, AVX2, AVX-512 VNNI and their
 //!   dispatch).
