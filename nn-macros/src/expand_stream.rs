@@ -15,6 +15,7 @@ use crate::expand::{
 };
 use crate::parse::Style;
 use crate::validate::{Family, LayerModel, Model};
+use crate::weights::is_weights_attribute;
 
 /// Whether the network holds a layer with state: it is then run by time steps.
 pub fn is_recurrent(model: &Model<'_>) -> bool {
@@ -55,7 +56,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let declared: Vec<Attribute> = declaration
         .attrs
         .iter()
-        .filter(|attr| !attr.path().is_ident("input_shape"))
+        .filter(|attr| !attr.path().is_ident("input_shape") && !is_weights_attribute(attr))
         .cloned()
         .collect();
     let network_attrs = without_standard_derives(&declared);

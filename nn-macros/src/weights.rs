@@ -272,6 +272,14 @@ pub fn layer_tensors(model: &Model<'_>) -> syn::Result<Vec<LayerTensors>> {
                         ("bias", shape, " (the sample's shape)"),
                     ]
                 }
+                Family::Recurrent => {
+                    return Err(syn::Error::new(
+                        layer.span,
+                        format!(
+                            "{name}: `#[weights]` does not read recurrent layers yet; read the file when the program starts, with `from_safetensors_bytes(include_bytes!(..))`"
+                        ),
+                    ));
+                }
                 Family::Flatten
                 | Family::Dropout
                 | Family::Activation
@@ -680,6 +688,8 @@ fn layer_value(
         | Family::Pool1d
         | Family::Pool2d
         | Family::GlobalPool => quote!(#rt::#kind::new()),
+        // `layer_tensors` refuses these before anything is built.
+        Family::Recurrent => TokenStream::new(),
     }
 }
 
