@@ -149,6 +149,10 @@ dispatched!(
     /// [`portable::transposed_product`].
     transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T])
 );
+dispatched!(
+    /// [`portable::gemm_add`].
+    gemm_add<>(shape: portable::RowProduct, a: &[T], b: &[T], c: &mut [T])
+);
 #[cfg(feature = "std")]
 dispatched!(
     /// [`portable::axpy`].
@@ -328,6 +332,7 @@ mod x86 {
         portable::outer_update::<Fused, T, IN, OUT>(alpha, delta, inputs, weights);
     }
     fused!(transposed_product<IN, OUT>(weights: &[T], delta: &[T], input_gradient: &mut [T]));
+    fused!(gemm_add<>(shape: portable::RowProduct, a: &[T], b: &[T], c: &mut [T]));
     #[cfg(feature = "std")]
     fused!(axpy<>(alpha: T, x: &[T], y: &mut [T]));
 }

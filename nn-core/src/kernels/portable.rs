@@ -185,6 +185,101 @@ pub(crate) fn axpy<F: MulAdd, T: Scalar>(alpha: T, x: &[T], y: &mut [T]) {
     }
 }
 
+/// The shapes of [`gemm_add`]'s `c += a b`: `a` is `m x k` with element `(i, l)` at
+/// `a[i * a_row + l * a_col]` (any strides: its elements are read one at a time), `b` is `k x n`
+/// with row `l` at `b[l * ldb..][..n]` and `c` is `m x n` with row `i` at `c[i * ldc..][..n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RowProduct {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a_row: usize,
+    pub a_col: usize,
+    pub ldb: usize,
+    pub ldc: usize,
+}
+
+/// Rows of `c` a tile of [`gemm_add`] keeps in registers.
+const TILE_ROWS: usize = 4;
+/// Columns of `c` a tile keeps in registers: two 8-wide f32 vectors per row.
+const TILE_COLS: usize = 16;
+
+/// `c += a b` on row-major rows, without packing either operand (so it allocates nothing): tiles
+/// of `c` held in registers while `l` runs over `k`, each step one row of `b` loaded and
+/// [`TILE_ROWS`] elements of `a` broadcast. The convolutions' products (a few dozen rows and
+/// columns) are too small for matrixmultiply's packing to pay, and it allocates on every call.
+///
+/// # Panics
+///
+/// When an operand is shorter than its shape says: the callers derive both from one geometry,
+/// so that is a bug in typenn.
+#[inline(always)]
+pub(crate) fn gemm_add<F: MulAdd, T: Scalar>(p: RowProduct, a: &[T], b: &[T], c: &mut [T]) {
+    let mut i = 0;
+    while i + TILE_ROWS <= p.m {
+        tile_row::<F, T, TILE_ROWS>(p, i, a, b, c);
+        i += TILE_ROWS;
+    }
+    while i < p.m {
+        tile_row::<F, T, 1>(p, i, a, b, c);
+        i += 1;
+    }
+}
+
+/// Rows `i..i + R` of [`gemm_add`], in tiles of [`TILE_COLS`], then 8, 4 and 1 columns.
+#[inline(always)]
+fn tile_row<F: MulAdd, T: Scalar, const R: usize>(
+    p: RowProduct,
+    i: usize,
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+) {
+    let mut j = 0;
+    while j + TILE_COLS <= p.n {
+        tile::<F, T, R, TILE_COLS>(p, (i, j), a, b, c);
+        j += TILE_COLS;
+    }
+    if j + 8 <= p.n {
+        tile::<F, T, R, 8>(p, (i, j), a, b, c);
+        j += 8;
+    }
+    if j + 4 <= p.n {
+        tile::<F, T, R, 4>(p, (i, j), a, b, c);
+        j += 4;
+    }
+    while j < p.n {
+        tile::<F, T, R, 1>(p, (i, j), a, b, c);
+        j += 1;
+    }
+}
+
+/// The `R x C` tile of `c` at `(i, j)`: summed over `k` in registers, then added to `c`.
+#[inline(always)]
+fn tile<F: MulAdd, T: Scalar, const R: usize, const C: usize>(
+    p: RowProduct,
+    (i, j): (usize, usize),
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+) {
+    let mut sums = [[T::zero(); C]; R];
+    for l in 0..p.k {
+        let row = &b[l * p.ldb + j..][..C];
+        for (r, sum) in sums.iter_mut().enumerate() {
+            let scale = a[(i + r) * p.a_row + l * p.a_col];
+            for (s, &x) in sum.iter_mut().zip(row) {
+                *s = F::mul_add(scale, x, *s);
+            }
+        }
+    }
+    for (r, sum) in sums.iter().enumerate() {
+        for (out, &s) in c[(i + r) * p.ldc + j..][..C].iter_mut().zip(sum) {
+            *out += s;
+        }
+    }
+}
+
 /// A dot product with eight partial sums, which the compiler can keep in one vector register.
 #[inline(always)]
 fn dot<F: MulAdd, T: Scalar>(a: &[T], b: &[T]) -> T {
@@ -272,6 +367,44 @@ mod tests {
             for i in 0..3 {
                 let sum: f64 = (0..2).map(|j| delta[j * 2 + o] * x[j * 3 + i]).sum();
                 assert_eq!(w[i * 2 + o], start[i * 2 + o] - 0.5 * sum);
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_add_matches_the_definition_for_every_remainder() {
+        // Shapes that take every tile: full 4 x 16 tiles, 8-, 4- and 1-wide columns, single rows;
+        // `a` read transposed (strides swapped), `b` and `c` with rows longer than `n`.
+        for (m, k, n) in [(1, 1, 1), (4, 3, 16), (5, 7, 29), (9, 2, 3), (8, 16, 45)] {
+            let a: Vec<f64> = (0..m * k).map(|x| (x as f64 * 0.37).sin()).collect();
+            let (ldb, ldc) = (n + 2, n + 3);
+            let b: Vec<f64> = (0..k * ldb).map(|x| (x as f64 * 0.91).cos()).collect();
+            let start: Vec<f64> = (0..m * ldc).map(|x| x as f64 * 0.01).collect();
+            let mut c = start.clone();
+            let p = RowProduct {
+                m,
+                k,
+                n,
+                a_row: 1,
+                a_col: m,
+                ldb,
+                ldc,
+            };
+            gemm_add::<Separate, f64>(p, &a, &b, &mut c);
+            for i in 0..m {
+                for j in 0..ldc {
+                    let expected = if j < n {
+                        start[i * ldc + j]
+                            + (0..k).map(|l| a[l * m + i] * b[l * ldb + j]).sum::<f64>()
+                    } else {
+                        start[i * ldc + j]
+                    };
+                    let found = c[i * ldc + j];
+                    assert!(
+                        (found - expected).abs() < 1e-12,
+                        "{m}x{k}x{n} at ({i}, {j}): {found} vs {expected}"
+                    );
+                }
             }
         }
     }

@@ -12,6 +12,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 use rand::Rng;
 
+use super::patches::{self, Patches};
 use super::window::{Padding, Window};
 use super::{FlatWidths2d, HasGradients, Layer, Phase};
 use crate::init::uniform;
@@ -170,10 +171,76 @@ impl Conv2dGeometry {
     }
 }
 
+impl Patches for Conv2dGeometry {
+    #[inline]
+    fn input_size(&self) -> usize {
+        Self::input_size(self)
+    }
+
+    #[inline]
+    fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+
+    #[inline]
+    fn rows(&self) -> usize {
+        self.in_channels * self.rows.kernel() * self.cols.kernel()
+    }
+
+    #[inline]
+    fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    #[inline]
+    fn gather<T: Scalar>(&self, row: usize, input: &[T], out: &mut [T]) {
+        let (taps, kernel_cols) = (self.rows.kernel() * self.cols.kernel(), self.cols.kernel());
+        let plane = self.height * self.width;
+        let (channel, tap) = (row / taps, row % taps);
+        let x = &input[channel * plane..][..plane];
+        out.fill(T::zero());
+        self.for_each_tap_row(tap / kernel_cols, tap % kernel_cols, |r, i, t| {
+            let xs = x[i * self.width + t.first_col..]
+                .iter()
+                .step_by(self.cols.stride());
+            for (y, &x) in out[r * self.out_width..][t.cols].iter_mut().zip(xs) {
+                *y = x;
+            }
+        });
+    }
+
+    #[inline]
+    fn scatter<T: Scalar>(&self, row: usize, values: &[T], input_gradient: &mut [T]) {
+        let (taps, kernel_cols) = (self.rows.kernel() * self.cols.kernel(), self.cols.kernel());
+        let plane = self.height * self.width;
+        let (channel, tap) = (row / taps, row % taps);
+        let dx = &mut input_gradient[channel * plane..][..plane];
+        self.for_each_tap_row(tap / kernel_cols, tap % kernel_cols, |r, i, t| {
+            let dxs = dx[i * self.width + t.first_col..]
+                .iter_mut()
+                .step_by(self.cols.stride());
+            for (dx, &v) in dxs.zip(&values[r * self.out_width..][t.cols]) {
+                *dx += v;
+            }
+        });
+    }
+}
+
 /// The output columns a tap reaches in one row and the input column the first of them reads.
 struct Tap {
     cols: core::ops::Range<usize>,
     first_col: usize,
+}
+
+/// A kernel `[out][in][row][col]` as one slice, in that order.
+#[inline]
+fn flat_mut<T, const CIN: usize, const COUT: usize, const K: usize>(
+    weight: &mut [[[[T; K]; K]; CIN]; COUT],
+) -> &mut [T] {
+    weight
+        .as_flattened_mut()
+        .as_flattened_mut()
+        .as_flattened_mut()
 }
 
 const fn product(factors: &[usize]) -> Option<usize> {
@@ -795,12 +862,12 @@ impl<
     const OUT: usize,
 > Layer<T, IN, OUT> for Conv2d<CIN, COUT, K, S, PB, PA, D, H, W, HOUT, WOUT, A, T>
 {
-    /// The pre-activation.
+    /// The pre-activation (and, for a batch, after it every sample's patch matrix).
     type Cache = SVector<T, OUT>;
 
     #[inline(always)]
     fn cache_len(batch: usize) -> usize {
-        OUT * batch
+        OUT * batch + patches::patches_len(&Self::GEOMETRY, batch)
     }
 
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
@@ -846,18 +913,20 @@ impl<
     fn forward_batch(
         &self,
         input: Columns<'_, T, IN>,
-        z: &mut [T],
+        cache: &mut [T],
         mut a: ColumnsMut<'_, T, OUT>,
         _phase: &mut Phase,
     ) {
         let () = FlatWidths2d::<IN, OUT, CIN, H, W, COUT, HOUT, WOUT>::MATCH;
-        for (x, z) in input
-            .as_slice()
-            .chunks_exact(IN)
-            .zip(z.chunks_exact_mut(OUT))
-        {
-            conv2d_forward(&Self::GEOMETRY, x, self.flat_weight(), &self.bias, z);
-        }
+        let (z, patches) = cache.split_at_mut(OUT * input.ncols());
+        patches::forward(
+            &Self::GEOMETRY,
+            self.flat_weight(),
+            &self.bias,
+            input.as_slice(),
+            patches,
+            z,
+        );
         A::forward(OUT, z, a.as_mut_slice());
     }
 
@@ -901,31 +970,36 @@ impl<
     fn backward_batch(
         &self,
         input: Columns<'_, T, IN>,
-        z: &[T],
+        cache: &[T],
         a: Columns<'_, T, OUT>,
         mut delta: ColumnsMut<'_, T, OUT>,
         gradients: Option<&mut Self::Gradients>,
-        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
+        let (z, patches) = cache.split_at(OUT * input.ncols());
         A::backward(OUT, z, a.as_slice(), delta.as_mut_slice());
-        let mut scratch = Conv2dGradients::zeros();
-        let gradients = match gradients {
-            Some(gradients) => {
-                *gradients = Conv2dGradients::zeros();
-                gradients
-            }
-            None => &mut scratch,
-        };
-        let mut dx = input_gradient
-            .as_mut()
-            .map(|dx| dx.as_mut_slice().chunks_exact_mut(IN));
-        for (x, d) in input
-            .as_slice()
-            .chunks_exact(IN)
-            .zip(delta.as_slice().chunks_exact(OUT))
-        {
-            let dx = dx.as_mut().and_then(Iterator::next);
-            self.accumulate(x, d, gradients, dx);
+        let mut buffer = SVector::<T, OUT>::zeros();
+        if let Some(gradients) = gradients {
+            let mut transposed = Conv2dGradients::<CIN, COUT, K, T>::zeros();
+            let transposed = flat_mut(&mut transposed.weight);
+            patches::transposed_weight_gradient(
+                &Self::GEOMETRY,
+                patches,
+                delta.as_slice(),
+                transposed,
+                &mut gradients.bias,
+                buffer.as_mut_slice(),
+            );
+            patches::untranspose(transposed, COUT, flat_mut(&mut gradients.weight));
+        }
+        if let Some(mut dx) = input_gradient {
+            patches::input_gradient(
+                &Self::GEOMETRY,
+                self.flat_weight(),
+                delta.as_slice(),
+                dx.as_mut_slice(),
+                buffer.as_mut_slice(),
+            );
         }
     }
 
@@ -933,19 +1007,30 @@ impl<
     fn update_batch(
         &mut self,
         input: Columns<'_, T, IN>,
-        _z: &[T],
+        cache: &[T],
         delta: Columns<'_, T, OUT>,
         learning_rate: T,
     ) {
-        let mut gradients = Conv2dGradients::zeros();
-        for (x, d) in input
-            .as_slice()
-            .chunks_exact(IN)
-            .zip(delta.as_slice().chunks_exact(OUT))
-        {
-            self.accumulate(x, d, &mut gradients, None);
+        let patches = &cache[OUT * input.ncols()..];
+        let mut buffer = SVector::<T, OUT>::zeros();
+        let mut gradients = Conv2dGradients::<CIN, COUT, K, T>::zeros();
+        patches::transposed_weight_gradient(
+            &Self::GEOMETRY,
+            patches,
+            delta.as_slice(),
+            flat_mut(&mut gradients.weight),
+            &mut gradients.bias,
+            buffer.as_mut_slice(),
+        );
+        patches::step_transposed(
+            flat_mut(&mut self.weight),
+            flat_mut(&mut gradients.weight),
+            COUT,
+            learning_rate,
+        );
+        for (b, &g) in self.bias.iter_mut().zip(&gradients.bias) {
+            *b -= learning_rate * g;
         }
-        self.step(&gradients, learning_rate);
     }
 
     #[inline(always)]

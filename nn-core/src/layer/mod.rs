@@ -13,6 +13,7 @@ mod gru;
 mod layer_norm;
 mod lstm;
 mod no_parameters;
+mod patches;
 mod phase;
 mod recurrent;
 mod rnn;

@@ -1,0 +1,181 @@
+//! The batched passes of the convolutions, written once over their geometry (im2col).
+//!
+//! A sample's *patch matrix* has one row per input channel and kernel tap and one column per
+//! output position: row `(i, tap)` holds the input each output position's tap reads on channel
+//! `i`, zero on padding. The forward pass writes it into the layer's cache, after the
+//! pre-activation, so that every product of the three passes is one row-major
+//! [`gemm_add`](crate::kernels::portable::gemm_add) on it, with no allocation:
+//!
+//! - forward: `z = bias + W P` (`W` is `out x rows`, PyTorch's kernel as it is stored);
+//! - weight gradient: `dW^T = sum P delta^T`, the transpose of `delta` taken one sample at a
+//!   time on the stack;
+//! - input gradient: the rows of `W^T delta`, a few at a time, added back to the inputs they
+//!   were read from.
+
+use crate::Scalar;
+use crate::kernels::dispatch;
+use crate::kernels::portable::RowProduct;
+
+/// A convolution's geometry, as its batched passes see it.
+pub(crate) trait Patches {
+    /// Numbers in one input sample.
+    fn input_size(&self) -> usize;
+    /// Output channels.
+    fn out_channels(&self) -> usize;
+    /// Rows of the patch matrix: input channels times kernel taps.
+    fn rows(&self) -> usize;
+    /// Columns of the patch matrix: output positions per channel.
+    fn positions(&self) -> usize;
+    /// Writes row `row` of the patch matrix of the sample `input` to `out` (`positions` long).
+    fn gather<T: Scalar>(&self, row: usize, input: &[T], out: &mut [T]);
+    /// Adds `values`, row `row` of a patch matrix's gradient, to the gradient of the inputs that
+    /// row was read from.
+    fn scatter<T: Scalar>(&self, row: usize, values: &[T], input_gradient: &mut [T]);
+}
+
+/// The scalars of the patch matrices a batch of `batch` samples keeps.
+#[inline(always)]
+pub(crate) fn patches_len<G: Patches>(g: &G, batch: usize) -> usize {
+    g.rows() * g.positions() * batch
+}
+
+/// `z = bias + W P` for every sample of `input`, each sample's patch matrix written to
+/// `patches` on the way.
+pub(crate) fn forward<T: Scalar, G: Patches>(
+    g: &G,
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    patches: &mut [T],
+    z: &mut [T],
+) {
+    let (rows, positions) = (g.rows(), g.positions());
+    let product = RowProduct {
+        m: g.out_channels(),
+        k: rows,
+        n: positions,
+        a_row: rows,
+        a_col: 1,
+        ldb: positions,
+        ldc: positions,
+    };
+    let samples = input
+        .chunks_exact(g.input_size())
+        .zip(patches.chunks_exact_mut(rows * positions))
+        .zip(z.chunks_exact_mut(g.out_channels() * positions));
+    for ((x, patch), z) in samples {
+        for (row, out) in patch.chunks_exact_mut(positions).enumerate() {
+            g.gather(row, x, out);
+        }
+        for (z, &b) in z.chunks_exact_mut(positions).zip(bias) {
+            z.fill(b);
+        }
+        dispatch::gemm_add(product, weight, patch, z);
+    }
+}
+
+/// The weight gradient, transposed (`rows x out`, row-major), written to `transposed`, and the
+/// bias gradient written to `bias_gradient`, both summed over the batch. `delta_t` holds one
+/// sample's transposed delta (at least `out * positions` long).
+pub(crate) fn transposed_weight_gradient<T: Scalar, G: Patches>(
+    g: &G,
+    patches: &[T],
+    delta: &[T],
+    transposed: &mut [T],
+    bias_gradient: &mut [T],
+    delta_t: &mut [T],
+) {
+    let (rows, positions, out) = (g.rows(), g.positions(), g.out_channels());
+    let product = RowProduct {
+        m: rows,
+        k: positions,
+        n: out,
+        a_row: positions,
+        a_col: 1,
+        ldb: out,
+        ldc: out,
+    };
+    transposed.fill(T::zero());
+    bias_gradient.fill(T::zero());
+    for (patch, d) in patches
+        .chunks_exact(rows * positions)
+        .zip(delta.chunks_exact(out * positions))
+    {
+        for ((o, d), gb) in d
+            .chunks_exact(positions)
+            .enumerate()
+            .zip(&mut *bias_gradient)
+        {
+            *gb += d.iter().fold(T::zero(), |sum, &v| sum + v);
+            for (p, &v) in d.iter().enumerate() {
+                delta_t[p * out + o] = v;
+            }
+        }
+        dispatch::gemm_add(product, patch, delta_t, transposed);
+    }
+}
+
+/// The input gradient of every sample, written over `input_gradient`: `W^T delta` computed into
+/// `buffer` as many rows at a time as it holds (at least one: `positions` long), each row added
+/// back where it was read from.
+pub(crate) fn input_gradient<T: Scalar, G: Patches>(
+    g: &G,
+    weight: &[T],
+    delta: &[T],
+    input_gradient: &mut [T],
+    buffer: &mut [T],
+) {
+    let (rows, positions, out) = (g.rows(), g.positions(), g.out_channels());
+    let chunk = (buffer.len() / positions).clamp(1, rows);
+    for (d, dx) in delta
+        .chunks_exact(out * positions)
+        .zip(input_gradient.chunks_exact_mut(g.input_size()))
+    {
+        dx.fill(T::zero());
+        let mut first = 0;
+        while first < rows {
+            let count = chunk.min(rows - first);
+            let values = &mut buffer[..count * positions];
+            values.fill(T::zero());
+            let product = RowProduct {
+                m: count,
+                k: out,
+                n: positions,
+                a_row: 1,
+                a_col: rows,
+                ldb: positions,
+                ldc: positions,
+            };
+            dispatch::gemm_add(product, &weight[first..], d, values);
+            for (q, row) in values.chunks_exact(positions).enumerate() {
+                g.scatter(first + q, row, dx);
+            }
+            first += count;
+        }
+    }
+}
+
+/// `transposed` (`rows x out`) written to `weight_gradient` (`out x rows`).
+pub(crate) fn untranspose<T: Scalar>(transposed: &[T], out: usize, weight_gradient: &mut [T]) {
+    let rows = transposed.len() / out.max(1);
+    for (o, gw) in weight_gradient.chunks_exact_mut(rows).enumerate() {
+        for (r, g) in gw.iter_mut().enumerate() {
+            *g = transposed[r * out + o];
+        }
+    }
+}
+
+/// `w <- w - learning_rate * g` for a weight `out x rows` and its gradient transposed.
+pub(crate) fn step_transposed<T: Scalar>(
+    weight: &mut [T],
+    transposed: &[T],
+    out: usize,
+    learning_rate: T,
+) {
+    let rows = transposed.len() / out.max(1);
+    for (o, w) in weight.chunks_exact_mut(rows).enumerate() {
+        for (r, w) in w.iter_mut().enumerate() {
+            *w -= learning_rate * transposed[r * out + o];
+        }
+    }
+}
