@@ -11,6 +11,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 use rand::Rng;
 
+use super::patches::{self, Kernel, Patches};
 use super::window::{Padding, Window};
 use super::{FlatWidths, HasGradients, Layer, Phase};
 use crate::init::uniform;
@@ -147,6 +148,51 @@ impl Conv1dGeometry {
         debug_assert_eq!(weight.len(), self.weight_size(), "Conv1d weight length");
         debug_assert_eq!(bias.len(), self.out_channels, "Conv1d bias length");
         debug_assert_eq!(output.len(), self.output_size(), "Conv1d output length");
+    }
+}
+
+impl Patches for Conv1dGeometry {
+    #[inline]
+    fn input_size(&self) -> usize {
+        Self::input_size(self)
+    }
+
+    #[inline]
+    fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+
+    #[inline]
+    fn rows(&self) -> usize {
+        self.in_channels * self.window.kernel()
+    }
+
+    #[inline]
+    fn positions(&self) -> usize {
+        self.out_len
+    }
+
+    #[inline]
+    fn gather<T: Scalar>(&self, row: usize, input: &[T], out: &mut [T]) {
+        let (channel, k) = (row / self.window.kernel(), row % self.window.kernel());
+        let x = &input[channel * self.len..][..self.len];
+        let (range, first) = self.window.tap(k, self.len, self.out_len);
+        out.fill(T::zero());
+        let xs = x[first..].iter().step_by(self.window.stride());
+        for (y, &x) in out[range].iter_mut().zip(xs) {
+            *y = x;
+        }
+    }
+
+    #[inline]
+    fn scatter<T: Scalar>(&self, row: usize, values: &[T], input_gradient: &mut [T]) {
+        let (channel, k) = (row / self.window.kernel(), row % self.window.kernel());
+        let dx = &mut input_gradient[channel * self.len..][..self.len];
+        let (range, first) = self.window.tap(k, self.len, self.out_len);
+        let dxs = dx[first..].iter_mut().step_by(self.window.stride());
+        for (dx, &v) in dxs.zip(&values[range]) {
+            *dx += v;
+        }
     }
 }
 
@@ -730,12 +776,12 @@ impl<
     const OUT: usize,
 > Layer<T, IN, OUT> for Conv1d<CIN, COUT, K, S, PL, PR, D, L, LOUT, A, T>
 {
-    /// The pre-activation.
+    /// The pre-activation (and, for a batch, after it every sample's patch matrix).
     type Cache = SVector<T, OUT>;
 
     #[inline(always)]
     fn cache_len(batch: usize) -> usize {
-        OUT * batch
+        OUT * batch + patches::patches_len(&Self::GEOMETRY, batch)
     }
 
     fn initialize<R: Rng + ?Sized>(&mut self, init: Init, rng: &mut R) {
@@ -777,26 +823,22 @@ impl<
     fn forward_batch(
         &self,
         input: Columns<'_, T, IN>,
-        z: &mut [T],
+        cache: &mut [T],
         mut a: ColumnsMut<'_, T, OUT>,
         _phase: &mut Phase,
     ) {
         let () = FlatWidths::<IN, OUT, CIN, L, COUT, LOUT>::MATCH;
-        let _ = Self::GEOMETRY;
-        for (x, z) in input
-            .as_slice()
-            .chunks_exact(IN)
-            .zip(z.chunks_exact_mut(OUT))
-        {
-            conv1d_forward(
-                &Self::GEOMETRY,
-                x,
-                self.weight.as_flattened().as_flattened(),
-                &self.bias,
-                z,
-            );
-        }
-        A::forward(OUT, z, a.as_mut_slice());
+        let kernel = Kernel {
+            weight: self.weight.as_flattened().as_flattened(),
+            bias: &self.bias,
+        };
+        patches::forward_batch::<T, A, _, OUT>(
+            &Self::GEOMETRY,
+            kernel,
+            input.as_slice(),
+            cache,
+            a.as_mut_slice(),
+        );
     }
 
     #[inline(always)]
@@ -838,52 +880,54 @@ impl<
     #[inline(always)]
     fn backward_batch(
         &self,
-        input: Columns<'_, T, IN>,
-        z: &[T],
+        _input: Columns<'_, T, IN>,
+        cache: &[T],
         a: Columns<'_, T, OUT>,
         mut delta: ColumnsMut<'_, T, OUT>,
         gradients: Option<&mut Self::Gradients>,
         mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
-        A::backward(OUT, z, a.as_slice(), delta.as_mut_slice());
-        let mut scratch = Conv1dGradients::zeros();
-        let gradients = match gradients {
-            Some(gradients) => {
-                *gradients = Conv1dGradients::zeros();
-                gradients
-            }
-            None => &mut scratch,
-        };
-        let mut dx = input_gradient
-            .as_mut()
-            .map(|dx| dx.as_mut_slice().chunks_exact_mut(IN));
-        for (x, d) in input
-            .as_slice()
-            .chunks_exact(IN)
-            .zip(delta.as_slice().chunks_exact(OUT))
-        {
-            let dx = dx.as_mut().and_then(Iterator::next);
-            self.accumulate(x, d, gradients, dx);
-        }
+        let mut transposed = Conv1dGradients::<CIN, COUT, K, T>::zeros();
+        patches::backward_batch::<T, A, _, OUT>(
+            &Self::GEOMETRY,
+            self.weight.as_flattened().as_flattened(),
+            cache,
+            a.as_slice(),
+            delta.as_mut_slice(),
+            gradients.map(|g| {
+                (
+                    g.weight.as_flattened_mut().as_flattened_mut(),
+                    &mut g.bias[..],
+                )
+            }),
+            input_gradient.as_mut().map(|dx| dx.as_mut_slice()),
+            transposed.weight.as_flattened_mut().as_flattened_mut(),
+        );
     }
 
     #[inline(always)]
     fn update_batch(
         &mut self,
-        input: Columns<'_, T, IN>,
-        _z: &[T],
+        _input: Columns<'_, T, IN>,
+        cache: &[T],
         delta: Columns<'_, T, OUT>,
         learning_rate: T,
     ) {
-        let mut gradients = Conv1dGradients::zeros();
-        for (x, d) in input
-            .as_slice()
-            .chunks_exact(IN)
-            .zip(delta.as_slice().chunks_exact(OUT))
-        {
-            self.accumulate(x, d, &mut gradients, None);
-        }
-        self.step(&gradients, learning_rate);
+        let mut scratch = Conv1dGradients::<CIN, COUT, K, T>::zeros();
+        patches::update_batch::<T, _, OUT>(
+            &Self::GEOMETRY,
+            (
+                self.weight.as_flattened_mut().as_flattened_mut(),
+                &mut self.bias,
+            ),
+            cache,
+            delta.as_slice(),
+            learning_rate,
+            (
+                scratch.weight.as_flattened_mut().as_flattened_mut(),
+                &mut scratch.bias,
+            ),
+        );
     }
 
     #[inline(always)]

@@ -12,7 +12,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 use rand::Rng;
 
-use super::patches::{self, Patches};
+use super::patches::{self, Kernel, Patches};
 use super::window::{Padding, Window};
 use super::{FlatWidths2d, HasGradients, Layer, Phase};
 use crate::init::uniform;
@@ -918,16 +918,17 @@ impl<
         _phase: &mut Phase,
     ) {
         let () = FlatWidths2d::<IN, OUT, CIN, H, W, COUT, HOUT, WOUT>::MATCH;
-        let (z, patches) = cache.split_at_mut(OUT * input.ncols());
-        patches::forward(
+        let kernel = Kernel {
+            weight: self.flat_weight(),
+            bias: &self.bias,
+        };
+        patches::forward_batch::<T, A, _, OUT>(
             &Self::GEOMETRY,
-            self.flat_weight(),
-            &self.bias,
+            kernel,
             input.as_slice(),
-            patches,
-            z,
+            cache,
+            a.as_mut_slice(),
         );
-        A::forward(OUT, z, a.as_mut_slice());
     }
 
     #[inline(always)]
@@ -969,68 +970,43 @@ impl<
     #[inline(always)]
     fn backward_batch(
         &self,
-        input: Columns<'_, T, IN>,
+        _input: Columns<'_, T, IN>,
         cache: &[T],
         a: Columns<'_, T, OUT>,
         mut delta: ColumnsMut<'_, T, OUT>,
         gradients: Option<&mut Self::Gradients>,
-        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+        mut input_gradient: Option<ColumnsMut<'_, T, IN>>,
     ) {
-        let (z, patches) = cache.split_at(OUT * input.ncols());
-        A::backward(OUT, z, a.as_slice(), delta.as_mut_slice());
-        let mut buffer = SVector::<T, OUT>::zeros();
-        if let Some(gradients) = gradients {
-            let mut transposed = Conv2dGradients::<CIN, COUT, K, T>::zeros();
-            let transposed = flat_mut(&mut transposed.weight);
-            patches::transposed_weight_gradient(
-                &Self::GEOMETRY,
-                patches,
-                delta.as_slice(),
-                transposed,
-                &mut gradients.bias,
-                buffer.as_mut_slice(),
-            );
-            patches::untranspose(transposed, COUT, flat_mut(&mut gradients.weight));
-        }
-        if let Some(mut dx) = input_gradient {
-            patches::input_gradient(
-                &Self::GEOMETRY,
-                self.flat_weight(),
-                delta.as_slice(),
-                dx.as_mut_slice(),
-                buffer.as_mut_slice(),
-            );
-        }
+        let mut transposed = Conv2dGradients::<CIN, COUT, K, T>::zeros();
+        patches::backward_batch::<T, A, _, OUT>(
+            &Self::GEOMETRY,
+            self.flat_weight(),
+            cache,
+            a.as_slice(),
+            delta.as_mut_slice(),
+            gradients.map(|g| (flat_mut(&mut g.weight), &mut g.bias[..])),
+            input_gradient.as_mut().map(|dx| dx.as_mut_slice()),
+            flat_mut(&mut transposed.weight),
+        );
     }
 
     #[inline(always)]
     fn update_batch(
         &mut self,
-        input: Columns<'_, T, IN>,
+        _input: Columns<'_, T, IN>,
         cache: &[T],
         delta: Columns<'_, T, OUT>,
         learning_rate: T,
     ) {
-        let patches = &cache[OUT * input.ncols()..];
-        let mut buffer = SVector::<T, OUT>::zeros();
-        let mut gradients = Conv2dGradients::<CIN, COUT, K, T>::zeros();
-        patches::transposed_weight_gradient(
+        let mut scratch = Conv2dGradients::<CIN, COUT, K, T>::zeros();
+        patches::update_batch::<T, _, OUT>(
             &Self::GEOMETRY,
-            patches,
+            (flat_mut(&mut self.weight), &mut self.bias),
+            cache,
             delta.as_slice(),
-            flat_mut(&mut gradients.weight),
-            &mut gradients.bias,
-            buffer.as_mut_slice(),
-        );
-        patches::step_transposed(
-            flat_mut(&mut self.weight),
-            flat_mut(&mut gradients.weight),
-            COUT,
             learning_rate,
+            (flat_mut(&mut scratch.weight), &mut scratch.bias),
         );
-        for (b, &g) in self.bias.iter_mut().zip(&gradients.bias) {
-            *b -= learning_rate * g;
-        }
     }
 
     #[inline(always)]

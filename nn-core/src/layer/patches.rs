@@ -12,9 +12,11 @@
 //! - input gradient: the rows of `W^T delta`, a few at a time, added back to the inputs they
 //!   were read from.
 
-use crate::Scalar;
+use nalgebra::SVector;
+
 use crate::kernels::dispatch;
 use crate::kernels::portable::RowProduct;
+use crate::{Activation, Scalar};
 
 /// A convolution's geometry, as its batched passes see it.
 pub(crate) trait Patches {
@@ -156,7 +158,7 @@ pub(crate) fn input_gradient<T: Scalar, G: Patches>(
 }
 
 /// `transposed` (`rows x out`) written to `weight_gradient` (`out x rows`).
-pub(crate) fn untranspose<T: Scalar>(transposed: &[T], out: usize, weight_gradient: &mut [T]) {
+fn untranspose<T: Scalar>(transposed: &[T], out: usize, weight_gradient: &mut [T]) {
     let rows = transposed.len() / out.max(1);
     for (o, gw) in weight_gradient.chunks_exact_mut(rows).enumerate() {
         for (r, g) in gw.iter_mut().enumerate() {
@@ -166,16 +168,95 @@ pub(crate) fn untranspose<T: Scalar>(transposed: &[T], out: usize, weight_gradie
 }
 
 /// `w <- w - learning_rate * g` for a weight `out x rows` and its gradient transposed.
-pub(crate) fn step_transposed<T: Scalar>(
-    weight: &mut [T],
-    transposed: &[T],
-    out: usize,
-    learning_rate: T,
-) {
+fn step_transposed<T: Scalar>(weight: &mut [T], transposed: &[T], out: usize, learning_rate: T) {
     let rows = transposed.len() / out.max(1);
     for (o, w) in weight.chunks_exact_mut(rows).enumerate() {
         for (r, w) in w.iter_mut().enumerate() {
             *w -= learning_rate * transposed[r * out + o];
         }
+    }
+}
+
+/// A convolution's parameters, as slices: the kernel `out x rows` in PyTorch's order, the bias
+/// `out` long.
+pub(crate) struct Kernel<'a, T> {
+    pub weight: &'a [T],
+    pub bias: &'a [T],
+}
+
+/// [`Layer::forward_batch`](super::Layer::forward_batch) of a convolution with activation `A`:
+/// `cache` holds the pre-activation, then the patch matrices.
+#[inline(always)]
+pub(crate) fn forward_batch<T: Scalar, A: Activation, G: Patches, const OUT: usize>(
+    g: &G,
+    kernel: Kernel<'_, T>,
+    input: &[T],
+    cache: &mut [T],
+    a: &mut [T],
+) {
+    let (z, patches) = cache.split_at_mut(a.len());
+    forward(g, kernel.weight, kernel.bias, input, patches, z);
+    A::forward(OUT, z, a);
+}
+
+/// [`Layer::backward_batch`](super::Layer::backward_batch) of a convolution with activation
+/// `A`, from what [`forward_batch`] kept. `gradients` are the weight's and the bias's, and
+/// `transposed` a scratch of the weight's size.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn backward_batch<T: Scalar, A: Activation, G: Patches, const OUT: usize>(
+    g: &G,
+    weight: &[T],
+    cache: &[T],
+    a: &[T],
+    delta: &mut [T],
+    gradients: Option<(&mut [T], &mut [T])>,
+    dx: Option<&mut [T]>,
+    transposed: &mut [T],
+) {
+    let (z, patches) = cache.split_at(a.len());
+    A::backward(OUT, z, a, delta);
+    let mut buffer = SVector::<T, OUT>::zeros();
+    if let Some((weight_gradient, bias_gradient)) = gradients {
+        transposed_weight_gradient(
+            g,
+            patches,
+            delta,
+            transposed,
+            bias_gradient,
+            buffer.as_mut_slice(),
+        );
+        untranspose(transposed, g.out_channels(), weight_gradient);
+    }
+    if let Some(dx) = dx {
+        input_gradient(g, weight, delta, dx, buffer.as_mut_slice());
+    }
+}
+
+/// [`Layer::update_batch`](super::Layer::update_batch) of a convolution: plain SGD's step on
+/// `weight` and `bias` from the batch's delta, with `transposed` and `bias_gradient` as scratch
+/// of the weight's and the bias's sizes.
+#[inline(always)]
+pub(crate) fn update_batch<T: Scalar, G: Patches, const OUT: usize>(
+    g: &G,
+    (weight, bias): (&mut [T], &mut [T]),
+    cache: &[T],
+    delta: &[T],
+    learning_rate: T,
+    (transposed, bias_gradient): (&mut [T], &mut [T]),
+) {
+    let patches = &cache[delta.len()..];
+    let mut buffer = SVector::<T, OUT>::zeros();
+    transposed_weight_gradient(
+        g,
+        patches,
+        delta,
+        transposed,
+        bias_gradient,
+        buffer.as_mut_slice(),
+    );
+    step_transposed(weight, transposed, g.out_channels(), learning_rate);
+    for (b, &gb) in bias.iter_mut().zip(&*bias_gradient) {
+        *b -= learning_rate * gb;
     }
 }
