@@ -200,11 +200,14 @@ impl Patches for Conv2dGeometry {
         let x = &input[channel * plane..][..plane];
         out.fill(T::zero());
         self.for_each_tap_row(tap / kernel_cols, tap % kernel_cols, |r, i, t| {
-            let xs = x[i * self.width + t.first_col..]
-                .iter()
-                .step_by(self.cols.stride());
-            for (y, &x) in out[r * self.out_width..][t.cols].iter_mut().zip(xs) {
-                *y = x;
+            let y = &mut out[r * self.out_width..][t.cols];
+            let x = &x[i * self.width + t.first_col..];
+            if self.cols.stride() == 1 {
+                y.copy_from_slice(&x[..y.len()]);
+            } else {
+                for (y, &x) in y.iter_mut().zip(x.iter().step_by(self.cols.stride())) {
+                    *y = x;
+                }
             }
         });
     }
@@ -216,11 +219,16 @@ impl Patches for Conv2dGeometry {
         let (channel, tap) = (row / taps, row % taps);
         let dx = &mut input_gradient[channel * plane..][..plane];
         self.for_each_tap_row(tap / kernel_cols, tap % kernel_cols, |r, i, t| {
-            let dxs = dx[i * self.width + t.first_col..]
-                .iter_mut()
-                .step_by(self.cols.stride());
-            for (dx, &v) in dxs.zip(&values[r * self.out_width..][t.cols]) {
-                *dx += v;
+            let v = &values[r * self.out_width..][t.cols];
+            let dx = &mut dx[i * self.width + t.first_col..];
+            if self.cols.stride() == 1 {
+                for (dx, &v) in dx[..v.len()].iter_mut().zip(v) {
+                    *dx += v;
+                }
+            } else {
+                for (dx, &v) in dx.iter_mut().step_by(self.cols.stride()).zip(v) {
+                    *dx += v;
+                }
             }
         });
     }

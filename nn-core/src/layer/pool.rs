@@ -255,6 +255,60 @@ impl Pool2dGeometry {
         })
     }
 
+    /// Whether every window is a block of whole rows and columns inside the input (no padding,
+    /// no dilation), which [`plain_argmax`](Self::plain_argmax) reads with plain loops rather
+    /// than through [`inputs`](Self::inputs)' filters.
+    #[inline]
+    fn plain(&self) -> bool {
+        let plain = |w: &Window| w.dilation() == 1 && w.padding() == Padding::VALID;
+        plain(&self.rows) && plain(&self.cols)
+    }
+
+    /// The index of output `(r, c)`'s window's first element, when the windows are
+    /// [`plain`](Self::plain).
+    #[inline(always)]
+    fn plain_start(&self, r: usize, c: usize) -> usize {
+        r * self.rows.stride() * self.width + c * self.cols.stride()
+    }
+
+    /// The largest element of the [`plain`](Self::plain) window at `start`, or `None` when it
+    /// holds a NaN. Branch-free (`max` and an or), as which element is largest is data that a
+    /// branch would mispredict.
+    #[inline(always)]
+    fn plain_max<T: Scalar>(&self, x: &[T], start: usize) -> Option<T> {
+        let mut largest = x[start];
+        let mut nan = false;
+        for i in 0..self.rows.kernel() {
+            for &v in &x[start + i * self.width..][..self.cols.kernel()] {
+                largest = largest.max(v);
+                // `v != v` is NaN.
+                #[allow(clippy::eq_op)]
+                let is_nan = v != v;
+                nan |= is_nan;
+            }
+        }
+        (!nan).then_some(largest)
+    }
+
+    /// The first maximal input of output `(r, c)`'s window, as [`first_max`] picks it, when the
+    /// windows are [`plain`](Self::plain): the first element equal to the window's largest, found
+    /// going backwards with selects rather than branches.
+    #[inline(always)]
+    fn plain_argmax<T: Scalar>(&self, x: &[T], r: usize, c: usize) -> usize {
+        let start = self.plain_start(r, c);
+        let Some(largest) = self.plain_max(x, start) else {
+            return first_max(x, self.inputs(r, c));
+        };
+        let mut best = start;
+        for i in (0..self.rows.kernel()).rev() {
+            let row = start + i * self.width;
+            for j in (row..row + self.cols.kernel()).rev() {
+                best = if x[j] == largest { j } else { best };
+            }
+        }
+        best
+    }
+
     /// The divisor of output `(r, c)`'s average.
     #[inline]
     fn divisor<T: Scalar>(&self, r: usize, c: usize, count_include_pad: bool) -> T {
@@ -401,7 +455,18 @@ pub fn max_pool2d_forward<T: Scalar>(geometry: &Pool2dGeometry, input: &[T], out
         .chunks_exact(plane)
         .zip(output.chunks_exact_mut(out_plane))
     {
-        g.for_each_output(|o, r, c| y[o] = x[first_max(x, g.inputs(r, c))]);
+        if g.plain() {
+            for (r, y) in y.chunks_exact_mut(g.out_width).enumerate() {
+                for (c, y) in y.iter_mut().enumerate() {
+                    *y = match g.plain_max(x, g.plain_start(r, c)) {
+                        Some(largest) => largest,
+                        None => x[first_max(x, g.inputs(r, c))],
+                    };
+                }
+            }
+        } else {
+            g.for_each_output(|o, r, c| y[o] = x[first_max(x, g.inputs(r, c))]);
+        }
     }
 }
 
@@ -425,7 +490,15 @@ pub fn max_pool2d_backward<T: Scalar>(
         .chunks_exact(plane)
         .zip(input_gradient.chunks_exact_mut(plane));
     for ((x, dx), d) in planes.zip(delta.chunks_exact(out_plane)) {
-        g.for_each_output(|o, r, c| dx[first_max(x, g.inputs(r, c))] += d[o]);
+        if g.plain() {
+            for (r, d) in d.chunks_exact(g.out_width).enumerate() {
+                for (c, &d) in d.iter().enumerate() {
+                    dx[g.plain_argmax(x, r, c)] += d;
+                }
+            }
+        } else {
+            g.for_each_output(|o, r, c| dx[first_max(x, g.inputs(r, c))] += d[o]);
+        }
     }
 }
 
