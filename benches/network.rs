@@ -6,6 +6,9 @@
 //! 32 -> 10 -> 1 to W3's 784 -> 128 -> 10 (`../shared/peers/WORKLOADS.md`), and reported in
 //! samples per second. Single thread, f32. Run with `cargo bench`, or one group with
 //! `cargo bench --bench network -- train_step`.
+//!
+//! The `conv_*` groups time the digits CNN of `examples/digits_cnn.rs` (the W9 workload's
+//! network): a batch forward with a warm workspace and a plain-SGD training step at batch 32.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -35,10 +38,33 @@ network! {
     struct Mnist(Dense<784, 128, Relu>, Dense<128, 10>);
 }
 
+network! {
+    /// W9: the digits CNN, two blocks of Conv2d 3x3, BatchNorm, ReLU and MaxPool 2, then
+    /// Dropout and Dense.
+    #[input_shape(1, 8, 8)]
+    struct DigitsCnn(
+        Conv2d<1, 16, 3, 1, 1>,
+        BatchNorm,
+        Relu,
+        MaxPool2d<2>,
+        Conv2d<16, 32, 3, 1, 1>,
+        BatchNorm,
+        Relu,
+        MaxPool2d<2>,
+        Flatten,
+        Dropout<25>,
+        Dense<128, 10>,
+    );
+}
+
 const SMALL: &str = "w1_32-10relu-1";
 const MEDIUM: &str = "64-64relu-10";
 const LARGE: &str = "256-128tanh-10";
 const MNIST: &str = "w3_784-128relu-10";
+const CNN: &str = "w9_digits_cnn";
+
+/// The batch of the CNN's training step, as in W9.
+const CNN_BATCH: usize = 32;
 
 /// The batch of the batch-forward group.
 const FORWARD_BATCH: usize = 64;
@@ -87,6 +113,18 @@ fn training_step(c: &mut Criterion) {
         train_step::<Large, 256, 10>(&mut group, LARGE, batch);
         train_step::<Mnist, 784, 10>(&mut group, MNIST, batch);
     }
+    group.finish();
+}
+
+fn convolutions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("conv_forward_columns");
+    group.throughput(Throughput::Elements(FORWARD_BATCH as u64));
+    forward_columns::<DigitsCnn, 64, 10>(&mut group, CNN);
+    group.finish();
+
+    let mut group = c.benchmark_group("conv_train_step");
+    group.throughput(Throughput::Elements(CNN_BATCH as u64));
+    train_step::<DigitsCnn, 64, 10>(&mut group, CNN, CNN_BATCH);
     group.finish();
 }
 
@@ -195,6 +233,6 @@ fn config() -> Criterion {
 criterion::criterion_group! {
     name = benches;
     config = config();
-    targets = single_forward, batch_forward, training_step
+    targets = single_forward, batch_forward, training_step, convolutions
 }
 criterion::criterion_main!(benches);

@@ -192,6 +192,32 @@ fn data<const IN: usize, const OUT: usize>(
     (inputs, targets)
 }
 
+network! {
+    /// A small CNN: convolutions keep their patch matrices in the workspace, not on the heap.
+    #[input_shape(1, 8, 8)]
+    struct Cnn(
+        Conv2d<1, 4, 3, 1, 1>,
+        BatchNorm,
+        Relu,
+        MaxPool2d<2>,
+        Conv2d<4, 8, 3, 1, 1>,
+        Relu,
+        Flatten,
+        Dropout<25>,
+        Dense<128, 10>,
+    );
+}
+
+fn images(samples: usize) -> (Vec<SVector<f32, 64>>, Vec<SVector<f32, 10>>) {
+    let inputs: Vec<_> = (0..samples)
+        .map(|s| SVector::from_fn(|i, _| ((i * 3 + s) % 11) as f32 / 11.0))
+        .collect();
+    let targets = (0..samples)
+        .map(|s| SVector::from_fn(|i, _| f32::from(u8::from(i == s % 10))))
+        .collect();
+    (inputs, targets)
+}
+
 /// Inference (one sample, a batch matrix, a batch into a caller's buffer) and warm training
 /// steps (plain SGD, fused, on batches and on single samples; SGD with momentum, which goes
 /// through the gradients) of `model` allocate nothing.
@@ -277,4 +303,40 @@ fn a_time_step_allocates_nothing() {
         0
     );
     assert!(y[0].is_finite());
+}
+
+#[test]
+fn convolutions_allocate_nothing_in_a_warm_batch_forward_or_training_step() {
+    let mut model = Cnn::new(&mut StdRng::seed_from_u64(4));
+    let (inputs, targets) = images(32);
+    let mut outputs = vec![0.0_f32; 10 * 32];
+    let mut workspace = Workspace::new();
+    let forward = |model: &Cnn, outputs: &mut [f32], workspace: &mut Workspace<f32>| {
+        model.forward_columns(
+            columns(typenn::flatten(&inputs)),
+            columns_mut(outputs),
+            workspace,
+        );
+    };
+    forward(&model, &mut outputs, &mut workspace);
+    let count = allocations(|| forward(&model, &mut outputs, &mut workspace));
+    assert_eq!(count, 0, "a batch forward with a warm workspace");
+
+    let mut sgd = model
+        .trainer(SoftmaxCrossEntropy, Sgd::new(0.01))
+        .expect("valid settings");
+    let mut adam = model
+        .trainer(SoftmaxCrossEntropy, Adam::new(0.001))
+        .expect("valid settings");
+    sgd.step(&mut model, &inputs, &targets)
+        .expect("a finite loss");
+    adam.step(&mut model, &inputs, &targets)
+        .expect("a finite loss");
+    let count = allocations(|| {
+        sgd.step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+        adam.step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+    });
+    assert_eq!(count, 0, "plain SGD and Adam steps after the first");
 }
