@@ -295,10 +295,22 @@ impl Pool2dGeometry {
     /// going backwards with selects rather than branches.
     #[inline(always)]
     fn plain_argmax<T: Scalar>(&self, x: &[T], r: usize, c: usize) -> usize {
-        let start = self.plain_start(r, c);
-        let Some(largest) = self.plain_max(x, start) else {
+        match self.plain_max(x, self.plain_start(r, c)) {
+            Some(largest) => self.plain_argmax_of(x, r, c, largest),
+            None => first_max(x, self.inputs(r, c)),
+        }
+    }
+
+    /// As [`plain_argmax`](Self::plain_argmax), given the window's largest element (the
+    /// forward pass's output).
+    #[inline(always)]
+    fn plain_argmax_of<T: Scalar>(&self, x: &[T], r: usize, c: usize, largest: T) -> usize {
+        // `largest != largest` is NaN, which no element equals.
+        #[allow(clippy::eq_op)]
+        if largest != largest {
             return first_max(x, self.inputs(r, c));
-        };
+        }
+        let start = self.plain_start(r, c);
         let mut best = start;
         for i in (0..self.rows.kernel()).rev() {
             let row = start + i * self.width;
@@ -498,6 +510,45 @@ pub fn max_pool2d_backward<T: Scalar>(
             }
         } else {
             g.for_each_output(|o, r, c| dx[first_max(x, g.inputs(r, c))] += d[o]);
+        }
+    }
+}
+
+/// As [`max_pool2d_backward`], given the forward pass's `output` (each window's maximum), which
+/// windows without padding or dilation then need not compute again.
+pub fn max_pool2d_backward_given_output<T: Scalar>(
+    geometry: &Pool2dGeometry,
+    input: &[T],
+    output: &[T],
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let g = geometry;
+    if !g.plain() {
+        max_pool2d_backward(g, input, delta, input_gradient);
+        return;
+    }
+    debug_assert_eq!(
+        (input.len(), output.len(), delta.len()),
+        (g.input_size(), g.output_size(), g.output_size())
+    );
+    debug_assert_eq!(input_gradient.len(), g.input_size());
+    input_gradient.fill(T::zero());
+    let (plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    let planes = input
+        .chunks_exact(plane)
+        .zip(input_gradient.chunks_exact_mut(plane))
+        .zip(
+            delta
+                .chunks_exact(out_plane)
+                .zip(output.chunks_exact(out_plane)),
+        );
+    for ((x, dx), (d, y)) in planes {
+        let rows = d.chunks_exact(g.out_width).zip(y.chunks_exact(g.out_width));
+        for (r, (d, y)) in rows.enumerate() {
+            for (c, (&d, &largest)) in d.iter().zip(y).enumerate() {
+                dx[g.plain_argmax_of(x, r, c, largest)] += d;
+            }
         }
     }
 }
@@ -963,13 +1014,19 @@ macro_rules! pool2d_layer {
                 &self,
                 input: &SVector<T, IN>,
                 _cache: &(),
-                _output: &SVector<T, OUT>,
+                output: &SVector<T, OUT>,
                 delta: &mut SVector<T, OUT>,
                 input_gradient: bool,
             ) -> SVector<T, IN> {
                 let mut dx = SVector::<T, IN>::zeros();
                 if input_gradient {
-                    $backward(&Self::GEOMETRY, input.as_slice(), delta.as_slice(), dx.as_mut_slice());
+                    $backward(
+                        &Self::GEOMETRY,
+                        input.as_slice(),
+                        output.as_slice(),
+                        delta.as_slice(),
+                        dx.as_mut_slice(),
+                    );
                 }
                 dx
             }
@@ -982,19 +1039,20 @@ macro_rules! pool2d_layer {
                 &self,
                 input: Columns<'_, T, IN>,
                 _cache: &[T],
-                _output: Columns<'_, T, OUT>,
+                output: Columns<'_, T, OUT>,
                 delta: ColumnsMut<'_, T, OUT>,
                 _gradients: Option<&mut NoGradients>,
                 input_gradient: Option<ColumnsMut<'_, T, IN>>,
             ) {
                 if let Some(mut input_gradient) = input_gradient {
-                    for ((x, d), dx) in input
+                    for (((x, y), d), dx) in input
                         .as_slice()
                         .chunks_exact(IN)
+                        .zip(output.as_slice().chunks_exact(OUT))
                         .zip(delta.as_slice().chunks_exact(OUT))
                         .zip(input_gradient.as_mut_slice().chunks_exact_mut(IN))
                     {
-                        $backward(&Self::GEOMETRY, x, d, dx);
+                        $backward(&Self::GEOMETRY, x, y, d, dx);
                     }
                 }
             }
@@ -1033,7 +1091,7 @@ pool2d_layer!(
     /// ```
     MaxPool2d,
     max_pool2d_forward,
-    max_pool2d_backward
+    max_pool2d_backward_given_output
 );
 
 pool2d_layer!(
@@ -1063,7 +1121,9 @@ pool2d_layer!(
     /// ```
     AvgPool2d,
     |g: &Pool2dGeometry, x: &[_], y: &mut [_]| avg_pool2d_forward(g, true, x, y),
-    |g: &Pool2dGeometry, _x: &[_], d: &[_], dx: &mut [_]| avg_pool2d_backward(g, true, d, dx)
+    |g: &Pool2dGeometry, _x: &[_], _y: &[_], d: &[_], dx: &mut [_]| {
+        avg_pool2d_backward(g, true, d, dx)
+    }
 );
 
 /// Global average pooling: each channel's mean over all its positions, as PyTorch's
@@ -1217,6 +1277,44 @@ mod tests {
 
     fn pool2d(channels: usize, size: (usize, usize), rows: Axis, cols: Axis) -> Pool2dGeometry {
         Pool2dGeometry::new(channels, size, window(rows), window(cols)).unwrap()
+    }
+
+    /// Plain windows (no padding or dilation) take their own paths: the first maximum of each
+    /// window in row-major order still gets the gradient, ties included (the zeros a ReLU
+    /// leaves), also when the forward pass's output is given and when windows overlap.
+    /// x (5 x 4) = `[[0, 2, 2, 0], [1, 2, 0, 0], [0, 0, 3, 1], [3, 1, 1, 3], [9, 9, 9, 9]]`,
+    /// 2 x 2 windows with stride 2 (row 4 is left over by the floor): `[[0, 2], [1, 2]]` has its
+    /// first 2 at index 1, `[[2, 0], [0, 0]]` its 2 at index 2, `[[0, 0], [3, 1]]` its 3 at 12
+    /// and `[[3, 1], [1, 3]]` its first 3 at 10.
+    #[test]
+    fn plain_windows_route_the_gradient_to_the_first_maximum() {
+        let x = [
+            0.0, 2.0, 2.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 3.0, 1.0, 3.0, 1.0, 1.0, 3.0, 9.0,
+            9.0, 9.0, 9.0,
+        ];
+        let g = pool2d(1, (5, 4), (2, 2, 1, (0, 0)), (2, 2, 1, (0, 0)));
+        let mut y = [0.0; 4];
+        max_pool2d_forward(&g, &x, &mut y);
+        assert_eq!(y, [2.0, 2.0, 3.0, 3.0]);
+        let delta = [1.0, 2.0, 3.0, 4.0];
+        let mut expected = [0.0; 20];
+        (expected[1], expected[2], expected[12], expected[10]) = (1.0, 2.0, 3.0, 4.0);
+        let mut dx = [7.0; 20];
+        max_pool2d_backward(&g, &x, &delta, &mut dx);
+        assert_eq!(dx, expected);
+        let mut dx = [7.0; 20];
+        max_pool2d_backward_given_output(&g, &x, &y, &delta, &mut dx);
+        assert_eq!(dx, expected);
+        // Overlapping 2 x 2 windows with stride 1 over the first two rows: the first 2 of
+        // columns 0-1 and of columns 1-2 is index 1 (which collects 1 + 2), of columns 2-3
+        // index 2.
+        let g = pool2d(1, (2, 4), (2, 1, 1, (0, 0)), (2, 1, 1, (0, 0)));
+        let mut y = [0.0; 3];
+        max_pool2d_forward(&g, &x[..8], &mut y);
+        assert_eq!(y, [2.0, 2.0, 2.0]);
+        let mut dx = [7.0; 8];
+        max_pool2d_backward_given_output(&g, &x[..8], &y, &[1.0, 2.0, 4.0], &mut dx);
+        assert_eq!(dx, [0.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
     }
 
     #[test]
