@@ -33,6 +33,8 @@
 mod classification;
 mod common;
 #[path = "common/digits.rs"]
+// The loader only: the MLP and its training are the other digits examples'.
+#[allow(dead_code)]
 mod digits;
 #[path = "common/plot.rs"]
 mod plot;
