@@ -144,6 +144,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         |rest, member| quote!((&mut gradients.#member, #rest)),
     );
 
+    let safetensors_constructors = safetensors_constructors();
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
     // Serialize and Deserialize, or nothing: the facade's `serde` feature decides.
@@ -248,30 +249,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                     <Self as #rt::Parameters<f32>>::try_zeros_boxed()
                 }
 
-                /// A network with the parameters of the safetensors file at `path`, as
-                /// `Persist::open_safetensors` reads it, for the default `f32` (an `f64` network is
-                /// read with `Net::<f64>::open_safetensors`).
-                ///
-                /// # Errors
-                ///
-                /// `LoadError::Io` when the file cannot be read, or the first mistake found in it.
-                pub fn open_safetensors(
-                    path: impl ::core::convert::AsRef<#rt::Path>,
-                ) -> ::core::result::Result<Self, #rt::LoadError> {
-                    <Self as #rt::Persist<f32>>::open_safetensors(path)
-                }
-
-                /// A network with the parameters in a safetensors file's bytes, as
-                /// `Persist::from_safetensors_bytes` reads them, for the default `f32`.
-                ///
-                /// # Errors
-                ///
-                /// The first mistake found, as a `LoadError`.
-                pub fn from_safetensors_bytes(
-                    bytes: &[u8],
-                ) -> ::core::result::Result<Self, #rt::LoadError> {
-                    <Self as #rt::Persist<f32>>::from_safetensors_bytes(bytes)
-                }
+                #safetensors_constructors
             }
         }
 
@@ -369,6 +347,38 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 #gradient_slots
             }
         }
+    }
+}
+
+/// `open_safetensors` and `from_safetensors_bytes` for the default `f32`, inside an `if_std!`
+/// block of an `impl Net`: every network has them, with state or without.
+pub(crate) fn safetensors_constructors() -> TokenStream {
+    let rt = runtime();
+    quote! {
+                /// A network with the parameters of the safetensors file at `path`, as
+                /// `Persist::open_safetensors` reads it, for the default `f32` (an `f64` network is
+                /// read with `Net::<f64>::open_safetensors`).
+                ///
+                /// # Errors
+                ///
+                /// `LoadError::Io` when the file cannot be read, or the first mistake found in it.
+                pub fn open_safetensors(
+                    path: impl ::core::convert::AsRef<#rt::Path>,
+                ) -> ::core::result::Result<Self, #rt::LoadError> {
+                    <Self as #rt::Persist<f32>>::open_safetensors(path)
+                }
+
+                /// A network with the parameters in a safetensors file's bytes, as
+                /// `Persist::from_safetensors_bytes` reads them, for the default `f32`.
+                ///
+                /// # Errors
+                ///
+                /// The first mistake found, as a `LoadError`.
+                pub fn from_safetensors_bytes(
+                    bytes: &[u8],
+                ) -> ::core::result::Result<Self, #rt::LoadError> {
+                    <Self as #rt::Persist<f32>>::from_safetensors_bytes(bytes)
+                }
     }
 }
 

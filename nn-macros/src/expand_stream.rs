@@ -10,8 +10,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Attribute;
 
 use crate::expand::{
-    gradient_type, layer_type, parameters_impl, runtime, runtime_at, stack_check,
-    standard_traits_impl, struct_tokens, value, without_standard_derives,
+    gradient_type, layer_type, parameters_impl, runtime, runtime_at, safetensors_constructors,
+    stack_check, standard_traits_impl, struct_tokens, value, without_standard_derives,
 };
 use crate::parse::Style;
 use crate::validate::{Family, LayerModel, Model};
@@ -172,6 +172,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             const #name: usize = #expression;
         }
     });
+    let safetensors_constructors = safetensors_constructors();
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
     quote! {
@@ -206,29 +207,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             }
 
             #rt::if_std! {
-                /// A network with the parameters of the safetensors file at `path`, as
-                /// `Persist::open_safetensors` reads it, for the default `f32`.
-                ///
-                /// # Errors
-                ///
-                /// `LoadError::Io` when the file cannot be read, or the first mistake found in it.
-                pub fn open_safetensors(
-                    path: impl ::core::convert::AsRef<#rt::Path>,
-                ) -> ::core::result::Result<Self, #rt::LoadError> {
-                    <Self as #rt::Persist<f32>>::open_safetensors(path)
-                }
-
-                /// A network with the parameters in a safetensors file's bytes, for the
-                /// default `f32`.
-                ///
-                /// # Errors
-                ///
-                /// The first mistake found, as a `LoadError`.
-                pub fn from_safetensors_bytes(
-                    bytes: &[u8],
-                ) -> ::core::result::Result<Self, #rt::LoadError> {
-                    <Self as #rt::Persist<f32>>::from_safetensors_bytes(bytes)
-                }
+                #safetensors_constructors
             }
         }
 
