@@ -14,7 +14,7 @@ use std::fmt::{self, Display};
 use std::process::ExitCode;
 use std::{env, fs};
 
-use typenn_embedded::{DONE, OUTPUTS, Precision, SAMPLES, model, run};
+use typenn_embedded::{DONE, Networks, OUTPUTS, Precision, SAMPLES, networks, run};
 
 fn main() -> ExitCode {
     match check() {
@@ -32,7 +32,10 @@ fn main() -> ExitCode {
 /// What the one printed line says.
 struct Summary {
     outputs: usize,
+    /// The largest tolerance of any precision.
     tolerance: f32,
+    /// The tags of the precisions that must match to the bit (tolerance 0).
+    exact: Vec<&'static str>,
     sizes: Sizes,
 }
 
@@ -40,8 +43,16 @@ impl Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "cortex-m: {} outputs match the host within {:e}; flash {} bytes, static RAM {} bytes",
-            self.outputs, self.tolerance, self.sizes.flash, self.sizes.static_ram
+            "cortex-m: {} outputs match the host within {:e}",
+            self.outputs, self.tolerance
+        )?;
+        if !self.exact.is_empty() {
+            write!(f, " ({} to the bit)", self.exact.join(", "))?;
+        }
+        write!(
+            f,
+            "; flash {} bytes, static RAM {} bytes",
+            self.sizes.flash, self.sizes.static_ram
         )
     }
 }
@@ -58,7 +69,7 @@ fn check() -> Result<Summary, Box<dyn Error>> {
         .map_err(|error| format!("reading {output_path}: {error}"))?;
 
     let results = parse_results(&printed)?;
-    let expected = host_results();
+    let expected = host_results(&networks()?);
     let mismatches = compare(&expected, &results);
     if !mismatches.is_empty() {
         let list: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
@@ -76,6 +87,11 @@ fn check() -> Result<Summary, Box<dyn Error>> {
             .iter()
             .map(|precision| precision.tolerance())
             .fold(0.0, f32::max),
+        exact: Precision::ALL
+            .iter()
+            .filter(|precision| precision.tolerance() == 0.0)
+            .map(|precision| precision.tag())
+            .collect(),
         sizes: Sizes::of_elf32(&elf)?,
     })
 }
@@ -88,9 +104,9 @@ struct SampleResult {
     outputs: [f32; OUTPUTS],
 }
 
-/// What the firmware computes, computed here.
-fn host_results() -> Vec<SampleResult> {
-    let model = model();
+/// What the firmware computes, computed here: the same quantization of the same network, and
+/// every sample through both networks.
+fn host_results(networks: &Networks) -> Vec<SampleResult> {
     Precision::ALL
         .iter()
         .flat_map(|&precision| {
@@ -102,7 +118,7 @@ fn host_results() -> Vec<SampleResult> {
         .map(|(precision, sample, input)| SampleResult {
             precision,
             sample,
-            outputs: run(model, precision, input),
+            outputs: run(networks, precision, input),
         })
         .collect()
 }
@@ -172,7 +188,8 @@ enum Mismatch {
     Missing { precision: Precision, sample: usize },
     /// The firmware printed a line the host did not expect, or one twice.
     Unexpected { precision: Precision, sample: usize },
-    /// One output differs by more than the precision's tolerance (or is NaN on one side).
+    /// One output differs by more than the precision's tolerance (or is NaN on one side), or
+    /// in its bits where the tolerance is 0.
     Differs {
         precision: Precision,
         sample: usize,
@@ -233,9 +250,7 @@ fn compare(expected: &[SampleResult], printed: &[SampleResult]) -> Vec<Mismatch>
         };
         let target = unmatched.swap_remove(position);
         for (output, (&host, &target)) in host.outputs.iter().zip(&target.outputs).enumerate() {
-            // False when either side is NaN, so that a NaN is a mismatch.
-            let close = (host - target).abs() <= precision.tolerance();
-            if !close {
+            if !agrees(precision, host, target) {
                 mismatches.push(Mismatch::Differs {
                     precision,
                     sample,
@@ -251,6 +266,17 @@ fn compare(expected: &[SampleResult], printed: &[SampleResult]) -> Vec<Mismatch>
         sample: target.sample,
     }));
     mismatches
+}
+
+/// Whether the firmware's `target` matches the host's `host` in `precision`.
+fn agrees(precision: Precision, host: f32, target: f32) -> bool {
+    let tolerance = precision.tolerance();
+    if tolerance == 0.0 {
+        host.to_bits() == target.to_bits()
+    } else {
+        // False when either side is NaN, so that a NaN is a mismatch.
+        (host - target).abs() <= tolerance
+    }
 }
 
 /// A firmware image's footprint, summed over its sections as `size` does.
@@ -364,6 +390,22 @@ mod tests {
     }
 
     #[test]
+    fn int8_outputs_match_only_to_the_bit() {
+        let int8 = |outputs| SampleResult {
+            precision: Precision::Int8,
+            sample: 0,
+            outputs,
+        };
+        let host = [int8([0.5, -0.25, 0.0])];
+        assert_eq!(compare(&host, &[int8([0.5, -0.25, 0.0])]), vec![]);
+        let next_up = f32::from_bits(0.5_f32.to_bits() + 1);
+        let mismatches = compare(&host, &[int8([next_up, -0.25, -0.0])]);
+        assert_eq!(mismatches.len(), 2);
+        assert!(matches!(mismatches[0], Mismatch::Differs { output: 0, .. }));
+        assert!(matches!(mismatches[1], Mismatch::Differs { output: 2, .. }));
+    }
+
+    #[test]
     fn missing_repeated_and_unknown_samples_are_mismatches() {
         let host = [result(0, [0.0; 3]), result(1, [0.0; 3])];
         let printed = [
@@ -438,7 +480,7 @@ mod tests {
 
     #[test]
     fn the_compiled_in_network_holds_the_weights_of_the_script() {
-        let model = typenn_embedded::model();
+        let model = typenn_embedded::networks().unwrap().f32;
         for (row, weights) in HIDDEN_WEIGHTS.iter().enumerate() {
             for (column, &weight) in weights.iter().enumerate() {
                 assert_eq!(
@@ -461,9 +503,18 @@ mod tests {
         assert_eq!(model.1.bias.as_slice(), OUTPUT_BIAS);
     }
 
+    fn host_results_in(precision: Precision) -> Vec<SampleResult> {
+        let results = host_results(&networks().unwrap());
+        assert_eq!(results.len(), Precision::ALL.len() * SAMPLES.len());
+        results
+            .into_iter()
+            .filter(|result| result.precision == precision)
+            .collect()
+    }
+
     #[test]
     fn the_host_runs_the_network_the_weights_describe() {
-        let results = host_results();
+        let results = host_results_in(Precision::F32);
         assert_eq!(results.len(), SAMPLES.len());
         for (result, sample) in results.iter().zip(&SAMPLES) {
             for (&got, want) in result.outputs.iter().zip(reference(sample)) {
@@ -476,6 +527,33 @@ mod tests {
         assert!((first[0] - -0.1049).abs() < 5e-5, "{first:?}");
         assert!((first[1] - -0.4022).abs() < 5e-5, "{first:?}");
         assert!((first[2] - -0.1417).abs() < 5e-5, "{first:?}");
+    }
+
+    #[test]
+    fn the_int8_network_follows_the_f32_one_on_its_output_grid() {
+        let networks = networks().unwrap();
+        let scale = networks.int8.output_scale();
+        let exact = host_results_in(Precision::F32);
+        let int8 = host_results_in(Precision::Int8);
+        let mut largest = 0.0_f32;
+        for (exact, int8) in exact.iter().zip(&int8) {
+            for (&a, &b) in exact.outputs.iter().zip(&int8.outputs) {
+                // Each int8 output is a whole number of output steps, at most 127 of them.
+                let steps = b / scale;
+                assert!(
+                    steps.round() == steps && steps.abs() <= 127.0,
+                    "{b} on {scale}"
+                );
+                largest = largest.max((a - b).abs());
+            }
+        }
+        // Half an output step, plus the hidden layer's and the inputs' rounding carried
+        // through: a few output steps (each about 1/127 of the outputs' calibrated range).
+        assert!(largest < 4.0 * scale, "{largest} against steps of {scale}");
+        assert!(
+            largest > 0.0,
+            "int8 outputs identical to the f32 ones: not quantized?"
+        );
     }
 
     /// An ELF header followed by section headers `(type, flags, size)`, at offset 52.
