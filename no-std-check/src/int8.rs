@@ -6,7 +6,7 @@ use typenn::prelude::*;
 use crate::{Controller, ControllerInt8};
 
 /// Readings the controller sees, on which its int8 scales are calibrated.
-const CALIBRATION: [[f32; 3]; 4] = [
+pub const CALIBRATION: [[f32; 3]; 4] = [
     [1.0, 2.0, 3.0],
     [-1.0, 0.5, 0.0],
     [0.25, -2.0, 1.5],
