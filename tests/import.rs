@@ -58,6 +58,13 @@ network! {
     struct KerasConvLn(Conv2d<2, 3, 2>, LayerNorm, Tanh, GlobalAvgPool, Dense<3, 2>);
 }
 
+network! {
+    /// Keras's `Sequential([Input((6, 6, 2)), Conv2D(3, 3), tanh, Flatten(), Dropout(0.25),
+    /// Dense(2)])`, over typenn's (C, H, W) samples.
+    #[input_shape(2, 6, 6)]
+    struct KerasConvFlatten(Conv2d<2, 3, 3>, Tanh, Flatten, Dropout<25>, Dense<48, 2>);
+}
+
 const PYTORCH_F32: &[u8] = include_bytes!("fixtures/pytorch_iris.safetensors");
 const PYTORCH_F64: &[u8] = include_bytes!("fixtures/pytorch_iris_f64.safetensors");
 const KERAS_F32: &[u8] = include_bytes!("fixtures/keras_iris.safetensors");
@@ -171,6 +178,32 @@ fn keras_layer_normalization_over_a_sample_is_permuted_to_channels_first() -> Re
     for (input, expected) in keras_conv::conv_ln::INPUTS
         .iter()
         .zip(&keras_conv::conv_ln::OUTPUTS)
+    {
+        let x = SVector::<f32, 72>::from_fn(|i, _| input[i] as f32);
+        let expected = expected.map(|value| value as f32);
+        assert_close(&model.forward(&x), &expected, 1e-5);
+    }
+    Ok(())
+}
+
+/// Keras's `Flatten` numbers the (4, 4, 3) channels-last output (h, w, c), typenn's the
+/// (3, 4, 4) output (c, h, w): the Dense kernel's rows are permuted on the way in, through the
+/// flattened shape the network reports for that weight.
+#[test]
+fn a_dense_kernel_after_a_keras_flatten_takes_its_inputs_channels_last() -> Result<(), LoadError> {
+    assert_eq!(
+        <KerasConvFlatten as typenn::Parameters<f32>>::flattened_input(2),
+        [3, 4, 4]
+    );
+    assert!(<KerasConvFlatten as typenn::Parameters<f32>>::flattened_input(0).is_empty());
+    let mut model = KerasConvFlatten::zeros();
+    model.load_safetensors(
+        include_bytes!("fixtures/keras_conv_flatten.safetensors"),
+        &LoadOptions::new().keras_layers(&["conv2d", "dense"]),
+    )?;
+    for (input, expected) in keras_conv::conv_flatten::INPUTS
+        .iter()
+        .zip(&keras_conv::conv_flatten::OUTPUTS)
     {
         let x = SVector::<f32, 72>::from_fn(|i, _| input[i] as f32);
         let expected = expected.map(|value| value as f32);

@@ -130,6 +130,16 @@ pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
     #[must_use]
     fn tensor_info(index: usize) -> Option<TensorInfo>;
 
+    /// For a Dense weight whose inputs are a `Flatten` of a `(C, L)` or `(C, H, W)` output:
+    /// that shape, so that an importer can read a kernel whose inputs another framework
+    /// flattened in another order (Keras, channels last). Empty for any other tensor.
+    #[doc(hidden)]
+    #[must_use]
+    fn flattened_input(index: usize) -> &'static [usize] {
+        let _ = index;
+        &[]
+    }
+
     /// How many non-trainable tensors (buffers, such as running statistics) there are: saved and
     /// loaded with the parameters, never touched by an optimizer. None unless a layer has them.
     const BUFFERS: usize = 0;

@@ -70,12 +70,14 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         &layer_types,
         &members,
         quote!(let () = Self::STACK_CHECK;),
+        flattened_input(layers, &layer_types),
     );
     let gradients_parameters = parameters_impl(
         declaration.style,
         &gradients_ident,
         &gradient_types,
         &members,
+        TokenStream::new(),
         TokenStream::new(),
     );
 
@@ -382,6 +384,60 @@ pub(crate) fn safetensors_constructors() -> TokenStream {
     }
 }
 
+/// `Parameters::flattened_input` for a network with a Dense layer whose inputs are a `Flatten`
+/// of a sample with channels (Dropout and activation layers between them change nothing): the
+/// shape flattened, for importers of kernels flattened in another order. Nothing otherwise.
+fn flattened_input(layers: &[LayerModel], types: &[TokenStream]) -> TokenStream {
+    let rt = runtime();
+    let shapes: Vec<Option<Vec<TokenStream>>> = (0..layers.len())
+        .map(|index| {
+            if layers[index].kind.family != Family::Dense {
+                return None;
+            }
+            let before = layers[..index]
+                .iter()
+                .rev()
+                .find(|layer| !matches!(layer.kind.family, Family::Dropout | Family::Activation))?;
+            let position = layers
+                .iter()
+                .position(|layer| std::ptr::eq(layer, before))?;
+            if before.kind.family != Family::Flatten || position == 0 {
+                return None;
+            }
+            let sample = &layers[position - 1].output;
+            (sample.len() >= 2).then(|| sample.iter().map(value).collect())
+        })
+        .collect();
+    if shapes.iter().all(Option::is_none) {
+        return TokenStream::new();
+    }
+    let bodies = shapes.iter().zip(types).map(|(shape, ty)| match shape {
+        // The weight is a Dense layer's tensor 0.
+        Some(dims) => quote! {
+            if index == 0 {
+                const SHAPE: &[usize] = &[#(#dims),*];
+                SHAPE
+            } else {
+                &[]
+            }
+        },
+        None => quote!(<#ty as #rt::Parameters<T>>::flattened_input(index)),
+    });
+    quote! {
+        fn flattened_input(index: usize) -> &'static [usize] {
+            let mut index = index;
+            #(
+                if index < <#types as #rt::Parameters<T>>::TENSORS {
+                    return #bodies;
+                }
+                index -= <#types as #rt::Parameters<T>>::TENSORS;
+            )*
+            let _ = index;
+            &[]
+        }
+    }
+}
+
 /// When validation fails: the struct alone, so that the user's other uses of its name do not
 /// add a cascade of "cannot find type" errors to the real ones.
 pub fn fallback(declaration: &Declaration) -> TokenStream {
@@ -661,6 +717,7 @@ pub(crate) fn parameters_impl(
     types: &[TokenStream],
     members: &[&syn::Member],
     zeros_check: TokenStream,
+    extra: TokenStream,
 ) -> TokenStream {
     let rt = runtime();
     let name = ident.to_string();
@@ -730,6 +787,8 @@ pub(crate) fn parameters_impl(
                 #zeros_check
                 #construct
             }
+
+            #extra
 
             #rt::if_std! {
                 fn try_zeros_boxed(

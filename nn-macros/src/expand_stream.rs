@@ -103,12 +103,14 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         &layer_types,
         &members,
         quote!(let () = Self::STACK_CHECK;),
+        TokenStream::new(),
     );
     let gradients_parameters = parameters_impl(
         declaration.style,
         &gradients_ident,
         &gradient_types,
         &members,
+        TokenStream::new(),
         TokenStream::new(),
     );
 

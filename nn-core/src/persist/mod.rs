@@ -191,6 +191,9 @@ struct Entry {
     shape: &'static [usize],
     /// How the network's slice orders it.
     layout: Layout,
+    /// For a Dense weight after a `Flatten`: the flattened shape
+    /// ([`Parameters::flattened_input`]); empty otherwise.
+    flattened: &'static [usize],
 }
 
 impl Entry {
@@ -263,6 +266,10 @@ fn entries<T: Scalar, N: Parameters<T>>() -> Vec<Entry> {
                 name: info.full_name(),
                 shape: info.shape,
                 layout: info.layout,
+                flattened: match slot {
+                    Slot::Tensor(index) => N::flattened_input(index),
+                    Slot::Buffer(_) => &[],
+                },
             })
         })
         .collect()

@@ -152,6 +152,8 @@ impl LoadOptions {
     pub(super) fn file_order(&self, entry: &Entry, entries: &[Entry]) -> FileOrder {
         if !matches!(self.names, Names::Keras(_)) {
             FileOrder::Torch
+        } else if is_kernel(entry, entries) && entry.flattened.len() >= 2 {
+            FileOrder::KerasFlattenedKernel(entry.flattened)
         } else if is_kernel(entry, entries) {
             FileOrder::KerasKernel
         } else if entry.shape.len() >= 2 && is_normalization(entry.layer, entries) {

@@ -45,6 +45,9 @@ pub(super) enum FileOrder {
     /// A Keras tensor of a sample's shape (LayerNormalization's `gamma` and `beta` over
     /// several axes), channels last: PyTorch's `[c, s...]` is `(s..., c)`.
     KerasSample,
+    /// A Keras Dense kernel `(in, out)` after a `Flatten` of a sample of this PyTorch shape
+    /// `[c, s...]`, whose inputs Keras numbers channels last, `(s..., c)`.
+    KerasFlattenedKernel(&'static [usize]),
 }
 
 impl FileOrder {
@@ -52,7 +55,7 @@ impl FileOrder {
     pub(super) fn shape(self, shape: &[usize]) -> Vec<usize> {
         match self {
             Self::Torch => shape.to_vec(),
-            Self::KerasKernel => keras_shape(shape),
+            Self::KerasKernel | Self::KerasFlattenedKernel(_) => keras_shape(shape),
             Self::KerasSample => keras_sample_shape(shape),
         }
     }
@@ -64,6 +67,7 @@ impl FileOrder {
             Self::Torch => data,
             Self::KerasKernel => keras_to_torch(shape, &data),
             Self::KerasSample => keras_sample_to_torch(shape, &data),
+            Self::KerasFlattenedKernel(sample) => keras_flattened_to_torch(shape, sample, &data),
         }
     }
 }
@@ -80,18 +84,39 @@ pub(super) fn keras_sample_shape(shape: &[usize]) -> Vec<usize> {
 /// A Keras sample-shaped tensor's row-major data (in [`keras_sample_shape`]`(shape)`) in
 /// PyTorch's row-major order for `shape`.
 pub(super) fn keras_sample_to_torch(shape: &[usize], keras: &[f64]) -> Vec<f64> {
-    let file_shape = keras_sample_shape(shape);
     let len: usize = shape.iter().product();
     (0..len)
+        .filter_map(|position| keras.get(keras_sample_position(shape, position)).copied())
+        .collect()
+}
+
+/// The position in a channels-last sample (in [`keras_sample_shape`]`(sample)`) of the value at
+/// `position` of a sample of PyTorch shape `sample`, both flat.
+fn keras_sample_position(sample: &[usize], position: usize) -> usize {
+    let index = unravel(sample, position);
+    // [c, s...] -> [s..., c]
+    let file_index = index.iter().skip(1).chain(index.first());
+    file_index
+        .zip(keras_sample_shape(sample))
+        .fold(0, |file_position, (&i, len)| file_position * len + i)
+}
+
+/// A Keras Dense kernel's row-major data, `(in, out)`, in PyTorch's row-major `[out, in]`
+/// for `shape`, where the inputs are a Keras `Flatten` of a channels-last sample of PyTorch
+/// shape `sample`: PyTorch's input `p` is Keras's input [`keras_sample_position`]`(p)`.
+fn keras_flattened_to_torch(shape: &[usize], sample: &[usize], keras: &[f64]) -> Vec<f64> {
+    let &[out, inputs] = shape else {
+        return keras_to_torch(shape, keras);
+    };
+    if sample.iter().product::<usize>() != inputs {
+        return keras_to_torch(shape, keras);
+    }
+    (0..out * inputs)
         .filter_map(|position| {
-            let index = unravel(shape, position);
-            // [c, s...] -> [s..., c]
-            let file_index = index.iter().skip(1).chain(index.first());
-            let mut file_position = 0;
-            for (&i, &len) in file_index.zip(&file_shape) {
-                file_position = file_position * len + i;
-            }
-            keras.get(file_position).copied()
+            let (o, p) = (position / inputs, position % inputs);
+            keras
+                .get(keras_sample_position(sample, p) * out + o)
+                .copied()
         })
         .collect()
 }
@@ -133,6 +158,23 @@ pub(super) fn keras_to_torch(shape: &[usize], keras: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kernel_after_a_keras_flatten_takes_its_inputs_channels_last() {
+        // A (2, 1, 3) sample: Keras flattens it as (h=1, w=3, c=2), so its inputs are
+        // c0w0 c1w0 c0w1 c1w1 c0w2 c1w2, where PyTorch's are c0w0 c0w1 c0w2 c1w0 c1w1 c1w2.
+        // One output unit whose Keras weight for input q is q.
+        let keras: Vec<f64> = (0..6).map(f64::from).collect();
+        let torch = keras_flattened_to_torch(&[1, 6], &[2, 1, 3], &keras);
+        assert_eq!(torch, [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]);
+        // Two outputs: Keras's (in, out) rows interleave them.
+        let keras: Vec<f64> = (0..12).map(f64::from).collect();
+        let torch = keras_flattened_to_torch(&[2, 6], &[2, 1, 3], &keras);
+        assert_eq!(
+            torch,
+            [0.0, 4.0, 8.0, 2.0, 6.0, 10.0, 1.0, 5.0, 9.0, 3.0, 7.0, 11.0]
+        );
+    }
 
     #[test]
     fn unravel_counts_the_last_dimension_fastest() {
