@@ -117,7 +117,10 @@ impl LoadOptions {
     /// - a Dense or convolution layer's weight is `"{layers[k]}.kernel"`, stored channels-last
     ///   as Keras keeps it and permuted into PyTorch's order on the way in (a Dense kernel
     ///   `(in, out)`, a Conv1D kernel `(k, in, out)`, a Conv2D kernel `(kh, kw, in, out)`), and
-    ///   its bias `"{layers[k]}.bias"`;
+    ///   its bias `"{layers[k]}.bias"`. A Dense kernel after a `Flatten` of a (C, L) or
+    ///   (C, H, W) output (Dropout and activations may stand between) has its inputs in the
+    ///   order Keras's `Flatten` gives them, channels last, `(l, c)` or `(h, w, c)`, and is
+    ///   permuted to typenn's `(c, l)` or `(c, h, w)`;
     /// - a normalization's weight and bias (one number per channel, or per number of the
     ///   sample for LayerNorm, in the sample's channels-last shape as Keras keeps it: `(l, c)`
     ///   or `(h, w, c)`) are `gamma` and `beta`, and BatchNorm's running statistics
