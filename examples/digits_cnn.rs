@@ -33,7 +33,7 @@
 mod classification;
 mod common;
 #[path = "common/digits.rs"]
-// The loader only: the MLP and its training are the other digits examples'.
+// The loader and the training settings: the MLP itself is the other digits examples'.
 #[allow(dead_code)]
 mod digits;
 #[path = "common/plot.rs"]
@@ -61,16 +61,6 @@ network! {
     );
 }
 
-/// The most epochs training may take; early stopping ends it sooner.
-const EPOCHS: usize = 300;
-/// Epochs without a lower validation loss before training stops.
-const PATIENCE: usize = 10;
-/// The fraction of the training images held out for validation (the last ones; the rows are
-/// already in shuffled order).
-const VALIDATION: f64 = 0.2;
-/// The seed of the initial weights, of the shuffling and of dropout.
-const SEED: u64 = 0;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plot_path = plot::plot_argument()?;
 
@@ -78,24 +68,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{} training images ({:.0}% held out for validation), {} test images\n",
         train.len(),
-        100.0 * VALIDATION,
+        100.0 * digits::VALIDATION,
         test.len()
     );
 
-    let mut model = DigitsCnn::new(&mut StdRng::seed_from_u64(SEED));
-    let options = FitOptions::new()
-        .epochs(EPOCHS)
-        .batch_size(32)
-        .shuffle(SEED)
-        .validation_split(VALIDATION)
-        .metric(Metric::Accuracy)
-        .early_stopping(
-            EarlyStopping::new(Monitor::ValLoss)
-                .patience(PATIENCE)
-                .restore_best_weights(true),
-        );
+    let mut model = DigitsCnn::new(&mut StdRng::seed_from_u64(digits::SEED));
     let started = Instant::now();
-    let history = model.fit(&train, SoftmaxCrossEntropy, Adam::new(0.001), &options)?;
+    let history = model.fit(
+        &train,
+        SoftmaxCrossEntropy,
+        Adam::new(0.001),
+        &digits::options(),
+    )?;
     let elapsed = started.elapsed();
 
     classification::print_history(&history, elapsed);

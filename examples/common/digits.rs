@@ -20,8 +20,8 @@ const PATIENCE: usize = 10;
 /// The fraction of the training images held out for validation (the last ones; the rows are
 /// already in shuffled order).
 pub const VALIDATION: f64 = 0.2;
-/// The seed of the initial weights and of the shuffling.
-const SEED: u64 = 0;
+/// The seed of the initial weights, of the shuffling and of dropout.
+pub const SEED: u64 = 0;
 
 /// The training and test images of the baselines' split, pixels in 0..1.
 pub fn load() -> Result<(Dataset<f32, 64, 10>, Dataset<f32, 64, 10>), Box<dyn std::error::Error>> {
@@ -41,7 +41,15 @@ pub fn train(
     train: &Dataset<f32, 64, 10>,
 ) -> Result<(DigitClassifier, History, Duration), typenn::TrainError> {
     let mut model = DigitClassifier::new(&mut StdRng::seed_from_u64(SEED));
-    let options = FitOptions::new()
+    let started = Instant::now();
+    let history = model.fit(train, SoftmaxCrossEntropy, Adam::new(0.001), &options())?;
+    Ok((model, history, started.elapsed()))
+}
+
+/// How every digits example trains: batches of 32, seeded shuffling, accuracy, and early
+/// stopping on the held-out part with the best epoch's weights kept.
+pub fn options() -> FitOptions {
+    FitOptions::new()
         .epochs(EPOCHS)
         .batch_size(32)
         .shuffle(SEED)
@@ -51,10 +59,7 @@ pub fn train(
             EarlyStopping::new(Monitor::ValLoss)
                 .patience(PATIENCE)
                 .restore_best_weights(true),
-        );
-    let started = Instant::now();
-    let history = model.fit(train, SoftmaxCrossEntropy, Adam::new(0.001), &options)?;
-    Ok((model, history, started.elapsed()))
+        )
 }
 
 /// `data` with every pixel divided by 16, the largest value a pixel takes.
