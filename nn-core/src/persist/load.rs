@@ -134,12 +134,11 @@ pub fn load_bytes<T: Scalar, N: Parameters<T>>(
 
     let mut scratch: Vec<Vec<T>> = Vec::with_capacity(entries.len());
     for (entry, name) in entries.iter().zip(&names) {
-        scratch.push(read_tensor(
-            &file,
-            entry,
-            name,
-            options.file_order(entry, &entries),
-        )?);
+        let values = match options.file_order(entry, &entries) {
+            FileOrder::Absent => vec![T::zero(); entry.shape.iter().product()],
+            order => read_tensor(&file, entry, name, order)?,
+        };
+        scratch.push(values);
     }
     if !options.allows_extra_tensors() {
         let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
@@ -248,7 +247,7 @@ fn read_tensor<T: Scalar>(
     }
     let data = decode(view.dtype(), view.data());
     let len: usize = entry.shape.iter().product();
-    if data.len() != len {
+    if data.len() != shape.iter().product::<usize>() {
         // The crate checks that the data fit the shape; this keeps a short read from passing.
         return Err(LoadError::Format(SafeTensorError::InvalidTensorView(
             view.dtype(),

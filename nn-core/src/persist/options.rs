@@ -3,7 +3,7 @@
 use core::fmt;
 use std::collections::HashMap;
 
-use super::order::FileOrder;
+use super::order::{FileOrder, KERAS_GRU_GATES, KERAS_LSTM_GATES, KERAS_RNN_GATES};
 use super::{Entry, LoadError};
 
 /// A user's renaming: the network's tensor name in, the file's tensor name out.
@@ -128,6 +128,17 @@ impl LoadOptions {
     ///   typenn's `BatchNorm` adds PyTorch's eps, 1e-5, where Keras's default is 1e-3: build the
     ///   Keras layer with `epsilon=1e-5` for the same outputs.
     ///
+    /// - a recurrent layer's tensors are `"{layers[k]}.kernel"` (`(in, gates * H)`),
+    ///   `"{layers[k]}.recurrent_kernel"` (`(H, gates * H)`) and `"{layers[k]}.bias"`, as
+    ///   Keras's `LSTM`, `GRU` and `SimpleRNN` hold them, with their gates put into PyTorch's
+    ///   order: an LSTM's i, f, c, o are already PyTorch's i, f, g, o, a GRU's z, r, h become
+    ///   r, z, n. An LSTM's or SimpleRNN's one bias `(gates * H,)` is PyTorch's input-side bias
+    ///   (its hidden-side bias is zero). A GRU must be Keras's default `reset_after=True`,
+    ///   whose bias is `(2, 3 H)`: row 0 the input side's, row 1 the hidden side's (a
+    ///   `reset_after=False` GRU computes another function, and its `(3 H,)` bias is refused
+    ///   as a wrong shape). Keras's default activations (`tanh`, `recurrent_activation=
+    ///   "sigmoid"`) are the ones typenn's cells compute.
+    ///
     /// Export them from Keras with each layer's `get_weights()` under those names. Replaces any
     /// other naming.
     ///
@@ -141,6 +152,10 @@ impl LoadOptions {
     /// // Sequential([Input((8, 8, 1)), Conv2D(4, 3), BatchNormalization(), Flatten(), Dense(2)]):
     /// // the Flatten has no tensors, so it takes no name.
     /// let options = LoadOptions::new().keras_layers(&["conv2d", "batch_normalization", "dense"]);
+    ///
+    /// // Sequential([Input((None, 2)), GRU(8, return_sequences=True), Dense(1)]), read into
+    /// // `struct Amp { cell: Gru<2, 8>, out: Dense<8, 1> }`.
+    /// let options = LoadOptions::new().keras_layers(&["gru", "dense"]);
     /// ```
     #[must_use]
     pub fn keras_layers(mut self, layers: &[&str]) -> Self {
@@ -155,6 +170,20 @@ impl LoadOptions {
     pub(super) fn file_order(&self, entry: &Entry, entries: &[Entry]) -> FileOrder {
         if !matches!(self.names, Names::Keras(_)) {
             FileOrder::Torch
+        } else if let Some(order) = keras_gates(entry, entries) {
+            match (entry.tensor, order.len()) {
+                ("bias_ih_l0", 3) => FileOrder::KerasGateBias {
+                    order,
+                    row: Some(0),
+                },
+                ("bias_hh_l0", 3) => FileOrder::KerasGateBias {
+                    order,
+                    row: Some(1),
+                },
+                ("bias_ih_l0", _) => FileOrder::KerasGateBias { order, row: None },
+                ("bias_hh_l0", _) => FileOrder::Absent,
+                _ => FileOrder::KerasGates(order),
+            }
         } else if is_kernel(entry, entries) && entry.flattened.len() >= 2 {
             FileOrder::KerasFlattenedKernel(entry.flattened)
         } else if is_kernel(entry, entries) {
@@ -217,12 +246,16 @@ impl LoadOptions {
                     .collect()
             }
         };
-        let mut seen: HashMap<&str, &str> = HashMap::with_capacity(names.len());
+        // A Keras recurrent cell reads both of PyTorch's biases from its one `bias`.
+        let shared_within_layer = matches!(self.names, Names::Keras(_));
+        let mut seen: HashMap<&str, &Entry> = HashMap::with_capacity(names.len());
         for (name, entry) in names.iter().zip(entries) {
-            if let Some(first) = seen.insert(name, &entry.name) {
+            if let Some(first) = seen.insert(name, entry)
+                && !(shared_within_layer && first.layer == entry.layer)
+            {
                 return Err(LoadError::NameCollision {
                     tensor: name.clone(),
-                    first: first.to_owned(),
+                    first: first.name.clone(),
                     second: entry.name.clone(),
                 });
             }
@@ -253,10 +286,34 @@ fn is_normalization(layer: usize, entries: &[Entry]) -> bool {
         .any(|other| other.layer == layer && is_scale(other, entries))
 }
 
+/// For a tensor of a recurrent cell (PyTorch's `weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
+/// `bias_hh_l0`): Keras's gate for each of PyTorch's, told by the number of gates (LSTM 4,
+/// GRU 3, SimpleRNN 1) in the cell's `weight_hh_l0`, `[gates * H, H]`.
+fn keras_gates(entry: &Entry, entries: &[Entry]) -> Option<&'static [usize]> {
+    if !matches!(
+        entry.tensor,
+        "weight_ih_l0" | "weight_hh_l0" | "bias_ih_l0" | "bias_hh_l0"
+    ) {
+        return None;
+    }
+    let hidden = entries
+        .iter()
+        .find(|other| other.layer == entry.layer && other.tensor == "weight_hh_l0")?;
+    match *hidden.shape {
+        [rows, columns] if rows == 4 * columns => Some(KERAS_LSTM_GATES),
+        [rows, columns] if rows == 3 * columns => Some(KERAS_GRU_GATES),
+        [rows, columns] if rows == columns => Some(KERAS_RNN_GATES),
+        _ => None,
+    }
+}
+
 /// Keras's name for `entry` (one of `entries`) inside its layer.
 fn keras_name(entry: &Entry, entries: &[Entry]) -> &'static str {
     let normalization = is_normalization(entry.layer, entries);
     match entry.tensor {
+        "weight_ih_l0" => "kernel",
+        "weight_hh_l0" => "recurrent_kernel",
+        "bias_ih_l0" | "bias_hh_l0" => "bias",
         "weight" if normalization => "gamma",
         "weight" => "kernel",
         "bias" if normalization => "beta",

@@ -48,7 +48,32 @@ pub(super) enum FileOrder {
     /// A Keras Dense kernel `(in, out)` after a `Flatten` of a sample of this PyTorch shape
     /// `[c, s...]`, whose inputs Keras numbers channels last, `(s..., c)`.
     KerasFlattenedKernel(&'static [usize]),
+    /// A Keras recurrent cell's `kernel` (`(in, gates * H)`) or `recurrent_kernel`
+    /// (`(H, gates * H)`): PyTorch's `[gates * H, columns]` transposed, gate `g` of PyTorch's
+    /// order being Keras's gate `order[g]`.
+    KerasGates(&'static [usize]),
+    /// A Keras recurrent cell's `bias`, its gates as in [`KerasGates`](Self::KerasGates): one
+    /// vector `(gates * H,)`, or with `row` one row of a GRU's `(2, 3 H)` bias (row 0 the
+    /// input side's, row 1 the hidden side's).
+    KerasGateBias {
+        /// Keras's gate for each of PyTorch's.
+        order: &'static [usize],
+        /// The row of a two-row bias; `None` for a one-vector bias.
+        row: Option<usize>,
+    },
+    /// Not in the file: the tensor is zero. Keras's LSTM and SimpleRNN have one bias where
+    /// PyTorch has two, so PyTorch's hidden-side bias is zero.
+    Absent,
 }
+
+/// Keras's LSTM gates i, f, c, o are PyTorch's i, f, g, o.
+pub(super) const KERAS_LSTM_GATES: &[usize] = &[0, 1, 2, 3];
+
+/// Keras's GRU gates are z, r, h; PyTorch's r, z, n: r is Keras's gate 1, z its gate 0.
+pub(super) const KERAS_GRU_GATES: &[usize] = &[1, 0, 2];
+
+/// A SimpleRNN has one gate.
+pub(super) const KERAS_RNN_GATES: &[usize] = &[0];
 
 impl FileOrder {
     /// The tensor's shape in the file, for PyTorch shape `shape`.
@@ -57,6 +82,9 @@ impl FileOrder {
             Self::Torch => shape.to_vec(),
             Self::KerasKernel | Self::KerasFlattenedKernel(_) => keras_shape(shape),
             Self::KerasSample => keras_sample_shape(shape),
+            Self::KerasGates(_) => shape.iter().rev().copied().collect(),
+            Self::KerasGateBias { row: Some(_), .. } => [2].iter().chain(shape).copied().collect(),
+            Self::KerasGateBias { row: None, .. } | Self::Absent => shape.to_vec(),
         }
     }
 
@@ -68,8 +96,47 @@ impl FileOrder {
             Self::KerasKernel => keras_to_torch(shape, &data),
             Self::KerasSample => keras_sample_to_torch(shape, &data),
             Self::KerasFlattenedKernel(sample) => keras_flattened_to_torch(shape, sample, &data),
+            Self::KerasGates(order) => keras_gates_to_torch(shape, order, &data),
+            Self::KerasGateBias { order, row } => {
+                keras_gate_bias_to_torch(shape, order, row.unwrap_or(0), &data)
+            }
+            Self::Absent => vec![0.0; shape.iter().product()],
         }
     }
+}
+
+/// A Keras recurrent kernel's row-major data (`(columns, gates * H)`) in PyTorch's row-major
+/// order for `shape` (`[gates * H, columns]`), Keras's gate `order[g]` becoming gate `g`.
+pub(super) fn keras_gates_to_torch(shape: &[usize], order: &[usize], keras: &[f64]) -> Vec<f64> {
+    let &[rows, columns] = shape else {
+        return keras.to_vec();
+    };
+    let hidden = rows / order.len().max(1);
+    (0..rows * columns)
+        .filter_map(|position| {
+            let (row, column) = (position / columns, position % columns);
+            let keras_row = order.get(row / hidden.max(1))? * hidden + row % hidden.max(1);
+            keras.get(column * rows + keras_row).copied()
+        })
+        .collect()
+}
+
+/// Row `row` of a Keras recurrent bias (`(gates * H,)`, or `(2, gates * H)` for a GRU's) in
+/// PyTorch's order of gates for `shape` (`[gates * H]`).
+pub(super) fn keras_gate_bias_to_torch(
+    shape: &[usize],
+    order: &[usize],
+    row: usize,
+    keras: &[f64],
+) -> Vec<f64> {
+    let rows: usize = shape.iter().product();
+    let hidden = (rows / order.len().max(1)).max(1);
+    (0..rows)
+        .filter_map(|position| {
+            let keras_position = order.get(position / hidden)? * hidden + position % hidden;
+            keras.get(row * rows + keras_position).copied()
+        })
+        .collect()
 }
 
 /// The shape Keras gives a sample of PyTorch shape `shape`, channels last: `[c, l]` is
@@ -223,6 +290,53 @@ mod tests {
             FileOrder::KerasSample.to_torch(&[3], vector.to_vec()),
             vector
         );
+    }
+
+    #[test]
+    fn keras_gru_gates_z_r_h_become_r_z_n() {
+        // H = 1, one input: Keras's kernel (1, 3) is z, r, h = 10, 20, 30.
+        let torch = keras_gates_to_torch(&[3, 1], KERAS_GRU_GATES, &[10.0, 20.0, 30.0]);
+        assert_eq!(torch, [20.0, 10.0, 30.0]);
+        // H = 2, two columns: Keras (2, 6), value 100 column + 10 gate + unit.
+        let keras: Vec<f64> = (0..2)
+            .flat_map(|c| {
+                (0..3).flat_map(move |g| (0..2).map(move |j| f64::from(100 * c + 10 * g + j)))
+            })
+            .collect();
+        let torch = keras_gates_to_torch(&[6, 2], KERAS_GRU_GATES, &keras);
+        // PyTorch row (gate r = Keras 1, unit 0): columns 0 and 1.
+        assert_eq!(torch[..2], [10.0, 110.0]);
+        assert_eq!(torch[2..4], [11.0, 111.0]);
+        assert_eq!(torch[4..6], [0.0, 100.0]);
+        assert_eq!(torch[10..], [21.0, 121.0]);
+        // A (2, 3) bias, H = 1: row 1 is the hidden side's.
+        let bias = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(
+            keras_gate_bias_to_torch(&[3], KERAS_GRU_GATES, 0, &bias),
+            [2.0, 1.0, 3.0]
+        );
+        assert_eq!(
+            keras_gate_bias_to_torch(&[3], KERAS_GRU_GATES, 1, &bias),
+            [5.0, 4.0, 6.0]
+        );
+        let order = FileOrder::KerasGateBias {
+            order: KERAS_GRU_GATES,
+            row: Some(1),
+        };
+        assert_eq!(order.shape(&[3]), [2, 3]);
+    }
+
+    #[test]
+    fn keras_lstm_kernels_keep_their_gates_and_are_transposed() {
+        // H = 1, two inputs: Keras (2, 4), value 10 input + gate.
+        let keras = [0.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 13.0];
+        let torch = keras_gates_to_torch(&[4, 2], KERAS_LSTM_GATES, &keras);
+        assert_eq!(torch, [0.0, 10.0, 1.0, 11.0, 2.0, 12.0, 3.0, 13.0]);
+        assert_eq!(
+            FileOrder::KerasGates(KERAS_LSTM_GATES).shape(&[4, 2]),
+            [2, 4]
+        );
+        assert_eq!(FileOrder::Absent.to_torch(&[4], Vec::new()), [0.0; 4]);
     }
 
     #[test]

@@ -1,0 +1,152 @@
+//! Keras's own LSTM, GRU and SimpleRNN, each followed by a Dense at every time step, load by
+//! Keras's names (`kernel`, `recurrent_kernel`, `bias`) with their gates put in PyTorch's order,
+//! and give Keras's outputs over a sequence (tests/reference/keras_recurrent.py).
+
+#[allow(dead_code)]
+mod fixture {
+    include!("fixtures/keras_recurrent_outputs.rs");
+}
+
+use typenn::prelude::*;
+use typenn::{LoadError, LoadOptions, Scalar};
+
+network! {
+    struct LstmNet {
+        cell: Lstm<2, 5>,
+        out: Dense<5, 3>,
+    }
+}
+
+network! {
+    struct GruNet {
+        cell: Gru<2, 5>,
+        out: Dense<5, 3>,
+    }
+}
+
+network! {
+    struct RnnNet {
+        cell: Rnn<2, 5>,
+        out: Dense<5, 3>,
+    }
+}
+
+const LSTM: &[u8] = include_bytes!("fixtures/keras_lstm.safetensors");
+const GRU: &[u8] = include_bytes!("fixtures/keras_gru.safetensors");
+const SIMPLE_RNN: &[u8] = include_bytes!("fixtures/keras_simple_rnn.safetensors");
+
+/// Keras computes its recurrent layers' float64 outputs to about 1e-7 of the exact values
+/// (the script measures its own numpy forward pass against them), so this is the bound.
+const TOLERANCE: f64 = 2e-7;
+
+/// The fixture's input sequence, one time step per column.
+fn inputs<T: Scalar>() -> SMatrix<T, 2, 6> {
+    SMatrix::from_fn(|i, t| T::cast_from(fixture::INPUTS[t][i]))
+}
+
+/// The largest difference from Keras's outputs, printed for the report.
+fn largest_error<T: Scalar>(label: &str, got: &SMatrix<T, 3, 6>, want: &[[f64; 3]; 6]) -> f64 {
+    let mut largest = 0.0_f64;
+    for (t, row) in want.iter().enumerate() {
+        for (i, want) in row.iter().enumerate() {
+            largest = largest.max((got[(i, t)].as_f64() - want).abs());
+        }
+    }
+    println!("{label}: largest difference from Keras {largest:e}");
+    largest
+}
+
+#[test]
+fn keras_lstm_and_dense_give_keras_outputs() -> Result<(), LoadError> {
+    let mut net = LstmNet::<f64>::zeros();
+    net.load_safetensors(LSTM, &LoadOptions::new().keras_layers(&["lstm", "dense"]))?;
+    // One bias in Keras: PyTorch's hidden-side bias stays zero.
+    assert!(
+        net.cell
+            .bias_hh
+            .iter()
+            .all(|gate| gate.iter().all(|&b| b == 0.0))
+    );
+    let outputs = net.sequence(&mut LstmNetState::zeros(), &inputs());
+    assert!(largest_error("Keras LSTM f64", &outputs, &fixture::LSTM_OUTPUTS) < TOLERANCE);
+    Ok(())
+}
+
+#[test]
+fn a_float64_keras_file_does_not_load_into_f32() -> Result<(), LoadError> {
+    // The file is float64; an f32 network takes f32 tensors only.
+    let error = LstmNet::<f32>::zeros()
+        .load_safetensors(LSTM, &LoadOptions::new().keras_layers(&["lstm", "dense"]))
+        .err();
+    assert!(
+        matches!(error, Some(LoadError::WrongDtype { .. })),
+        "{error:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn keras_gru_gates_and_two_row_bias_give_keras_outputs() -> Result<(), LoadError> {
+    let mut net = GruNet::<f64>::zeros();
+    net.load_safetensors(GRU, &LoadOptions::new().keras_layers(&["gru", "dense"]))?;
+    let outputs = net.sequence(&mut GruNetState::zeros(), &inputs());
+    assert!(largest_error("Keras GRU f64", &outputs, &fixture::GRU_OUTPUTS) < TOLERANCE);
+    Ok(())
+}
+
+#[test]
+fn keras_simple_rnn_gives_keras_outputs() -> Result<(), LoadError> {
+    let mut net = RnnNet::<f64>::zeros();
+    net.load_safetensors(
+        SIMPLE_RNN,
+        &LoadOptions::new().keras_layers(&["simple_rnn", "dense"]),
+    )?;
+    let outputs = net.sequence(&mut RnnNetState::zeros(), &inputs());
+    let error = largest_error(
+        "Keras SimpleRNN f64",
+        &outputs,
+        &fixture::SIMPLE_RNN_OUTPUTS,
+    );
+    assert!(error < TOLERANCE);
+    Ok(())
+}
+
+#[test]
+fn a_keras_gru_file_does_not_fit_an_lstm() {
+    let error = LstmNet::<f64>::zeros()
+        .load_safetensors(GRU, &LoadOptions::new().keras_layers(&["gru", "dense"]))
+        .err();
+    let message = error.as_ref().map(ToString::to_string).unwrap_or_default();
+    assert!(
+        matches!(&error, Some(LoadError::WrongShape { tensor, expected, found })
+            if tensor == "gru.kernel" && expected == &[2, 20] && found == &[2, 15]),
+        "{message}"
+    );
+    assert_eq!(
+        message,
+        "expected tensor `gru.kernel` of shape [2, 20], but found shape [2, 15]"
+    );
+}
+
+#[test]
+fn a_keras_layer_name_that_is_not_in_the_file_is_named() {
+    let error = GruNet::<f64>::zeros()
+        .load_safetensors(GRU, &LoadOptions::new().keras_layers(&["gru_1", "dense"]))
+        .err();
+    assert!(
+        matches!(&error, Some(LoadError::MissingTensor { tensor, parameter, .. })
+            if tensor == "gru_1.kernel" && parameter == "cell.weight_ih_l0"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn one_name_for_two_keras_layers_is_refused() {
+    let error = GruNet::<f64>::zeros()
+        .load_safetensors(GRU, &LoadOptions::new().keras_layers(&["gru", "gru"]))
+        .err();
+    assert!(
+        matches!(&error, Some(LoadError::NameCollision { tensor, .. }) if tensor == "gru.kernel"),
+        "{error:?}"
+    );
+}
