@@ -133,6 +133,24 @@ pub trait Parameters<T: Scalar>: bytemuck::Zeroable {
     /// For a Dense weight whose inputs are a `Flatten` of a `(C, L)` or `(C, H, W)` output:
     /// that shape, so that an importer can read a kernel whose inputs another framework
     /// flattened in another order (Keras, channels last). Empty for any other tensor.
+    /// The layer's kind, for importers of other frameworks' model files.
+    #[doc(hidden)]
+    #[must_use]
+    fn kind() -> crate::layer::LayerKind {
+        crate::layer::LayerKind::Other
+    }
+
+    /// Calls `visit` with each layer in declaration order, the ones without tensors too: for
+    /// a network, its fields; for a layer, itself.
+    #[doc(hidden)]
+    fn visit_layers(visit: &mut dyn FnMut(crate::layer::LayerOf)) {
+        visit(crate::layer::LayerOf {
+            field: "",
+            kind: Self::kind(),
+            tensors: Self::TENSORS,
+        });
+    }
+
     #[doc(hidden)]
     #[must_use]
     fn flattened_input(index: usize) -> &'static [usize] {

@@ -790,6 +790,16 @@ pub(crate) fn parameters_impl(
 
             #extra
 
+            fn visit_layers(visit: &mut dyn FnMut(#rt::LayerOf)) {
+                #(
+                    visit(#rt::LayerOf {
+                        field: #labels,
+                        kind: <#types as #rt::Parameters<T>>::kind(),
+                        tensors: <#types as #rt::Parameters<T>>::TENSORS,
+                    });
+                )*
+            }
+
             #rt::if_std! {
                 fn try_zeros_boxed(
                 ) -> ::core::result::Result<#rt::Box<Self>, #rt::AllocationError> {

@@ -45,7 +45,10 @@ impl<A, const N: usize, T> Activate<A, N, T> {
     }
 }
 
-no_parameters!(Activate<A; N>);
+no_parameters!(
+    Activate<A; N>,
+    super::LayerKind::Activation(super::type_name_of::<A>())
+);
 
 impl<A: Activation, const N: usize, T: Scalar> Layer<T, N, N> for Activate<A, N, T> {
     type Cache = ();

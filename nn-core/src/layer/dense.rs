@@ -426,6 +426,12 @@ impl<const IN: usize, const OUT: usize, A, T: Scalar> Parameters<T> for Dense<IN
     const TENSORS: usize = 2;
     const PARAMETERS: usize = OUT * IN + OUT;
 
+    fn kind() -> super::LayerKind {
+        super::LayerKind::Dense {
+            activation: super::type_name_of::<A>(),
+        }
+    }
+
     #[inline]
     fn zeros() -> Self {
         let () = Self::NONZERO_WIDTHS;

@@ -51,7 +51,7 @@ impl<const P: usize, const N: usize, T> Dropout<P, N, T> {
     }
 }
 
-no_parameters!(Dropout<; P, N>);
+no_parameters!(Dropout<; P, N>, super::LayerKind::Dropout);
 
 impl<const P: usize, const N: usize, T: Scalar> Dropout<P, N, T> {
     /// What a kept number is multiplied by.

@@ -66,7 +66,7 @@ impl<const IN: usize, const HIDDEN: usize, T> Gru<IN, HIDDEN, T> {
     );
 }
 
-cell_parameters!(Gru, 3);
+cell_parameters!(Gru, 3, super::LayerKind::Gru);
 
 impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
     for Gru<IN, HIDDEN, T>

@@ -86,7 +86,7 @@ impl<const IN: usize, const HIDDEN: usize, T> Lstm<IN, HIDDEN, T> {
     );
 }
 
-cell_parameters!(Lstm, 4);
+cell_parameters!(Lstm, 4, super::LayerKind::Lstm);
 
 impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
     for Lstm<IN, HIDDEN, T>

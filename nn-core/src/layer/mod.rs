@@ -10,6 +10,7 @@ mod dense;
 mod dropout;
 mod flatten;
 mod gru;
+mod kind;
 mod layer_norm;
 mod lstm;
 mod no_parameters;
@@ -43,6 +44,8 @@ pub use dense::{Dense, DenseGradients};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use gru::Gru;
+#[doc(hidden)]
+pub use kind::{LayerKind, LayerOf, type_name_of};
 pub use layer_norm::{LayerNorm, LayerNormGradients};
 pub use lstm::{Lstm, LstmState};
 pub use phase::Phase;

@@ -3,7 +3,7 @@
 /// `Parameters` (no tensors) and `HasGradients` ([`NoGradients`](super::NoGradients)) for a
 /// layer type with no parameters, generic over its const widths and a marker type.
 macro_rules! no_parameters {
-    ($name:ident < $($generic:ident),* ; $($width:ident),* >) => {
+    ($name:ident < $($generic:ident),* ; $($width:ident),* > $(, $kind:expr)?) => {
         impl<$($generic,)* $(const $width: usize,)* T: $crate::Scalar> $crate::Parameters<T>
             for $name<$($generic,)* $($width,)* T>
         {
@@ -29,6 +29,12 @@ macro_rules! no_parameters {
             fn tensor_info(_index: usize) -> Option<$crate::TensorInfo> {
                 None
             }
+
+            $(
+                fn kind() -> $crate::layer::LayerKind {
+                    $kind
+                }
+            )?
         }
 
         impl<$($generic,)* $(const $width: usize,)* T: $crate::Scalar>

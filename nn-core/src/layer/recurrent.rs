@@ -134,12 +134,12 @@ pub(super) fn flat_mut<T: Scalar, const H: usize, const K: usize>(
     bytemuck::cast_slice_mut(columns.as_flattened_mut())
 }
 
-/// `Parameters` and `HasGradients` for a cell with `$gates` gates: the tensors `weight_ih_l0`
+/// `Parameters` and `HasGradients` for a cell with `$gates` gates, of kind `$kind`: the tensors `weight_ih_l0`
 /// (`[gates * H, IN]`), `weight_hh_l0` (`[gates * H, H]`), `bias_ih_l0` and `bias_hh_l0`
 /// (`[gates * H]`), named and laid out as PyTorch's state dict has them. The gradients have the
 /// layer's own shapes, so they are a value of the layer's type.
 macro_rules! cell_parameters {
-    ($name:ident $(< $($generic:ident),* >)?, $gates:expr) => {
+    ($name:ident $(< $($generic:ident),* >)?, $gates:expr, $kind:expr) => {
         impl<const IN: usize, const HIDDEN: usize, $($($generic: 'static,)*)? T: $crate::Scalar>
             $crate::Parameters<T> for $name<IN, HIDDEN, $($($generic,)*)? T>
         {
@@ -172,6 +172,10 @@ macro_rules! cell_parameters {
                     3 => bytemuck::cast_slice_mut(&mut self.bias_hh[..]),
                     _ => &mut [],
                 }
+            }
+
+            fn kind() -> $crate::layer::LayerKind {
+                $kind
             }
 
             #[inline]

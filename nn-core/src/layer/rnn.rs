@@ -100,7 +100,13 @@ impl<const IN: usize, const HIDDEN: usize, A, T> Rnn<IN, HIDDEN, A, T> {
     );
 }
 
-cell_parameters!(Rnn<A>, 1);
+cell_parameters!(
+    Rnn<A>,
+    1,
+    super::LayerKind::Rnn {
+        activation: super::type_name_of::<A>()
+    }
+);
 
 impl<const IN: usize, const HIDDEN: usize, A: Activation, T: Scalar> Streaming<T, IN, HIDDEN>
     for Rnn<IN, HIDDEN, A, T>

@@ -55,6 +55,8 @@ mod error;
 mod load;
 mod options;
 mod order;
+#[cfg(feature = "serde")]
+pub mod rtneural;
 mod save;
 
 use std::path::Path;
@@ -62,6 +64,8 @@ use std::path::Path;
 pub use error::{LoadError, SaveError};
 pub use load::{from_bytes, from_bytes_boxed, load_bytes, load_file, open, open_boxed};
 pub use options::LoadOptions;
+#[cfg(feature = "serde")]
+pub use rtneural::RtNeuralError;
 pub use safetensors::{Dtype, SafeTensorError};
 pub use save::{save, to_bytes};
 
@@ -161,6 +165,38 @@ pub trait Persist<T: Scalar>: Parameters<T> + Sized {
         options: &LoadOptions,
     ) -> Result<(), LoadError> {
         load_file(self, path, options)
+    }
+
+    /// A network with the weights of an RTNeural JSON model's text ([`rtneural`]), as
+    /// RTNeural's Python exporter writes it. Works on `include_str!`.
+    ///
+    /// # Errors
+    ///
+    /// An [`RtNeuralError`] naming the first mistake found.
+    #[cfg(feature = "serde")]
+    fn from_rtneural_json(json: &str) -> Result<Self, RtNeuralError> {
+        rtneural::from_json(json)
+    }
+
+    /// A network with the weights of the RTNeural JSON model at `path` ([`rtneural`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RtNeuralError::Io`] when the file cannot be read, or the first mistake found in it.
+    #[cfg(feature = "serde")]
+    fn open_rtneural(path: impl AsRef<Path>) -> Result<Self, RtNeuralError> {
+        rtneural::open(path)
+    }
+
+    /// Replaces the weights with those of an RTNeural JSON model's text ([`rtneural`]). On
+    /// error the network is unchanged.
+    ///
+    /// # Errors
+    ///
+    /// An [`RtNeuralError`] naming the first mistake found.
+    #[cfg(feature = "serde")]
+    fn load_rtneural_json(&mut self, json: &str) -> Result<(), RtNeuralError> {
+        rtneural::load_json(self, json)
     }
 }
 
