@@ -3,9 +3,9 @@
 //! (tests/reference/rtneural_export.py runs tests/reference/rtneural_driver.cpp), and a file
 //! that does not match the network is an error naming the layer.
 
+use typenn::Scalar;
 use typenn::persist::RtNeuralError;
 use typenn::prelude::*;
-use typenn::Scalar;
 
 const MODEL: &str = include_str!("fixtures/rtneural_model.json");
 const INPUTS: &str = include_str!("fixtures/rtneural_inputs.csv");
@@ -287,4 +287,24 @@ fn a_non_finite_weight_as_python_writes_it_is_named() {
         refusal(&text),
         RtNeuralError::NonFinite { value, .. } if value == f64::NEG_INFINITY
     ));
+}
+
+#[test]
+fn weightless_unknown_layers_are_skipped_as_rtneural_skips_them() -> Result<(), RtNeuralError> {
+    // The exporter writes Keras's Dropout as `unknown` with no weights.
+    let mut json = model_json();
+    let dropout = serde_json::json!({"type": "unknown", "activation": "", "shape": [null, null, 4], "weights": []});
+    if let Some(layers) = json["layers"].as_array_mut() {
+        layers.insert(1, dropout);
+    }
+    let model = Amp::<f64>::from_rtneural_json(&json.to_string())?;
+    assert_eq!(model, Amp::<f64>::from_rtneural_json(MODEL)?);
+    // A layer RTNeural reads and this reader does not is named where the network differs.
+    json["layers"][1]["type"] = "conv1d".into();
+    let error = refusal(&json.to_string());
+    assert_eq!(
+        error.to_string(),
+        "expected a gru layer for the network's `gru`, but layer 1 of the file is a `conv1d` layer"
+    );
+    Ok(())
 }

@@ -278,12 +278,11 @@ fn file_steps(root: &Value) -> Result<Vec<FileStep<'_>>, RtNeuralError> {
                 push_activation(&mut steps, index, activation)?;
                 continue;
             }
-            "conv1d" | "conv2d" | "prelu" | "batchnorm" | "batchnorm2d" => Step::Unread(
-                ["conv1d", "conv2d", "prelu", "batchnorm", "batchnorm2d"]
-                    .into_iter()
-                    .find(|unread| *unread == kind)
-                    .unwrap_or("unread"),
-            ),
+            "conv1d" => Step::Unread("conv1d"),
+            "conv2d" => Step::Unread("conv2d"),
+            "prelu" => Step::Unread("prelu"),
+            "batchnorm" => Step::Unread("batchnorm"),
+            "batchnorm2d" => Step::Unread("batchnorm2d"),
             // RTNeural skips any other layer (the exporter's `unknown`: Keras's Dropout).
             _ if weights(layer, index)?.is_empty() => continue,
             _ => {
