@@ -150,3 +150,64 @@ fn one_name_for_two_keras_layers_is_refused() {
         "{error:?}"
     );
 }
+
+network! {
+    /// The LSTM alone: the file's Dense is left over.
+    struct LstmOnly {
+        cell: Lstm<2, 5>,
+    }
+}
+
+#[test]
+fn a_keras_layer_the_network_does_not_have_is_named() {
+    let error = LstmOnly::<f64>::zeros()
+        .load_safetensors(LSTM, &LoadOptions::new().keras_layers(&["lstm"]))
+        .err();
+    assert!(
+        matches!(&error, Some(LoadError::UnexpectedTensors { tensors })
+            if tensors == &["dense.bias", "dense.kernel"]),
+        "{error:?}"
+    );
+}
+
+/// The file with the first value of tensor `name` replaced by `value`.
+fn with_first_value(bytes: &[u8], name: &str, value: f64) -> Vec<u8> {
+    let (length, rest) = bytes.split_at(8);
+    let length = usize::try_from(u64::from_le_bytes(length.try_into().unwrap_or_default()))
+        .unwrap_or_default();
+    let header: serde_json::Value = serde_json::from_slice(&rest[..length]).unwrap_or_default();
+    let offset = header[name]["data_offsets"][0]
+        .as_u64()
+        .and_then(|offset| usize::try_from(offset).ok())
+        .unwrap_or_default();
+    let at = 8 + length + offset;
+    let mut bytes = bytes.to_vec();
+    bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn a_non_finite_keras_weight_is_named() {
+    let bytes = with_first_value(GRU, "gru.bias", f64::NAN);
+    let mut net = GruNet::<f64>::zeros();
+    let error = net
+        .load_safetensors(&bytes, &LoadOptions::new().keras_layers(&["gru", "dense"]))
+        .err();
+    assert!(
+        matches!(&error, Some(LoadError::NonFinite { tensor, index, value })
+            if tensor == "gru.bias" && index == &[0, 0] && value.is_nan()),
+        "{error:?}"
+    );
+    assert_eq!(net, GruNet::<f64>::zeros(), "the network was written to");
+}
+
+#[test]
+fn a_truncated_keras_file_is_refused() {
+    let error = GruNet::<f64>::zeros()
+        .load_safetensors(
+            &GRU[..GRU.len() - 8],
+            &LoadOptions::new().keras_layers(&["gru", "dense"]),
+        )
+        .err();
+    assert!(matches!(error, Some(LoadError::Format(_))), "{error:?}");
+}
