@@ -34,6 +34,8 @@ network! {
 const LSTM: &[u8] = include_bytes!("fixtures/keras_lstm.safetensors");
 const GRU: &[u8] = include_bytes!("fixtures/keras_gru.safetensors");
 const SIMPLE_RNN: &[u8] = include_bytes!("fixtures/keras_simple_rnn.safetensors");
+const LSTM_F32: &[u8] = include_bytes!("fixtures/keras_lstm_f32.safetensors");
+const GRU_F32: &[u8] = include_bytes!("fixtures/keras_gru_f32.safetensors");
 
 /// Keras computes its recurrent layers' float64 outputs to about 1e-7 of the exact values
 /// (the script measures its own numpy forward pass against them), so this is the bound.
@@ -73,8 +75,24 @@ fn keras_lstm_and_dense_give_keras_outputs() -> Result<(), LoadError> {
 }
 
 #[test]
-fn a_float64_keras_file_does_not_load_into_f32() -> Result<(), LoadError> {
-    // The file is float64; an f32 network takes f32 tensors only.
+fn keras_float32_lstm_and_gru_give_keras_outputs_in_f32() -> Result<(), LoadError> {
+    let mut lstm = LstmNet::zeros();
+    lstm.load_safetensors(
+        LSTM_F32,
+        &LoadOptions::new().keras_layers(&["lstm", "dense"]),
+    )?;
+    let outputs = lstm.sequence(&mut LstmNetState::zeros(), &inputs());
+    assert!(largest_error("Keras LSTM f32", &outputs, &fixture::LSTM_F32_OUTPUTS) < 1e-5);
+    let mut gru = GruNet::zeros();
+    gru.load_safetensors(GRU_F32, &LoadOptions::new().keras_layers(&["gru", "dense"]))?;
+    let outputs = gru.sequence(&mut GruNetState::zeros(), &inputs());
+    assert!(largest_error("Keras GRU f32", &outputs, &fixture::GRU_F32_OUTPUTS) < 1e-5);
+    Ok(())
+}
+
+#[test]
+fn a_float64_keras_file_does_not_load_into_f32() {
+    // An f32 network takes F32 tensors only.
     let error = LstmNet::<f32>::zeros()
         .load_safetensors(LSTM, &LoadOptions::new().keras_layers(&["lstm", "dense"]))
         .err();
@@ -82,7 +100,6 @@ fn a_float64_keras_file_does_not_load_into_f32() -> Result<(), LoadError> {
         matches!(error, Some(LoadError::WrongDtype { .. })),
         "{error:?}"
     );
-    Ok(())
 }
 
 #[test]

@@ -12,7 +12,9 @@ biases included, and set with `set_weights`, so that every gate's bias differs f
 the files do not depend on Keras's random streams. Each model's `get_weights()` is written by
 layer under Keras's names, `lstm.kernel` (2, 20), `lstm.recurrent_kernel` (5, 20), `lstm.bias`
 (20,), `dense.kernel` (5, 3), `dense.bias` (3,) (the GRU's bias is (2, 15)), with
-safetensors.numpy.save_file, to tests/fixtures/keras_<kind>.safetensors; the outputs of
+safetensors.numpy.save_file, to tests/fixtures/keras_<kind>.safetensors (and, for the LSTM and
+GRU, the same weights as a float32 model, as Keras keeps them by default, to
+keras_<kind>_f32.safetensors); the outputs of
 `model.predict` go to tests/fixtures/keras_recurrent_outputs.rs. Before writing, the script checks
 Keras's outputs against a numpy forward pass written from Keras's documented equations, so that
 the gate orders (LSTM i, f, c, o; GRU z, r, h) are not taken on trust.
@@ -47,14 +49,30 @@ OUT = 3
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures"
 
 CELLS = [
-    ("LSTM", "lstm", lambda: keras.layers.LSTM(HIDDEN, return_sequences=True, name="lstm", dtype="float64")),
-    ("GRU", "gru", lambda: keras.layers.GRU(HIDDEN, return_sequences=True, name="gru", dtype="float64")),
+    ("LSTM", "lstm", lambda dtype: keras.layers.LSTM(HIDDEN, return_sequences=True, name="lstm", dtype=dtype)),
+    ("GRU", "gru", lambda dtype: keras.layers.GRU(HIDDEN, return_sequences=True, name="gru", dtype=dtype)),
     (
         "SIMPLE_RNN",
         "simple_rnn",
-        lambda: keras.layers.SimpleRNN(HIDDEN, return_sequences=True, name="simple_rnn", dtype="float64"),
+        lambda dtype: keras.layers.SimpleRNN(HIDDEN, return_sequences=True, name="simple_rnn", dtype=dtype),
     ),
 ]
+
+
+def sequential(make, dtype):
+    return keras.Sequential(
+        [keras.Input((STEPS, IN), dtype=dtype), make(dtype), keras.layers.Dense(OUT, name="dense", dtype=dtype)]
+    )
+
+
+def named_tensors(model, kind):
+    """Each layer's `get_weights()` under Keras's names: `lstm.kernel`, `dense.bias`."""
+    tensors = {}
+    for layer in model.layers:
+        names = ["kernel", "recurrent_kernel", "bias"] if layer.name == kind else ["kernel", "bias"]
+        for tensor, value in zip(names, layer.get_weights(), strict=True):
+            tensors[f"{layer.name}.{tensor}"] = np.ascontiguousarray(value)
+    return tensors
 
 
 def sigmoid(z):
@@ -100,10 +118,7 @@ def main():
     )
     text += rust_const("INPUTS", inputs)
     for name, kind, make in CELLS:
-        cell = make()
-        model = keras.Sequential(
-            [keras.Input((STEPS, IN), dtype="float64"), cell, keras.layers.Dense(OUT, name="dense", dtype="float64")]
-        )
+        model = sequential(make, "float64")
         weights = [rng.uniform(-0.6, 0.6, size=w.shape) for w in model.get_weights()]
         model.set_weights(weights)
         outputs = model.predict(inputs[None], verbose=0)[0]
@@ -111,13 +126,17 @@ def main():
         error = np.abs(numpy_forward(kind, weights, inputs) - outputs).max()
         assert error < 1e-6, (kind, error)
         print(f"{kind}: numpy forward matches keras within {error:.1e}")
-        tensors = {}
-        for layer in model.layers:
-            names = ["kernel", "recurrent_kernel", "bias"] if layer.name == kind else ["kernel", "bias"]
-            for tensor, value in zip(names, layer.get_weights(), strict=True):
-                tensors[f"{layer.name}.{tensor}"] = np.ascontiguousarray(value)
-        safetensors.numpy.save_file(tensors, FIXTURES / f"keras_{kind}.safetensors")
+        safetensors.numpy.save_file(named_tensors(model, kind), FIXTURES / f"keras_{kind}.safetensors")
         text += rust_const(f"{name}_OUTPUTS", outputs)
+        if kind != "simple_rnn":
+            # The same weights in float32, as Keras keeps them by default.
+            narrow = sequential(make, "float32")
+            narrow.set_weights([w.astype(np.float32) for w in weights])
+            outputs32 = narrow.predict(inputs[None].astype(np.float32), verbose=0)[0]
+            tensors = named_tensors(narrow, kind)
+            assert all(value.dtype == np.float32 for value in tensors.values())
+            safetensors.numpy.save_file(tensors, FIXTURES / f"keras_{kind}_f32.safetensors")
+            text += rust_const(f"{name}_F32_OUTPUTS", outputs32.astype(np.float64))
     (FIXTURES / "keras_recurrent_outputs.rs").write_text(text)
 
 
