@@ -308,3 +308,30 @@ fn weightless_unknown_layers_are_skipped_as_rtneural_skips_them() -> Result<(), 
     );
     Ok(())
 }
+
+#[test]
+fn a_time_distributed_dense_and_a_dense_without_bias_load() -> Result<(), RtNeuralError> {
+    let mut json = model_json();
+    // Keras's TimeDistributed(Dense(..)), and a last Dense with `use_bias=False`.
+    json["layers"][0]["type"] = "time-distributed-dense".into();
+    if let Some(weights) = json["layers"][5]["weights"].as_array_mut() {
+        weights.truncate(1);
+    }
+    let model = Amp::<f64>::from_rtneural_json(&json.to_string())?;
+    let full = Amp::<f64>::from_rtneural_json(MODEL)?;
+    assert_eq!(model.input, full.input);
+    assert_eq!(model.out.weights, full.out.weights);
+    assert_eq!(model.out.bias, SVector::<f64, 2>::zeros());
+    assert_ne!(full.out.bias, SVector::<f64, 2>::zeros());
+    // Three arrays for a dense layer is one too many.
+    if let Some(weights) = json["layers"][0]["weights"].as_array_mut() {
+        weights.push(serde_json::json!([0.0]));
+    }
+    let error = refusal(&json.to_string());
+    assert!(
+        matches!(&error, RtNeuralError::WrongShape { index: 0, tensor: "weights", expected, found, .. }
+            if expected == &[2] && found == &[3]),
+        "{error:?}"
+    );
+    Ok(())
+}
