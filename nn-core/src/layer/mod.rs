@@ -6,6 +6,7 @@
 //! and in the macro's walk over the fields.
 
 mod activate;
+mod causal_conv1d;
 mod dense;
 mod dropout;
 mod flatten;
@@ -36,6 +37,7 @@ mod window;
 
 pub use activate::Activate;
 pub use batch_norm::{BatchNorm, BatchNormGradients};
+pub use causal_conv1d::{CausalConv1d, CausalConv1dState};
 #[doc(hidden)]
 pub use conv1d::window_len;
 pub use conv1d::{Conv1d, Conv1dGradients};

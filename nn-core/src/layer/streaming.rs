@@ -1,8 +1,8 @@
 //! Streaming: a network run one time step at a time, with the state its recurrent layers carry
 //! from step to step, as a real-time audio callback runs it.
 //!
-//! A layer that keeps state ([`Lstm`](super::Lstm), [`Gru`](super::Gru), [`Rnn`](super::Rnn))
-//! implements [`Streaming`] with its state type; every other [`Layer`] is applied at each step
+//! A layer that keeps state ([`Lstm`](super::Lstm), [`Gru`](super::Gru), [`Rnn`](super::Rnn),
+//! [`CausalConv1d`](super::CausalConv1d)) implements [`Streaming`] with its state type; every other [`Layer`] is applied at each step
 //! on its own, with the state `()`, through [`Memoryless`]. A recurrent layer does not implement [`Layer`], so a
 //! network that holds one has `step` and the sequence methods but no single-sample `forward`
 //! or `fit`: those would not say what happens to the state.
