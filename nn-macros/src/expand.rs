@@ -489,7 +489,7 @@ pub(crate) fn layer_type(layer: &LayerModel) -> TokenStream {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
         }
         Family::Recurrent => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* T>),
-        Family::Dense | Family::Conv1d | Family::Conv2d => {
+        Family::Dense | Family::Conv1d | Family::Conv2d | Family::CausalConv1d => {
             quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, T>)
         }
         Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* T>),

@@ -14,7 +14,7 @@ use crate::expand::{
     stack_check, standard_traits_impl, struct_tokens, value, without_standard_derives,
 };
 use crate::parse::Style;
-use crate::validate::{Family, LayerModel, Model};
+use crate::validate::{LayerModel, Model};
 use crate::weights::is_weights_attribute;
 
 /// Whether the network holds a layer with state: it is then run by time steps.
@@ -23,7 +23,7 @@ pub fn is_recurrent(model: &Model<'_>) -> bool {
 }
 
 fn is_recurrent_layer(layer: &LayerModel) -> bool {
-    layer.kind.family == Family::Recurrent
+    layer.kind.family.has_state()
 }
 
 /// The code for a valid declaration with at least one recurrent layer.

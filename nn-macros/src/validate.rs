@@ -43,6 +43,18 @@ pub enum Family {
     /// `Lstm<IN, HIDDEN>`, `Gru<IN, HIDDEN>`, `Rnn<IN, HIDDEN, Activation?>`: a vector of `IN` to
     /// a vector of `HIDDEN` at each time step, with state carried between steps.
     Recurrent,
+    /// `CausalConv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL, DILATION?, Activation?>`: a vector of
+    /// `IN_CHANNELS` to a vector of `OUT_CHANNELS` at each time step, with the past inputs
+    /// carried between steps.
+    CausalConv1d,
+}
+
+impl Family {
+    /// Whether layers of this family carry state from one time step to the next, so that a
+    /// network holding one runs by time steps.
+    pub fn has_state(self) -> bool {
+        matches!(self, Self::Recurrent | Self::CausalConv1d)
+    }
 }
 
 /// A layer kind the macro knows: its type in `nn-core`, its family, and how it is written.
@@ -71,6 +83,7 @@ pub const LAYER_KINDS: &[LayerKind] = &[
     LayerKind { name: "Lstm", family: Family::Recurrent, usage: "`Lstm<IN, HIDDEN>`" },
     LayerKind { name: "Gru", family: Family::Recurrent, usage: "`Gru<IN, HIDDEN>`" },
     LayerKind { name: "Rnn", family: Family::Recurrent, usage: "`Rnn<IN, HIDDEN>` or `Rnn<IN, HIDDEN, Relu>` (tanh by default)" },
+    LayerKind { name: "CausalConv1d", family: Family::CausalConv1d, usage: "`CausalConv1d<IN_CHANNELS, OUT_CHANNELS, KERNEL>`, then optionally `DILATION` and an activation" },
 ];
 
 /// An activation written alone as a layer (`Relu`): the kind `Activate` in `nn-core`.
@@ -102,7 +115,8 @@ pub struct LayerModel {
     /// scalar type come after): Dense's `IN, OUT`; Flatten's `N`; Dropout's `P, N`; LayerNorm's
     /// `N, CHANNELS, HEIGHT` (0 where the sample has none);
     /// Activate's `N`; Conv1d's `IN_CHANNELS, OUT_CHANNELS, KERNEL, STRIDE, PADDING_BEFORE,
-    /// PADDING_AFTER, DILATION, LENGTH, OUT_LENGTH`.
+    /// PADDING_AFTER, DILATION, LENGTH, OUT_LENGTH`; CausalConv1d's `IN_CHANNELS,
+    /// OUT_CHANNELS, KERNEL, DILATION`.
     pub type_args: Vec<Width>,
     /// The shape of one output sample: one number for a vector, (channels, length) for a
     /// sequence.
@@ -400,6 +414,7 @@ fn shaped(
             let type_args = vec![inputs.clone(), outputs.clone()];
             Ok((vec![inputs.clone()], vec![outputs.clone()], type_args))
         }
+        Family::CausalConv1d => causal_conv1d_shape(layer, here, &producer(), given),
         Family::Flatten => {
             let given = given.ok_or_else(need_input)?;
             let width = flat(given, here.span, here);
@@ -521,6 +536,38 @@ fn conv1d_shape(
     ];
     let output = vec![out_channels.clone(), out_length];
     Ok((vec![channels.clone(), length.clone()], output, type_args))
+}
+
+/// CausalConv1d, one frame per time step: checks that the frame before has `IN_CHANNELS`
+/// numbers.
+fn causal_conv1d_shape(
+    layer: &Written,
+    here: &Here<'_>,
+    producer: &str,
+    given: Option<&[Width]>,
+) -> syn::Result<(Vec<Width>, Vec<Width>, Vec<Width>)> {
+    let [in_channels, out_channels, _, _] = &layer.args[..] else {
+        return Err(syn::Error::new(here.span, layer.kind.usage));
+    };
+    match given {
+        Some([width]) => same_width(here, producer, width, in_channels)?,
+        Some(given) => {
+            return Err(syn::Error::new(
+                in_channels.span,
+                format!(
+                    "{} takes one frame of channels per time step, but {producer} produces {}: put `Flatten` before it",
+                    here.name,
+                    shape_text(given)
+                ),
+            ));
+        }
+        None => {}
+    }
+    Ok((
+        vec![in_channels.clone()],
+        vec![out_channels.clone()],
+        layer.args.clone(),
+    ))
 }
 
 /// Pooling over (C, L): checks that the window fits, and works out L'.
@@ -976,6 +1023,38 @@ fn layer(ty: &Type) -> Result<Written, Vec<syn::Error>> {
                 activation,
             )
         }
+        Family::CausalConv1d => {
+            count(3..=5)?;
+            let (numbers, activation) = match arguments.split_last() {
+                Some((last, rest)) if arguments.len() > 3 && is_activation(last) => {
+                    (rest.to_vec(), activation(last))
+                }
+                _ => (arguments.clone(), Ok(Activation::Default)),
+            };
+            if let Some(extra) = numbers.get(4) {
+                return Err(vec![syn::Error::new_spanned(
+                    extra,
+                    format!(
+                        "`{}` takes {}; a causal convolution has no stride or padding: it gives one output per input, from the past ones",
+                        kind.name, kind.usage
+                    ),
+                )]);
+            }
+            let dilation = numbers.get(3).map_or_else(
+                || Ok(Width::known(1, ty.span())),
+                |a| width(a, "dilation step"),
+            );
+            written(
+                vec![
+                    width(numbers[0], "input channel"),
+                    width(numbers[1], "output channel"),
+                    width(numbers[2], "kernel tap"),
+                    dilation,
+                ],
+                Padding::Valid,
+                activation,
+            )
+        }
         Family::Flatten
         | Family::Activation
         | Family::BatchNorm
@@ -1261,6 +1340,36 @@ mod tests {
             ))
             .is_empty()
         );
+    }
+
+    #[test]
+    fn causal_convolutions_chain_by_channels_and_check_their_numbers() {
+        assert!(
+            errors(quote!(
+                struct W6(
+                    CausalConv1d<1, 8, 3, Tanh>,
+                    CausalConv1d<8, 8, 3, 2, Tanh>,
+                    Dense<8, 1>,
+                );
+            ))
+            .is_empty()
+        );
+        let found = errors(quote!(
+            struct W6(CausalConv1d<1, 8, 3>, CausalConv1d<4, 8, 3>, Dense<8, 1>);
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("expects 4 inputs, but layer 1") && found[0].contains("produces 8"),
+            "{found:?}"
+        );
+        let found = errors(quote!(
+            struct Empty(CausalConv1d<1, 8, 0>);
+        ));
+        assert!(found[0].contains("at least one kernel tap"), "{found:?}");
+        let found = errors(quote!(
+            struct Strided(CausalConv1d<1, 8, 3, 1, 2>);
+        ));
+        assert!(found[0].contains("no stride or padding"), "{found:?}");
     }
 
     #[test]

@@ -272,11 +272,11 @@ pub fn layer_tensors(model: &Model<'_>) -> syn::Result<Vec<LayerTensors>> {
                         ("bias", shape, " (the sample's shape)"),
                     ]
                 }
-                Family::Recurrent => {
+                Family::Recurrent | Family::CausalConv1d => {
                     return Err(syn::Error::new(
                         layer.span,
                         format!(
-                            "{name}: `#[weights]` does not read recurrent layers yet; read the file when the program starts, with `from_safetensors_bytes(include_bytes!(..))`"
+                            "{name}: `#[weights]` does not read layers with state (recurrent layers, `CausalConv1d`) yet; read the file when the program starts, with `from_safetensors_bytes(include_bytes!(..))`"
                         ),
                     ));
                 }
@@ -689,7 +689,7 @@ fn layer_value(
         | Family::Pool2d
         | Family::GlobalPool => quote!(#rt::#kind::new()),
         // `layer_tensors` refuses these before anything is built.
-        Family::Recurrent => TokenStream::new(),
+        Family::Recurrent | Family::CausalConv1d => TokenStream::new(),
     }
 }
 
