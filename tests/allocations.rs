@@ -305,6 +305,32 @@ fn a_time_step_allocates_nothing() {
     assert!(y[0].is_finite());
 }
 
+network! {
+    /// The W6 workload's network: causal convolutions keep their past inputs in their state.
+    struct CausalStream(
+        CausalConv1d<1, 8, 3, Tanh>,
+        CausalConv1d<8, 8, 3, 2, Tanh>,
+        Dense<8, 1>,
+    );
+}
+
+#[test]
+fn a_causal_convolution_step_allocates_nothing_from_the_first() {
+    let net = CausalStream::new(&mut StdRng::seed_from_u64(6));
+    let mut state = CausalStreamState::zeros();
+    let mut y = SVector::zeros();
+    assert_eq!(
+        allocations(|| {
+            for t in 0..100 {
+                y = net.step(&mut state, &SVector::from([(t as f32 * 0.1).sin()]));
+            }
+            state.reset();
+        }),
+        0
+    );
+    assert!(y[0].is_finite() && y[0] != 0.0);
+}
+
 #[test]
 fn convolutions_allocate_nothing_in_a_warm_batch_forward_or_training_step() {
     let mut model = Cnn::new(&mut StdRng::seed_from_u64(4));
