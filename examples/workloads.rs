@@ -5,7 +5,7 @@
 //! workload=<name> metric=<value> unit=<unit> [key=value ...]
 //! ```
 //!
-//! Run with `cargo run --release --example workloads`. Single thread, f32, data from SplitMix64
+//! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone). Single thread, f32, data from SplitMix64
 //! with the workloads' seeds; batches are built before the timer starts. As the PyTorch peer
 //! does, each training workload first trains a throwaway network on 50 batches, untimed, so the
 //! timed loop (under 3 ms for W1) does not start on a cold core.
@@ -43,6 +43,16 @@ network! {
 }
 
 network! {
+    /// W6: causal Conv1D(1 -> 8, kernel 3) tanh -> Conv1D(8 -> 8, kernel 3, dilation 2) tanh
+    /// -> Dense(8 -> 1), each convolution keeping its past inputs.
+    struct CausalConv(
+        CausalConv1d<1, 8, 3, Tanh>,
+        CausalConv1d<8, 8, 3, 2, Tanh>,
+        Dense<8, 1>,
+    );
+}
+
+network! {
     /// W7: LSTM(1 -> 40) -> Dense(40 -> 1), the size of common guitar-amplifier models.
     struct Lstm40(Lstm<1, 40>, Dense<40, 1>);
 }
@@ -68,6 +78,10 @@ network! {
 const DATA_SEED: u64 = 0x5EED_0001;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|arg| arg == "--stream") {
+        stream_workloads();
+        return Ok(());
+    }
     let mut rng = StdRng::seed_from_u64(42);
 
     let (xs, ys) = w1_data(4096);
@@ -250,7 +264,7 @@ fn thread_cpu_s() -> f64 {
         .map_or(f64::NAN, |ns| ns * 1e-9)
 }
 
-/// W4, W5 and W7: one audio sample per `step`, the state carried from call to call.
+/// W4 to W7: one audio sample per `step`, the state carried from call to call.
 fn stream_workloads() {
     let audio = stream_audio();
     let mut weights = SplitMix64::new(DATA_SEED ^ 0x0044);
@@ -269,6 +283,7 @@ fn stream_workloads() {
     }
     stream!("W4_lstm16_stream", Lstm16, Lstm16State, 0.25);
     stream!("W5_gru16_stream", Gru16, Gru16State, 0.25);
+    stream!("W6_conv1d_stream", CausalConv, CausalConvState, 0.25);
     stream!("W7_lstm40_stream", Lstm40, Lstm40State, 0.15);
 }
 
