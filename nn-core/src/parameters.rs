@@ -9,8 +9,9 @@ use crate::Scalar;
 pub enum Layout {
     /// PyTorch's contiguous order: the last dimension varies fastest.
     RowMajor,
-    /// A 2-D `[rows, columns]` tensor held column by column, as nalgebra stores a matrix (Dense's
-    /// weights): the first dimension varies fastest.
+    /// The first dimension varies fastest: a 2-D `[rows, columns]` tensor held column by column,
+    /// as nalgebra stores a matrix (Dense's weights), or a `CausalConv1d`'s `[out, in, k]`
+    /// kernel held one `out` column per input channel and tap.
     ColumnMajor,
 }
 
