@@ -33,33 +33,11 @@
 mod classification;
 mod common;
 #[path = "common/digits.rs"]
-// The loader and the training settings: the MLP itself is the other digits examples'.
+// The loader, the network and its training: the MLP is the other digits examples'.
 #[allow(dead_code)]
 mod digits;
 #[path = "common/plot.rs"]
 mod plot;
-
-use std::time::Instant;
-
-use typenn::prelude::*;
-
-network! {
-    /// One 8 x 8 channel in, one logit per digit out.
-    #[input_shape(1, 8, 8)]
-    pub struct DigitsCnn(
-        Conv2d<1, 16, 3, 1, 1>,
-        BatchNorm,
-        Relu,
-        MaxPool2d<2>,
-        Conv2d<16, 32, 3, 1, 1>,
-        BatchNorm,
-        Relu,
-        MaxPool2d<2>,
-        Flatten,
-        Dropout<25>,
-        Dense<128, 10>,
-    );
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plot_path = plot::plot_argument()?;
@@ -72,15 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         test.len()
     );
 
-    let mut model = DigitsCnn::new(&mut StdRng::seed_from_u64(digits::SEED));
-    let started = Instant::now();
-    let history = model.fit(
-        &train,
-        SoftmaxCrossEntropy,
-        Adam::new(0.001),
-        &digits::options(),
-    )?;
-    let elapsed = started.elapsed();
+    let (model, history, elapsed) = digits::train_cnn(&train)?;
 
     classification::print_history(&history, elapsed);
     classification::print_test_accuracy(&model, &test);

@@ -1,5 +1,6 @@
-//! The digits MLP and its training, as `examples/digits.rs` describes them: shared with
-//! `examples/digits_int8.rs`, which quantizes the same network.
+//! The digits MLP and CNN and their training, as `examples/digits.rs` and
+//! `examples/digits_cnn.rs` describe them: shared with `examples/digits_int8.rs`, which
+//! quantizes the same networks.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,25 @@ use crate::common;
 network! {
     /// 64 pixels in, one logit per digit out.
     pub struct DigitClassifier(Dense<64, 32, Relu>, Dense<32, 10>);
+}
+
+network! {
+    /// One 8 x 8 channel in, one logit per digit out: `examples/digits_cnn.rs` says how it was
+    /// chosen.
+    #[input_shape(1, 8, 8)]
+    pub struct DigitsCnn(
+        Conv2d<1, 16, 3, 1, 1>,
+        BatchNorm,
+        Relu,
+        MaxPool2d<2>,
+        Conv2d<16, 32, 3, 1, 1>,
+        BatchNorm,
+        Relu,
+        MaxPool2d<2>,
+        Flatten,
+        Dropout<25>,
+        Dense<128, 10>,
+    );
 }
 
 /// The most epochs training may take; early stopping ends it sooner.
@@ -41,6 +61,16 @@ pub fn train(
     train: &Dataset<f32, 64, 10>,
 ) -> Result<(DigitClassifier, History, Duration), typenn::TrainError> {
     let mut model = DigitClassifier::new(&mut StdRng::seed_from_u64(SEED));
+    let started = Instant::now();
+    let history = model.fit(train, SoftmaxCrossEntropy, Adam::new(0.001), &options())?;
+    Ok((model, history, started.elapsed()))
+}
+
+/// The CNN trained on `train` as the MLP is ([`train`]).
+pub fn train_cnn(
+    train: &Dataset<f32, 64, 10>,
+) -> Result<(DigitsCnn, History, Duration), typenn::TrainError> {
+    let mut model = DigitsCnn::new(&mut StdRng::seed_from_u64(SEED));
     let started = Instant::now();
     let history = model.fit(train, SoftmaxCrossEntropy, Adam::new(0.001), &options())?;
     Ok((model, history, started.elapsed()))

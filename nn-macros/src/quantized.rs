@@ -2,8 +2,10 @@
 //! `Net::quantize_inputs` (and with `std` `Net::quantize`, from a `Dataset`) to make it and its
 //! own `forward`. Nothing here can fail.
 //!
-//! Only declarations whose every layer has an int8 counterpart in `nn-core` (`Dense`, an
-//! activation, `Flatten`, `Dropout`) get it: the others expand exactly as before.
+//! Only declarations whose every layer has an int8 counterpart in `nn-core` (`Dense`, `Conv1d`,
+//! `Conv2d`, the poolings, `BatchNorm`, an activation, `Flatten`, `Dropout`) get it: the others
+//! expand exactly as before. A `BatchNorm` right after a `Dense` or convolution without an
+//! activation is folded into that layer's weights; its own field passes the numbers through.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -19,8 +21,35 @@ use crate::validate::{Activation, Family, LayerModel, Model, Width};
 fn quantizable(layer: &LayerModel) -> bool {
     matches!(
         layer.kind.family,
-        Family::Dense | Family::Activation | Family::Flatten | Family::Dropout
+        Family::Dense
+            | Family::Conv1d
+            | Family::Conv2d
+            | Family::Pool1d
+            | Family::Pool2d
+            | Family::GlobalPool
+            | Family::BatchNorm
+            | Family::Activation
+            | Family::Flatten
+            | Family::Dropout
     ) && !matches!(layer.activation, Activation::Custom(_))
+}
+
+/// For each layer, whether it is a `BatchNorm` folded into the layer before: one with weights
+/// and no activation of its own, so that the two are one affine map.
+fn folded(layers: &[LayerModel]) -> Vec<bool> {
+    let mut folded = vec![false; layers.len()];
+    for (i, pair) in layers.windows(2).enumerate() {
+        let [before, norm] = pair else { continue };
+        let affine = matches!(
+            before.kind.family,
+            Family::Dense | Family::Conv1d | Family::Conv2d
+        ) && matches!(
+            before.activation,
+            Activation::Default | Activation::Known("Identity", _)
+        );
+        folded[i + 1] = affine && norm.kind.family == Family::BatchNorm;
+    }
+    folded
 }
 
 /// `value` of a width that comes from another layer, as the `i8` or `f32` vector of width
@@ -58,9 +87,17 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             quote_spanned!(layer.span=> <#ty as #rt::quant::Quantize<#inputs, #outputs>>)
         })
         .collect();
+    let folded = folded(layers);
     let int8_types: Vec<TokenStream> = quantize_traits
         .iter()
-        .map(|quantize| quote!(#quantize::Quantized))
+        .zip(layers.iter().zip(&folded))
+        .map(|(quantize, (layer, &folded))| {
+            let width = &layer.inputs.tokens;
+            match folded {
+                true => quote!(#rt::quant::QuantizedPassThrough<#width>),
+                false => quote!(#quantize::Quantized),
+            }
+        })
         .collect();
     let int8_traits: Vec<TokenStream> = layers
         .iter()
@@ -86,21 +123,44 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let scale_names: Vec<Ident> = (0..boundaries)
         .map(|i| format_ident!("scale_{}", i))
         .collect();
+    let folds_next = |i: usize| folded.get(i + 1).copied().unwrap_or(false);
     let next_scales = quantize_traits.iter().enumerate().map(|(i, quantize)| {
         let (before, after) = (&scale_names[i], &scale_names[i + 1]);
-        quote! {
-            let #after = #rt::quant::next_scale(#quantize::keeps_scale(), #before, &ranges[#i + 1]);
+        if folds_next(i) {
+            // The folded layer's outputs are the normalization's.
+            quote!(let #after = ranges[#i + 2].scale();)
+        } else if folded[i] {
+            quote!(let #after = #before;)
+        } else {
+            quote! {
+                let #after = #rt::quant::next_scale(#quantize::keeps_scale(), #before, &ranges[#i + 1]);
+            }
         }
     });
     let quantized_fields = quantize_traits.iter().enumerate().map(|(i, quantize)| {
         let (member, label) = (members[i], labels[i]);
         let (input, output) = (&scale_names[i], &scale_names[i + 1]);
-        quote! {
-            #quantize::quantize(
-                &self.#member,
-                #rt::quant::Scales { input: #input, output: #output },
-            )
-            .map_err(|error| error.in_layer(#label))?
+        let scales = quote!(#rt::quant::Scales { input: #input, output: #output });
+        if folds_next(i) {
+            let (ty, norm_ty) = (&f32_types[i], &f32_types[i + 1]);
+            let (inputs, outputs) = (&layers[i].inputs.tokens, &layers[i].outputs.tokens);
+            let (norm, norm_label) = (members[i + 1], labels[i + 1]);
+            quote_spanned! {layers[i + 1].span=>
+                <#ty as #rt::quant::QuantizeFolded<#norm_ty, #inputs, #outputs>>::quantize_folded(
+                    &self.#member,
+                    &self.#norm,
+                    #scales,
+                    [#label, #norm_label],
+                )?
+            }
+        } else if folded[i] {
+            let width = &layers[i].inputs.tokens;
+            quote!(#rt::quant::folded::<#width>(#input))
+        } else {
+            quote! {
+                #quantize::quantize(&self.#member, #scales)
+                    .map_err(|error| error.in_layer(#label))?
+            }
         }
     });
     let construct = match declaration.style {
@@ -281,7 +341,9 @@ fn f32_layer_type(layer: &LayerModel) -> TokenStream {
     };
     match layer.kind.family {
         Family::Activation => quote_spanned!(layer.span=> #rt::#kind<#activation, #(#args,)* f32>),
-        Family::Dense => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, f32>),
+        Family::Dense | Family::Conv1d | Family::Conv2d => {
+            quote_spanned!(layer.span=> #rt::#kind<#(#args,)* #activation, f32>)
+        }
         _ => quote_spanned!(layer.span=> #rt::#kind<#(#args,)* f32>),
     }
 }

@@ -119,7 +119,7 @@ fn sum_pairs<T: Scalar>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
 }
 
 #[inline]
-fn inverse_std<T: Scalar>(variance: T, eps: T) -> T {
+pub(crate) fn inverse_std<T: Scalar>(variance: T, eps: T) -> T {
     T::one() / (variance + eps).sqrt()
 }
 

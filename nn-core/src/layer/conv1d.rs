@@ -701,7 +701,7 @@ impl<
 {
     /// The geometry, checked where the layer is used: a window that cannot fit, or a length
     /// that does not follow from the others, does not compile.
-    const GEOMETRY: Conv1dGeometry = {
+    pub(crate) const GEOMETRY: Conv1dGeometry = {
         let Some(window) = Window::new(K, S, D, Padding::new(PL, PR)) else {
             panic!("a Conv1d needs a kernel, a stride and a dilation of at least 1");
         };

@@ -776,7 +776,7 @@ impl<
 {
     /// The geometry, checked where the layer is used: a window that cannot fit, or a size
     /// that does not follow from the others, does not compile.
-    const GEOMETRY: Conv2dGeometry = {
+    pub(crate) const GEOMETRY: Conv2dGeometry = {
         let Some(window) = Window::new(K, S, D, Padding::new(PB, PA)) else {
             panic!("a Conv2d needs a kernel, a stride and a dilation of at least 1");
         };

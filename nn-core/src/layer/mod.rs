@@ -37,10 +37,13 @@ mod window;
 
 pub use activate::Activate;
 pub use batch_norm::{BatchNorm, BatchNormGradients};
+pub(crate) use batch_norm::{DEFAULT_EPS, inverse_std};
+pub(crate) use conv1d::Conv1dGeometry;
 pub use causal_conv1d::{CausalConv1d, CausalConv1dState};
 #[doc(hidden)]
 pub use conv1d::window_len;
 pub use conv1d::{Conv1d, Conv1dGradients};
+pub(crate) use conv2d::Conv2dGeometry;
 pub use conv2d::{Conv2d, Conv2dGradients};
 pub use dense::{Dense, DenseGradients};
 pub use dropout::Dropout;
@@ -53,6 +56,7 @@ pub use lstm::{Lstm, LstmState};
 pub use phase::Phase;
 pub use pool::{AvgPool1d, MaxPool1d};
 pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d};
+pub(crate) use pool::{Pool1dGeometry, Pool2dGeometry};
 pub use rnn::Rnn;
 #[doc(hidden)]
 pub use stack::{End, Link, Stack, StackMut};
@@ -64,6 +68,7 @@ pub use streaming::{Memoryless, StreamStack};
 pub use tensors_serde::{FieldName, TensorsInPlace, TensorsRef};
 #[cfg(feature = "serde")]
 pub use tensors_serde::{MAX_LAYER_TENSORS, deserialize_tensors_in_place, serialize_tensors};
+pub(crate) use window::{Padding, Window};
 
 use nalgebra::SVector;
 use rand::Rng;

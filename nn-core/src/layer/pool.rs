@@ -114,7 +114,7 @@ impl Pool1dGeometry {
 
     /// The inputs of output `t`'s window, in window order.
     #[inline]
-    fn inputs(&self, t: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn inputs(&self, t: usize) -> impl Iterator<Item = usize> + '_ {
         (0..self.window.kernel()).filter_map(move |k| self.window.input_index(t, k, self.len))
     }
 
@@ -245,7 +245,7 @@ impl Pool2dGeometry {
     /// The inputs (flat within a channel) of output `(r, c)`'s window, in row-major window
     /// order.
     #[inline]
-    fn inputs(&self, r: usize, c: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn inputs(&self, r: usize, c: usize) -> impl Iterator<Item = usize> + '_ {
         let rows =
             (0..self.rows.kernel()).filter_map(move |k| self.rows.input_index(r, k, self.height));
         rows.flat_map(move |i| {
@@ -716,7 +716,7 @@ macro_rules! pool1d_layer {
         > $name<C, K, S, PL, PR, L, LOUT, T>
         {
             /// The geometry, checked where the layer is used.
-            const GEOMETRY: Pool1dGeometry = {
+            pub(crate) const GEOMETRY: Pool1dGeometry = {
                 let Some(window) = Window::new(K, S, 1, Padding::new(PL, PR)) else {
                     panic!("a pooling window needs a size and a stride of at least 1");
                 };
@@ -929,7 +929,7 @@ macro_rules! pool2d_layer {
         > $name<C, K, S, P, H, W, HOUT, WOUT, T>
         {
             /// The geometry, checked where the layer is used.
-            const GEOMETRY: Pool2dGeometry = {
+            pub(crate) const GEOMETRY: Pool2dGeometry = {
                 let Some(window) = Window::new(K, S, 1, Padding::new(P, P)) else {
                     panic!("a pooling window needs a size and a stride of at least 1");
                 };
@@ -1155,7 +1155,7 @@ pub struct GlobalAvgPool<const C: usize, const N: usize, T = f32>(PhantomData<T>
 
 impl<const C: usize, const N: usize, T> GlobalAvgPool<C, N, T> {
     /// The geometry, checked where the layer is used.
-    const GEOMETRY: GlobalPoolGeometry = GlobalPoolGeometry::new_or_panic(C, N);
+    pub(crate) const GEOMETRY: GlobalPoolGeometry = GlobalPoolGeometry::new_or_panic(C, N);
 
     /// The layer (it has nothing to set).
     #[must_use]

@@ -5,11 +5,15 @@ use core::any::TypeId;
 use core::marker::PhantomData;
 
 use super::error::check_finite;
-use super::fixed_point::{Multiplier, round_ties_away};
-use super::{NonFiniteParameter, Quantize, QuantizedLayer, Scales, quantize_value};
+use super::fixed_point::Multiplier;
+use super::units::{Affine, Units, affine_channels, quantize_unit};
+use super::{
+    NonFiniteParameter, Quantize, QuantizeError, QuantizeFolded, QuantizedLayer, Scales,
+    folded_overflow, quantize_value,
+};
 use crate::activation::{Activation, Identity, Relu};
 use crate::kernels::int8;
-use crate::layer::Dense;
+use crate::layer::{BatchNorm, Dense};
 
 /// A [`Dense`] layer with `i8` weights: `q_out = requantize(act(q_b + W_q q_in))`.
 ///
@@ -50,7 +54,7 @@ impl<const IN: usize, const OUT: usize, A> PartialEq for QuantizedDense<IN, OUT,
 
 /// How a layer's activation is computed in int8.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Integer {
+pub(super) enum Integer {
     Identity,
     Relu,
     /// Through `f32`: dequantize, apply, quantize.
@@ -59,7 +63,7 @@ enum Integer {
 
 /// How activation `A` runs on int8 sums.
 #[inline(always)]
-fn integer<A: Activation>() -> Integer {
+pub(super) fn integer<A: Activation>() -> Integer {
     let id = TypeId::of::<A>();
     if id == TypeId::of::<Identity>() {
         Integer::Identity
@@ -93,7 +97,7 @@ impl<const IN: usize, const OUT: usize, A: Activation> QuantizedDense<IN, OUT, A
     #[must_use]
     pub fn sums(&self, input: &[i8; IN]) -> [i32; OUT] {
         let mut acc = [0; OUT];
-        int8::affine::<IN, OUT>(
+        int8::affine::<int8::Fixed<IN, OUT>>(
             self.weights.as_flattened(),
             &self.bias,
             &self.unsigned_bias,
@@ -145,38 +149,64 @@ impl<const IN: usize, const OUT: usize, A: Activation> Quantize<IN, OUT>
     fn quantize(&self, scales: Scales) -> Result<Self::Quantized, NonFiniteParameter> {
         check_finite("weight", self.weights.as_slice())?;
         check_finite("bias", self.bias.as_slice())?;
+        // The weights are finite and the factors 1, so every product is: no unit fails.
+        self.quantize_affine(&[Affine::IDENTITY; OUT], scales)
+            .map_err(|o| NonFiniteParameter {
+                tensor: "weight",
+                index: o,
+                value: self.weights[(o, 0)],
+            })
+    }
+}
+
+impl<const IN: usize, const OUT: usize, A: Activation> Dense<IN, OUT, A, f32> {
+    /// The layer quantized with each unit followed by `norms[o]`, or the first unit whose
+    /// folded weights are not finite.
+    fn quantize_affine(
+        &self,
+        norms: &[Affine; OUT],
+        scales: Scales,
+    ) -> Result<QuantizedDense<IN, OUT, A>, usize> {
         let mut weights = [[0_i8; IN]; OUT];
-        let mut weight_scales = [0.0_f32; OUT];
-        let mut bias = [0_i32; OUT];
-        let mut unsigned_bias = [0_i32; OUT];
-        let mut sum_scales = [0.0_f32; OUT];
-        let mut multipliers = [Multiplier::new(0.0); OUT];
-        for o in 0..OUT {
-            let row = self.weights.row(o);
-            let max_abs = row.iter().fold(0.0_f32, |m, w| m.max(w.abs()));
-            let scale = super::symmetric_scale(max_abs);
-            for (q, &w) in weights[o].iter_mut().zip(row.iter()) {
-                *q = quantize_value(w, scale);
-            }
-            let sum_scale = f64::from(scales.input) * f64::from(scale);
-            // Clamped to what an i32 holds: a bias that large saturates every output anyway.
-            let b = (f64::from(self.bias[o]) / sum_scale).clamp(-2_147_483_647.0, 2_147_483_647.0);
-            bias[o] = round_ties_away(b) as i32;
-            unsigned_bias[o] = int8::unsigned_bias(&weights[o], bias[o]);
-            weight_scales[o] = scale;
-            sum_scales[o] = sum_scale as f32;
-            multipliers[o] = Multiplier::new(sum_scale / f64::from(scales.output));
+        let mut units = Units::<OUT>::zeros();
+        for (o, row) in weights.iter_mut().enumerate() {
+            let unit = quantize_unit(
+                self.weights.row(o).iter().copied(),
+                self.bias[o],
+                norms[o],
+                scales,
+                row,
+            )
+            .map_err(|_| o)?;
+            units.set(o, unit);
         }
         Ok(QuantizedDense {
             weights,
-            bias,
-            unsigned_bias,
-            weight_scales,
-            sum_scales,
-            multipliers,
+            bias: units.bias,
+            unsigned_bias: units.unsigned_bias,
+            weight_scales: units.weight_scales,
+            sum_scales: units.sum_scales,
+            multipliers: units.multipliers,
             scales,
             activation: PhantomData,
         })
+    }
+}
+
+impl<const IN: usize, const OUT: usize> QuantizeFolded<BatchNorm<OUT, 1, f32>, IN, OUT>
+    for Dense<IN, OUT, Identity, f32>
+{
+    fn quantize_folded(
+        &self,
+        norm: &BatchNorm<OUT, 1, f32>,
+        scales: Scales,
+        [layer, norm_label]: [&'static str; 2],
+    ) -> Result<Self::Quantized, QuantizeError> {
+        check_finite("weight", self.weights.as_slice()).map_err(|e| e.in_layer(layer))?;
+        check_finite("bias", self.bias.as_slice()).map_err(|e| e.in_layer(layer))?;
+        let norms = affine_channels(norm).map_err(|e| e.in_layer(norm_label))?;
+        self.quantize_affine(&norms, scales)
+            .map_err(|o| folded_overflow(norm_label, o, norm.weight[o]))
     }
 }
 

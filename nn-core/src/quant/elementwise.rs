@@ -70,7 +70,8 @@ impl<A: Activation, const N: usize> Quantize<N, N> for Activate<A, N, f32> {
 }
 
 /// A layer that passes its `N` numbers through unchanged in inference: [`Flatten`] (the data
-/// are already flat) and [`Dropout`].
+/// are already flat), [`Dropout`], and a [`BatchNorm`](crate::BatchNorm) folded into the layer
+/// before it.
 ///
 /// # Shapes
 ///
@@ -78,6 +79,13 @@ impl<A: Activation, const N: usize> Quantize<N, N> for Activate<A, N, f32> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantizedPassThrough<const N: usize> {
     scale: f32,
+}
+
+impl<const N: usize> QuantizedPassThrough<N> {
+    /// Values on `scale`.
+    pub(super) fn on(scale: f32) -> Self {
+        Self { scale }
+    }
 }
 
 impl<const N: usize> QuantizedLayer<N, N> for QuantizedPassThrough<N> {

@@ -46,19 +46,29 @@
 //! }
 //! ```
 
+mod batch_norm;
+mod conv;
 mod dense;
 mod elementwise;
 mod error;
 mod fixed_point;
+mod pool;
+mod units;
 
 use core::fmt::Debug;
 
 use nalgebra::SVector;
 
+pub use batch_norm::QuantizedBatchNorm;
+pub use conv::{QuantizedConv1d, QuantizedConv2d};
 pub use dense::QuantizedDense;
 pub use elementwise::{QuantizedActivate, QuantizedPassThrough};
 pub use error::{NonFiniteParameter, QuantizeError};
 pub use fixed_point::{Multiplier, QMAX, quantize_value, symmetric_scale};
+pub use pool::{
+    QuantizedAvgPool1d, QuantizedAvgPool2d, QuantizedGlobalAvgPool, QuantizedMaxPool1d,
+    QuantizedMaxPool2d,
+};
 
 /// The scales on a layer's two sides: a real value `x` is `q * scale`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -87,6 +97,46 @@ pub trait Quantize<const IN: usize, const OUT: usize> {
     ///
     /// The first non-finite weight or bias.
     fn quantize(&self, scales: Scales) -> Result<Self::Quantized, NonFiniteParameter>;
+}
+
+/// A layer with weights (`Dense`, `Conv1d`, `Conv2d`, without an activation of its own) that
+/// takes the [`BatchNorm`](crate::BatchNorm) `N` after it into its weights and bias before
+/// quantizing: `gamma (W x + b - mean) / sqrt(var + eps) + beta` is one affine map, so the
+/// normalization costs nothing in int8 and adds no rounding of its own.
+pub trait QuantizeFolded<N, const IN: usize, const OUT: usize>: Quantize<IN, OUT> {
+    /// The int8 layer computing this layer followed by `norm`, for inputs and outputs on
+    /// `scales` (the output scale is the normalization's output's); `labels` are the two
+    /// layers' fields, for errors.
+    ///
+    /// # Errors
+    ///
+    /// [`QuantizeError::NonFiniteParameter`] for a non-finite parameter of either layer, or a
+    /// normalization whose factor or folded weights are not finite.
+    fn quantize_folded(
+        &self,
+        norm: &N,
+        scales: Scales,
+        labels: [&'static str; 2],
+    ) -> Result<Self::Quantized, QuantizeError>;
+}
+
+/// The error for folded weights of unit `unit` that overflow `f32`: the normalization's scale
+/// there, `gamma`, is too large for the layer's weights.
+fn folded_overflow(norm: &'static str, unit: usize, gamma: f32) -> QuantizeError {
+    QuantizeError::NonFiniteParameter {
+        layer: norm,
+        tensor: "weight",
+        index: unit,
+        value: gamma * f32::INFINITY,
+    }
+}
+
+/// A batch normalization folded into the layer before it ([`QuantizeFolded`]): its numbers
+/// pass through, on `scale`, the scale of the folded layer's outputs.
+#[doc(hidden)]
+#[must_use]
+pub fn folded<const N: usize>(scale: f32) -> QuantizedPassThrough<N> {
+    QuantizedPassThrough::on(scale)
 }
 
 /// An int8 layer from `IN` to `OUT` numbers per sample.

@@ -9,6 +9,7 @@ use core::arch::x86_64::{
     _mm256_madd_epi16, _mm256_setzero_si256,
 };
 
+use super::Dims;
 use super::portable::dot;
 
 /// Rows that share one widened input vector.
@@ -16,22 +17,19 @@ const ROWS: usize = 4;
 
 /// As [`portable::affine`](super::portable::affine).
 #[target_feature(enable = "avx2")]
-pub(super) fn affine<const IN: usize, const OUT: usize>(
-    weights: &[i8],
-    bias: &[i32],
-    input: &[i8],
-    acc: &mut [i32],
-) {
+pub(super) fn affine<D: Dims>(weights: &[i8], bias: &[i32], input: &[i8], acc: &mut [i32]) {
+    let (inputs, outputs) = (D::IN, D::OUT);
     let (weights, bias, input, acc) = (
-        &weights[..OUT * IN],
-        &bias[..OUT],
-        &input[..IN],
-        &mut acc[..OUT],
+        &weights[..outputs * inputs],
+        &bias[..outputs],
+        &input[..inputs],
+        &mut acc[..outputs],
     );
-    let body = IN - IN % 16;
+    let body = inputs - inputs % 16;
     let mut row = 0;
-    while row + ROWS <= OUT {
-        let rows: [&[i8]; ROWS] = core::array::from_fn(|r| &weights[(row + r) * IN..][..IN]);
+    while row + ROWS <= outputs {
+        let rows: [&[i8]; ROWS] =
+            core::array::from_fn(|r| &weights[(row + r) * inputs..][..inputs]);
         let mut sums = [_mm256_setzero_si256(); ROWS];
         for k in (0..body).step_by(16) {
             let x = widen(&input[k..k + 16]);
@@ -47,8 +45,8 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
         }
         row += ROWS;
     }
-    while row < OUT {
-        let w = &weights[row * IN..][..IN];
+    while row < outputs {
+        let w = &weights[row * inputs..][..inputs];
         let mut sum = _mm256_setzero_si256();
         for k in (0..body).step_by(16) {
             let product = _mm256_madd_epi16(widen(&w[k..k + 16]), widen(&input[k..k + 16]));

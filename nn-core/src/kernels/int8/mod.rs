@@ -18,6 +18,24 @@ pub(crate) use portable::unsigned_bias;
 
 use crate::quant::Multiplier;
 
+/// The widths of an int8 product, as constants of a type: `Fixed<IN, OUT>` for a Dense layer,
+/// and for a convolution a patch of `channels * taps` inputs, which const generics cannot
+/// write as one argument.
+pub(crate) trait Dims {
+    /// Inputs per product.
+    const IN: usize;
+    /// Outputs per product.
+    const OUT: usize;
+}
+
+/// `IN` inputs to `OUT` outputs.
+pub(crate) struct Fixed<const IN: usize, const OUT: usize>;
+
+impl<const IN: usize, const OUT: usize> Dims for Fixed<IN, OUT> {
+    const IN: usize = IN;
+    const OUT: usize = OUT;
+}
+
 /// Which int8 kernel runs: with AVX2 or VNNI, the element-wise steps (quantizing the input,
 /// requantizing sums) are compiled for AVX2 or AVX-512 too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +122,7 @@ pub(crate) fn supported(path: Path) -> bool {
 /// row-major `OUT x IN`, on the fastest path this CPU has. `unsigned_bias` is
 /// [`unsigned_bias`] of each row and its bias.
 #[inline(always)]
-pub(crate) fn affine<const IN: usize, const OUT: usize>(
+pub(crate) fn affine<D: Dims>(
     weights: &[i8],
     bias: &[i32],
     unsigned_bias: &[i32],
@@ -112,12 +130,12 @@ pub(crate) fn affine<const IN: usize, const OUT: usize>(
     acc: &mut [i32],
 ) {
     // SAFETY: `best` returns a path only when this CPU has its features.
-    unsafe { affine_unchecked::<IN, OUT>(best(), weights, bias, unsigned_bias, input, acc) };
+    unsafe { affine_unchecked::<D>(best(), weights, bias, unsigned_bias, input, acc) };
 }
 
 /// As [`affine`], on `path`; the portable kernel when this CPU cannot run `path`.
 #[cfg(test)]
-pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
+pub(crate) fn affine_on<D: Dims>(
     path: Path,
     weights: &[i8],
     bias: &[i32],
@@ -131,7 +149,7 @@ pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
         Path::Portable
     };
     // SAFETY: `supported` has just checked that this CPU has the path's features.
-    unsafe { affine_unchecked::<IN, OUT>(path, weights, bias, unsigned_bias, input, acc) };
+    unsafe { affine_unchecked::<D>(path, weights, bias, unsigned_bias, input, acc) };
 }
 
 /// As [`affine`], on `path`.
@@ -140,7 +158,7 @@ pub(crate) fn affine_on<const IN: usize, const OUT: usize>(
 ///
 /// This CPU must have `path`'s features ([`supported`]).
 #[inline(always)]
-unsafe fn affine_unchecked<const IN: usize, const OUT: usize>(
+unsafe fn affine_unchecked<D: Dims>(
     path: Path,
     weights: &[i8],
     bias: &[i32],
@@ -152,14 +170,14 @@ unsafe fn affine_unchecked<const IN: usize, const OUT: usize>(
     match path {
         // SAFETY: the caller has checked that this CPU has the kernel's features.
         Path::Vnni => {
-            return unsafe { vnni::affine::<IN, OUT>(weights, unsigned_bias, input, acc) };
+            return unsafe { vnni::affine::<D>(weights, unsigned_bias, input, acc) };
         }
         // SAFETY: as above.
-        Path::Avx2 => return unsafe { avx2::affine::<IN, OUT>(weights, bias, input, acc) },
+        Path::Avx2 => return unsafe { avx2::affine::<D>(weights, bias, input, acc) },
         Path::Portable => {}
     }
     let _ = (path, unsigned_bias);
-    portable::affine::<IN, OUT>(weights, bias, input, acc);
+    portable::affine::<D>(weights, bias, input, acc);
 }
 
 /// [`portable::quantize`], compiled for the vector units this CPU has.
@@ -284,13 +302,13 @@ mod tests {
             .map(|(row, &b)| unsigned_bias(row, b))
             .collect();
         let mut expected = vec![0; OUT];
-        portable::affine::<IN, OUT>(&w, &bias, &x, &mut expected);
+        portable::affine::<Fixed<IN, OUT>>(&w, &bias, &x, &mut expected);
         for path in [Path::Avx2, Path::Vnni] {
             if !supported(path) {
                 continue;
             }
             let mut acc = vec![0; OUT];
-            affine_on::<IN, OUT>(path, &w, &bias, &unsigned, &x, &mut acc);
+            affine_on::<Fixed<IN, OUT>>(path, &w, &bias, &unsigned, &x, &mut acc);
             assert_eq!(acc, expected, "{path:?} at {IN} x {OUT}");
         }
     }
@@ -366,7 +384,7 @@ mod tests {
         let bias = [10, -5];
         let unsigned = [unsigned_bias(&w[..3], 10), unsigned_bias(&w[3..], -5)];
         let mut acc = [0; 2];
-        affine::<3, 2>(&w, &bias, &unsigned, &x, &mut acc);
+        affine::<Fixed<3, 2>>(&w, &bias, &unsigned, &x, &mut acc);
         assert_eq!(acc, [399, -32646]);
     }
 }

@@ -5,22 +5,19 @@
 //! the same `i32` whatever the inputs. With int8 operands a sum cannot overflow below 2^17 inputs
 //! (`127 * 128 * 2^17 < 2^31`), so for real layers wrapping never happens.
 
+use super::Dims;
 use crate::quant::{Multiplier, quantize_value};
 
 /// `acc[o] = bias[o] + sum_k weights[o * IN + k] * input[k]`, with `weights` row-major
 /// `OUT x IN` (row `o` holds unit `o`'s weights).
 #[inline]
-pub(crate) fn affine<const IN: usize, const OUT: usize>(
-    weights: &[i8],
-    bias: &[i32],
-    input: &[i8],
-    acc: &mut [i32],
-) {
-    let input = &input[..IN];
-    for ((row, &b), a) in weights[..OUT * IN]
-        .chunks_exact(IN)
-        .zip(&bias[..OUT])
-        .zip(&mut acc[..OUT])
+pub(crate) fn affine<D: Dims>(weights: &[i8], bias: &[i32], input: &[i8], acc: &mut [i32]) {
+    let (inputs, outputs) = (D::IN, D::OUT);
+    let input = &input[..inputs];
+    for ((row, &b), a) in weights[..outputs * inputs]
+        .chunks_exact(inputs)
+        .zip(&bias[..outputs])
+        .zip(&mut acc[..outputs])
     {
         *a = dot(row, input).wrapping_add(b);
     }
@@ -61,6 +58,7 @@ pub(crate) fn unsigned_bias(row: &[i8], bias: i32) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Fixed;
     use super::*;
 
     #[test]
@@ -69,7 +67,7 @@ mod tests {
         let w = [1_i8, -2, 3, -127, 127, -128];
         let x = [127_i8, -128, 2];
         let mut acc = [0_i32; 2];
-        affine::<3, 2>(&w, &[10, -5], &x, &mut acc);
+        affine::<Fixed<3, 2>>(&w, &[10, -5], &x, &mut acc);
         // 127 + 256 + 6 + 10 = 399; -16129 - 16256 - 256 - 5 = -32646.
         assert_eq!(acc, [399, -32646]);
     }
@@ -98,7 +96,7 @@ mod tests {
 
     fn affine_one(w: &[i8; 2], x: &[i8; 2], bias: i32) -> i32 {
         let mut acc = [0];
-        affine::<2, 1>(w, &[bias], x, &mut acc);
+        affine::<Fixed<2, 1>>(w, &[bias], x, &mut acc);
         acc[0]
     }
 }

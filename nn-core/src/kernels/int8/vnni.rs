@@ -17,34 +17,37 @@ use core::arch::x86_64::{
     _mm512_unpacklo_epi64, _mm512_xor_si512,
 };
 
+use super::Dims;
+
 /// Rows that share one loaded input vector.
 const ROWS: usize = 4;
 
 /// As [`portable::affine`](super::portable::affine), with `unsigned_bias` the bias for inputs
 /// offset by 128.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(super) fn affine<const IN: usize, const OUT: usize>(
+pub(super) fn affine<D: Dims>(
     weights: &[i8],
     unsigned_bias: &[i32],
     input: &[i8],
     acc: &mut [i32],
 ) {
+    let (inputs, outputs) = (D::IN, D::OUT);
     let (weights, bias, input, acc) = (
-        &weights[..OUT * IN],
-        &unsigned_bias[..OUT],
-        &input[..IN],
-        &mut acc[..OUT],
+        &weights[..outputs * inputs],
+        &unsigned_bias[..outputs],
+        &input[..inputs],
+        &mut acc[..outputs],
     );
     let offset = _mm512_set1_epi8(i8::MIN);
     let mut row = 0;
-    while row + ROWS <= OUT {
-        let rows = &weights[row * IN..(row + ROWS) * IN];
+    while row + ROWS <= outputs {
+        let rows = &weights[row * inputs..(row + ROWS) * inputs];
         let mut sums = [_mm512_setzero_si512(); ROWS];
-        for k in (0..IN).step_by(64) {
-            let end = IN.min(k + 64);
+        for k in (0..inputs).step_by(64) {
+            let end = inputs.min(k + 64);
             let x = _mm512_xor_si512(load(&input[k..end]), offset);
             for (r, sum) in sums.iter_mut().enumerate() {
-                let w = load(&rows[r * IN + k..r * IN + end]);
+                let w = load(&rows[r * inputs + k..r * inputs + end]);
                 *sum = _mm512_dpbusd_epi32(*sum, x, w);
             }
         }
@@ -54,12 +57,12 @@ pub(super) fn affine<const IN: usize, const OUT: usize>(
         }
         row += ROWS;
     }
-    while row < OUT {
-        let w = &weights[row * IN..][..IN];
+    while row < outputs {
+        let w = &weights[row * inputs..][..inputs];
         let mut sum = _mm512_setzero_si512();
-        for k in (0..IN).step_by(64) {
-            let x = _mm512_xor_si512(load(&input[k..IN.min(k + 64)]), offset);
-            sum = _mm512_dpbusd_epi32(sum, x, load(&w[k..IN.min(k + 64)]));
+        for k in (0..inputs).step_by(64) {
+            let x = _mm512_xor_si512(load(&input[k..inputs.min(k + 64)]), offset);
+            sum = _mm512_dpbusd_epi32(sum, x, load(&w[k..inputs.min(k + 64)]));
         }
         acc[row] = _mm512_reduce_add_epi32(sum).wrapping_add(bias[row]);
         row += 1;
