@@ -111,9 +111,20 @@ fn cnn(
             black_box(int8.forward(black_box(x)));
         }
     });
+    let batch_f32 = samples_per_s(inputs.len(), CNN_ROUNDS, || {
+        black_box(model.predict(black_box(inputs)));
+    });
+    let batch_int8 = samples_per_s(inputs.len(), CNN_ROUNDS, || {
+        black_box(int8.predict(black_box(inputs)));
+    });
     println!(
         "single sample: f32 {single_f32:.0} samples/s, int8 {single_int8:.0} samples/s ({:.2}x)",
         single_int8 / single_f32
+    );
+    println!(
+        "batch of {}: f32 {batch_f32:.0} samples/s, int8 {batch_int8:.0} samples/s ({:.2}x)",
+        inputs.len(),
+        batch_int8 / batch_f32
     );
     Ok(())
 }

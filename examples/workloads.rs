@@ -15,6 +15,9 @@
 //! (x ~ U[0, 1]^(1 x 8 x 8), one-hot targets of a class uniform in 0..10, SplitMix64 seed
 //! `0x5EED0001 ^ 0x0009`), softmax cross-entropy, plain SGD lr 0.01, batch 32, 3 epochs, fixed
 //! order, in training mode (batch statistics, dropout active); metric: trained samples per second.
+//! `W9_cnn_infer_1` and `W9_cnn_infer_1_int8` then run that trained network forward one sample
+//! at a time, in `f32` and quantized to int8 (calibrated on the same images), in alternating
+//! rounds; metric: nanoseconds per sample in the best round, with the median and the ratio.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -140,7 +143,57 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trainer = model.trainer(SoftmaxCrossEntropy, Sgd::new(0.01))?;
     let result = train(&mut model, trainer, &xs, &ys, 32, 3)?;
     result.report("W9_cnn_train_b32", "n=2048 epochs=3 batch=32 lr=0.01");
+    cnn_inference(&model, &xs)?;
     stream_workloads();
+    Ok(())
+}
+
+/// W9 inference: the trained CNN on one sample at a time, in `f32` and in int8 (calibrated on
+/// the W9 inputs), in alternating rounds so that both see the same load on a shared machine.
+/// Each line gives the best round (the metric) and the median; the int8 line adds its ratio to
+/// `f32` for both.
+fn cnn_inference(model: &DigitsCnn, xs: &[SVector<f32, 64>]) -> Result<(), typenn::QuantizeError> {
+    const ROUNDS: usize = 11;
+    const CALLS: usize = 200;
+    let int8 = model.quantize_inputs(xs)?;
+    let inputs = &xs[..CALLS];
+    let time = |pass: &dyn Fn()| {
+        let timer = Timer::start();
+        pass();
+        timer.stop().0 * 1e9 / CALLS as f64
+    };
+    let f32_pass = || {
+        for x in inputs {
+            black_box(model.forward(black_box(x)));
+        }
+    };
+    let int8_pass = || {
+        for x in inputs {
+            black_box(int8.forward(black_box(x)));
+        }
+    };
+    f32_pass();
+    int8_pass();
+    let (mut f32_ns, mut int8_ns) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        f32_ns.push(time(&f32_pass));
+        int8_ns.push(time(&int8_pass));
+    }
+    let best_and_median = |ns: &mut Vec<f64>| {
+        ns.sort_by(f64::total_cmp);
+        (ns[0], ns[ns.len() / 2])
+    };
+    let (f32_best, f32_median) = best_and_median(&mut f32_ns);
+    let (int8_best, int8_median) = best_and_median(&mut int8_ns);
+    println!(
+        "workload=W9_cnn_infer_1 metric={f32_best:.1} unit=ns_per_sample median={f32_median:.1} rounds={ROUNDS} calls={CALLS}"
+    );
+    println!(
+        "workload=W9_cnn_infer_1_int8 metric={int8_best:.1} unit=ns_per_sample median={int8_median:.1} rounds={ROUNDS} calls={CALLS} speedup_best={:.2} speedup_median={:.2} kernel={:?}",
+        f32_best / int8_best,
+        f32_median / int8_median,
+        typenn::quant::kernel()
+    );
     Ok(())
 }
 

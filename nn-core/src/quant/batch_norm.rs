@@ -24,6 +24,13 @@ pub struct QuantizedBatchNorm<const C: usize, const S: usize> {
 }
 
 impl<const C: usize, const S: usize> QuantizedBatchNorm<C, S> {
+    /// The scales of its inputs and outputs (as [`QuantizedLayer::scales`], without naming
+    /// the flat widths).
+    #[must_use]
+    pub fn scales(&self) -> Scales {
+        self.scales
+    }
+
     /// Each channel's factor, on its own scale.
     #[must_use]
     pub fn weight(&self) -> &[i8; C] {

@@ -252,6 +252,13 @@ macro_rules! quantized_conv {
         impl<A: Activation, $(const $c: usize),*> $name<$($c),*, A> {
             const PLANE: Plane = $plane(&$layer::<$($c),*, Identity, f32>::GEOMETRY);
 
+            /// The scales of its inputs and outputs (as [`QuantizedLayer::scales`], without
+            /// naming the flat widths).
+            #[must_use]
+            pub fn scales(&self) -> Scales {
+                self.scales
+            }
+
             /// The quantized weights, in the `f32` layer's layout.
             #[must_use]
             pub fn weight(&self) -> &[$row; COUT] {

@@ -113,6 +113,24 @@ macro_rules! pool2d {
             const W: usize,
             const HOUT: usize,
             const WOUT: usize,
+        > $name<C, K, S, P, H, W, HOUT, WOUT> {
+            /// The scales of its inputs and outputs (as [`QuantizedLayer::scales`], without
+            /// naming the flat widths).
+            #[must_use]
+            pub fn scales(&self) -> Scales {
+                self.scales
+            }
+        }
+
+        impl<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const P: usize,
+            const H: usize,
+            const W: usize,
+            const HOUT: usize,
+            const WOUT: usize,
             const IN: usize,
             const OUT: usize,
         > QuantizedLayer<IN, OUT> for $name<C, K, S, P, H, W, HOUT, WOUT>
@@ -206,6 +224,23 @@ macro_rules! pool1d {
             const PR: usize,
             const L: usize,
             const LOUT: usize,
+        > $name<C, K, S, PL, PR, L, LOUT> {
+            /// The scales of its inputs and outputs (as [`QuantizedLayer::scales`], without
+            /// naming the flat widths).
+            #[must_use]
+            pub fn scales(&self) -> Scales {
+                self.scales
+            }
+        }
+
+        impl<
+            const C: usize,
+            const K: usize,
+            const S: usize,
+            const PL: usize,
+            const PR: usize,
+            const L: usize,
+            const LOUT: usize,
             const IN: usize,
             const OUT: usize,
         > QuantizedLayer<IN, OUT> for $name<C, K, S, PL, PR, L, LOUT>
@@ -277,6 +312,15 @@ pool1d!(
 pub struct QuantizedGlobalAvgPool<const C: usize, const N: usize> {
     scales: Scales,
     multiplier: Multiplier,
+}
+
+impl<const C: usize, const N: usize> QuantizedGlobalAvgPool<C, N> {
+    /// The scales of its inputs and outputs (as [`QuantizedLayer::scales`], without naming
+    /// the flat widths).
+    #[must_use]
+    pub fn scales(&self) -> Scales {
+        self.scales
+    }
 }
 
 impl<const C: usize, const N: usize, const IN: usize, const OUT: usize> QuantizedLayer<IN, OUT>
