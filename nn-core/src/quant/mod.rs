@@ -1,20 +1,24 @@
 //! int8 post-training quantization: a trained `f32` network becomes a network of `i8` weights
 //! and activations with `i32` sums, which runs without `std` and without an allocator.
 //!
-//! Every `network!` whose layers are all `Dense`, activations, `Flatten` or `Dropout` gets a
-//! second struct, `NetInt8` for `Net`, with one quantized layer per field, made by
+//! Every `network!` whose layers are all `Dense`, `Conv1d`, `Conv2d`, poolings, `BatchNorm`,
+//! activations, `Flatten` or `Dropout` gets a second struct, `NetInt8` for `Net`, with one
+//! quantized layer per field, made by
 //! `Net::quantize(&calibration)` (a `Dataset`) or `Net::quantize_inputs(&[inputs])`. Its
 //! `forward` takes and returns `f32` vectors of the network's widths, so a wrong width is a
 //! compile error as it is for the `f32` network; `forward_int8` runs on `i8` vectors alone.
 //!
 //! # The scheme
 //!
-//! - **Weights**: symmetric per output unit, `s_w[o] = max_k |W[o, k]| / 127` and
-//!   `q = round(W / s_w)` in `[-127, 127]`.
+//! - **Weights**: symmetric per output unit (a convolution's output channel),
+//!   `s_w[o] = max_k |W[o, k]| / 127` and `q = round(W / s_w)` in `[-127, 127]`. A `BatchNorm`
+//!   right after a layer with weights and no activation is folded into those weights and bias
+//!   first ([`QuantizeFolded`]).
 //! - **Activations**: symmetric per layer input, calibrated by **max-abs**: the scale of each
 //!   layer's input is the largest `|x|` seen there over the calibration samples, over 127, so no
-//!   calibration value is clipped. A layer that keeps its input's scale (ReLU, `Flatten`,
-//!   `Dropout`) passes it on instead of measuring its own, which keeps ReLU exact.
+//!   calibration value is clipped. A layer that keeps its input's scale (ReLU, max pooling,
+//!   `Flatten`, `Dropout`) passes it on instead of measuring its own, which keeps ReLU and max
+//!   pooling exact.
 //! - **Sums**: `acc = q_b + sum_k q_w q_x` in `i32`, with the bias quantized to `i32` on the
 //!   sum's scale, `q_b = round(b / (s_in s_w[o]))`.
 //! - **Requantization** to the next layer's scale by a fixed-point multiplier,
@@ -23,6 +27,8 @@
 //! - **Activations**: identity and ReLU in the integer domain (ReLU is `max(acc, 0)` before
 //!   requantizing, exact since the scales are positive); any other activation dequantizes the
 //!   sums to `f32`, applies the activation and quantizes the result.
+//! - **Pooling**: max pooling on the `i8` values, on its input's scale; average pooling as an
+//!   `i32` sum of each window requantized by `s_in / (count s_out)`.
 //!
 //! The network's input is quantized on the first layer's input scale and its output
 //! dequantized from the last layer's output scale.
