@@ -381,3 +381,46 @@ fn struct_tokens(declaration: &Declaration, int8: &Ident, types: &[TokenStream])
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+    use crate::parse::Declaration;
+    use crate::validate::validate;
+
+    fn folds(tokens: TokenStream) -> Vec<bool> {
+        let declaration: Declaration = syn::parse2(tokens).unwrap();
+        let model = validate(&declaration).unwrap();
+        folded(&model.layers)
+    }
+
+    #[test]
+    fn a_batch_norm_folds_only_into_a_layer_with_weights_and_no_activation() {
+        assert_eq!(
+            folds(quote!(
+                #[input_shape(1, 8, 8)]
+                struct Net(
+                    Conv2d<1, 4, 3, 1, 1>,
+                    BatchNorm,
+                    Relu,
+                    MaxPool2d<2>,
+                    BatchNorm,
+                    Flatten,
+                    Dense<64, 2, Identity>,
+                    BatchNorm,
+                );
+            )),
+            [false, true, false, false, false, false, false, true]
+        );
+        // After a convolution with its own activation, or first, it runs on its own.
+        assert_eq!(
+            folds(quote!(
+                #[input_shape(2, 4)]
+                struct Net(BatchNorm, Conv1d<2, 3, 3, 1, 1, 1, Relu>, BatchNorm);
+            )),
+            [false, false, false]
+        );
+    }
+}
