@@ -38,8 +38,8 @@ mod window;
 pub use activate::Activate;
 pub use batch_norm::{BatchNorm, BatchNormGradients};
 pub(crate) use batch_norm::{DEFAULT_EPS, inverse_std};
-pub(crate) use conv1d::Conv1dGeometry;
 pub use causal_conv1d::{CausalConv1d, CausalConv1dState};
+pub(crate) use conv1d::Conv1dGeometry;
 #[doc(hidden)]
 pub use conv1d::window_len;
 pub use conv1d::{Conv1d, Conv1dGradients};
