@@ -25,6 +25,8 @@
 mod classification;
 mod common;
 #[path = "common/digits.rs"]
+// The loader, the MLP and its training: the CNN is the other digits examples'.
+#[allow(dead_code)]
 mod digits;
 #[path = "common/plot.rs"]
 mod plot;

@@ -8,6 +8,7 @@
 use typenn::prelude::*;
 
 pub mod int8;
+pub mod stream;
 
 network! {
     /// A small controller: 3 sensor readings in, 2 actuator commands out.
