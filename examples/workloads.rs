@@ -5,8 +5,9 @@
 //! workload=<name> metric=<value> unit=<unit> [key=value ...]
 //! ```
 //!
-//! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone). Single thread, f32, data from SplitMix64
-//! with the workloads' seeds; batches are built before the timer starts. As the PyTorch peer
+//! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone).
+//! Single thread (trainers set to one), f32, data from SplitMix64 with the workloads' seeds;
+//! batches are built before the timer starts. As the PyTorch peer
 //! does, each training workload first trains a throwaway network on 50 batches, untimed, so the
 //! timed loop (under 3 ms for W1) does not start on a cold core.
 //!
@@ -18,6 +19,9 @@
 //! `W9_cnn_infer_1` and `W9_cnn_infer_1_int8` then run that trained network forward one sample
 //! at a time, in `f32` and quantized to int8 (calibrated on the same images), in alternating
 //! rounds; metric: nanoseconds per sample in the best round, with the median and the ratio.
+//!
+//! `W3_train_b64_threads2` is W3 with the trainer's batches split across two threads
+//! (`Trainer::set_threads(2)`), from the same initial weights as `W3_train_b64`.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -91,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for batch in [1, 32] {
         let mut model = Small::new(&mut rng);
         let trainer = model.trainer(Mse, Sgd::new(0.01))?;
-        let result = train(&mut model, trainer, &xs, &ys, batch, 10)?;
+        let result = train(&mut model, trainer, &xs, &ys, batch, 10, 1)?;
         result.report(
             &format!("W1_train_b{batch}"),
             &format!("n=4096 epochs=10 batch={batch} lr=0.01"),
@@ -133,15 +137,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let (xs, ys) = w3_data(8192);
-    let mut model = Box::new(Mnist::new(&mut rng));
+    let initial = Box::new(Mnist::new(&mut rng));
+    let mut model = initial.clone();
     let trainer = model.trainer(Mse, Sgd::new(0.01))?;
-    let result = train(&mut *model, trainer, &xs, &ys, 64, 2)?;
+    let result = train(&mut *model, trainer, &xs, &ys, 64, 2, 1)?;
     result.report("W3_train_b64", "n=8192 epochs=2 batch=64 lr=0.01");
+    let mut model = initial;
+    let trainer = model.trainer(Mse, Sgd::new(0.01))?;
+    let result = train(&mut *model, trainer, &xs, &ys, 64, 2, 2)?;
+    result.report(
+        "W3_train_b64_threads2",
+        "n=8192 epochs=2 batch=64 lr=0.01 threads=2",
+    );
 
     let (xs, ys) = w9_data(2048);
     let mut model = DigitsCnn::new(&mut rng);
     let trainer = model.trainer(SoftmaxCrossEntropy, Sgd::new(0.01))?;
-    let result = train(&mut model, trainer, &xs, &ys, 32, 3)?;
+    let result = train(&mut model, trainer, &xs, &ys, 32, 3, 1)?;
     result.report("W9_cnn_train_b32", "n=2048 epochs=3 batch=32 lr=0.01");
     cnn_inference(&model, &xs)?;
     stream_workloads();
@@ -213,7 +225,8 @@ impl TrainResult {
     }
 }
 
-/// Plain mini-batch SGD over the batches in a fixed order; only the epoch loop is timed.
+/// Plain mini-batch SGD over the batches in a fixed order, on up to `threads` threads; only the
+/// epoch loop is timed.
 fn train<N, G, L, const IN: usize, const OUT: usize>(
     model: &mut N,
     mut trainer: Trainer<f32, G, L, Sgd>,
@@ -221,6 +234,7 @@ fn train<N, G, L, const IN: usize, const OUT: usize>(
     ys: &[SVector<f32, OUT>],
     batch: usize,
     epochs: usize,
+    threads: usize,
 ) -> Result<TrainResult, typenn::TrainError>
 where
     N: Network<f32, IN, OUT, Gradients = G>,
@@ -231,6 +245,8 @@ where
     // The warm-up, on its own network and trainer: the timed run starts from the same state.
     let mut warm = N::new_boxed(&mut StdRng::seed_from_u64(123));
     let mut warm_trainer = warm.trainer(trainer.loss().clone(), Sgd::new(0.01))?;
+    warm_trainer.set_threads(threads)?;
+    trainer.set_threads(threads)?;
     for (x, y) in batches.iter().take(50) {
         warm_trainer.step(&mut *warm, x, y)?;
     }

@@ -1,6 +1,7 @@
 //! Which calls allocate: single-sample `forward`, `forward_batch`, a batch forward into a
 //! caller's buffer and a training step (forward, backward, update) allocate nothing once their
-//! workspace has seen the largest batch. Counted per thread by a global allocator.
+//! workspace has seen the largest batch; a step split across threads allocates only, now and
+//! then, a block of the thread pool's job queue. Counted per thread by a global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -118,6 +119,39 @@ fn a_training_step_does_not_allocate() {
                 .expect("a finite loss");
         });
         assert_eq!(count, 0, "steps after the first, with {optimizer:?}");
+    }
+}
+
+network! {
+    /// 17,409 parameters: a batch of 128 is split in two shares of over a million parameters
+    /// times samples, the least a share is given.
+    struct Wide(Dense<32, 512, Relu>, Dense<512, 1>);
+}
+
+#[test]
+fn a_threaded_step_allocates_only_blocks_of_the_pools_queue() {
+    let mut model = Wide::new(&mut StdRng::seed_from_u64(2));
+    let (inputs, targets) = batch(128);
+    for optimizer in [Sgd::new(0.01), Sgd::new(0.01).momentum(0.9)] {
+        let mut trainer = model.trainer(Mse, optimizer).expect("valid settings");
+        trainer.set_threads(2).expect("two threads");
+        trainer
+            .step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+        const STEPS: usize = 126;
+        let count = allocations(|| {
+            for _ in 0..STEPS {
+                trainer
+                    .step(&mut model, &inputs, &targets)
+                    .expect("a finite loss");
+            }
+        });
+        // Each step hands the pool two jobs (the shares, then the sum of the 16,384 weights of
+        // the first layer), and its queue takes a block of 63 jobs at a time.
+        assert!(
+            count <= 2 * STEPS / 63 + 1,
+            "{count} allocations in {STEPS} threaded steps with {optimizer:?}"
+        );
     }
 }
 

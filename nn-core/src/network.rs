@@ -57,15 +57,21 @@ pub struct LayerSummary {
 /// are written once here and monomorphized for each network. Training and evaluation on data
 /// (`fit`, `evaluate`, `predict`, `gradients`, `trainer`) are the [`Train`](crate::Train)
 /// extension trait's, which every network implements.
+///
+/// A network is `Sync` and its gradients `Send + Sync` (plain numbers, which every layer is),
+/// so that the threads of a training step can read the network together and each fill
+/// gradients of their own.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a network from {IN} inputs to {OUT} outputs per sample",
     label = "these values have {IN} inputs and {OUT} outputs per sample",
     note = "a network's input and output widths are part of its type: compare the data's widths with the first layer's inputs and the last layer's outputs",
     note = "a boxed network (`Box<{Self}>` from `new_boxed`) is passed as `&mut *network`"
 )]
-pub trait Network<T: Scalar, const IN: usize, const OUT: usize>: Parameters<T> + Sized {
+pub trait Network<T: Scalar, const IN: usize, const OUT: usize>:
+    Parameters<T> + Sized + Sync
+{
     /// The gradients of all parameters, one field per layer.
-    type Gradients: Parameters<T> + Clone + fmt::Debug;
+    type Gradients: Parameters<T> + Clone + fmt::Debug + Send + Sync;
 
     /// The struct's name.
     const NAME: &'static str;

@@ -8,6 +8,7 @@ mod fit;
 mod history;
 mod metrics;
 mod options;
+mod parallel;
 mod progress;
 
 pub use callbacks::{Callback, Control};
@@ -25,6 +26,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 
 use metrics::Metered;
+use parallel::Share;
 
 use crate::guard;
 use crate::kernels::dispatch::with_fma;
@@ -44,6 +46,18 @@ use crate::{
 /// back-propagated delta, so no gradient buffers are allocated, and a step on a single sample
 /// runs on the stack; only a step whose update cannot be shown to stay finite takes the checked
 /// path, which allocates the gradient buffers and a copy of the parameters the first time.
+///
+/// # Threads
+///
+/// A batch big enough to be worth it is split across up to [`threads`](Self::set_threads)
+/// threads (by default every core, as in PyTorch and Keras): each computes the gradients of its
+/// contiguous share into buffers of its own, and the shares are added in order, weighted by
+/// their sizes, before one update. A given thread count gives the same numbers on every run and
+/// every machine; two counts differ by rounding. One thread, a batch whose shares would each
+/// have under about a million parameters times samples, and a network with batch statistics or
+/// dropout, run the step on one thread exactly as before. The first threaded step allocates the
+/// shares' buffers; later ones allocate nothing but, about once every 63 steps, a block of the
+/// pool's job queue.
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.
@@ -54,6 +68,10 @@ pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     gradients: Option<Box<G>>,
     /// The parameters as they were before a checked step, to put back if it is refused.
     saved: Vec<T>,
+    /// How many threads a step may split its batch across.
+    threads: usize,
+    /// Each thread's buffers, allocated by the first step that splits its batch.
+    shares: Vec<Share<T, G>>,
     /// Whether the optimizer's settings may have changed since they were last checked.
     unchecked: bool,
     /// The bound plain SGD's fused single-sample steps are checked against, for the learning
@@ -83,6 +101,8 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             optimizer,
             gradients: None,
             saved: Vec::new(),
+            threads: parallel::default_threads(),
+            shares: Vec::new(),
             unchecked: false,
             workspace: Workspace::new(),
             phase: Phase::training(TRAINING_SEED),
@@ -134,6 +154,10 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         inputs: &[SVector<T, IN>],
         targets: &[SVector<T, OUT>],
     ) -> Result<T, TrainError> {
+        let shares = parallel::training_shares(network, self.threads, inputs.len());
+        if shares > 1 {
+            return self.parallel_step(network, inputs, targets, shares);
+        }
         if let Some(learning_rate) = self.optimizer.plain_sgd() {
             let learning_rate = T::cast_from(learning_rate);
             let fused = match (inputs, targets) {
@@ -224,6 +248,89 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         Ok(loss)
     }
 
+    /// A step split into `shares` shares of the batch, one per thread; out of line, so that
+    /// the single-thread passes stay as they were.
+    ///
+    /// The network is changed only by the update, after every share is done. Plain SGD's update
+    /// `lr * g` is applied straight away when the shares' largest gradient shows that it stays
+    /// below [`Scalar::SAFE_STEP`]; otherwise, and for every other optimizer, the update is
+    /// checked as in [`checked_update`](Self::checked_update), against a copy of the
+    /// parameters.
+    #[inline(never)]
+    fn parallel_step<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &mut self,
+        network: &mut N,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+        shares: usize,
+    ) -> Result<T, TrainError> {
+        if self.shares.len() < shares {
+            self.shares.resize_with(shares, Share::new);
+        }
+        let shares = &mut self.shares[..shares];
+        let reduced =
+            parallel::compute(&*network, inputs, targets, &self.loss, &self.phase, shares);
+        let loss = checked(reduced.loss, self.epoch, self.step)?;
+        if let Some(learning_rate) = self.optimizer.plain_sgd() {
+            let learning_rate = T::cast_from(learning_rate);
+            // Twice the rate, for the rounding of the weighted sum.
+            let limit = T::SAFE_STEP / (learning_rate + learning_rate);
+            if reduced.largest < limit.magnitude() {
+                parallel::sgd_update(network, shares, learning_rate);
+                return Ok(loss);
+            }
+        }
+        let gradients = self.gradients.get_or_insert_with(G::zeros_boxed);
+        parallel::reduce::<T, N, IN, OUT>(&mut **gradients, shares);
+        if let Some(found) = guard::first_non_finite(&**gradients) {
+            return Err(self.refused::<N>(found, NonFiniteCause::Gradient));
+        }
+        guard::save(network, &mut self.saved);
+        self.optimizer
+            .update(network, &**gradients, &mut self.state);
+        if let Some(found) = guard::first_non_finite(network) {
+            guard::restore(network, &self.saved);
+            return Err(self.refused::<N>(found, NonFiniteCause::Update));
+        }
+        Ok(loss)
+    }
+
+    /// How many threads a step may split its batch across (the default is every core).
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Lets a step split its batch across up to `threads` threads: 1 trains on one thread
+    /// exactly as without threads. The numbers depend on the count, not on the machine, so a
+    /// count set here gives the same training everywhere.
+    ///
+    /// # Errors
+    ///
+    /// [`TrainError::InvalidOption`] for 0 threads; the count is then unchanged.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use typenn::prelude::*;
+    ///
+    /// network! {
+    ///     struct Line(Dense<2, 1>);
+    /// }
+    ///
+    /// fn main() -> Result<(), typenn::TrainError> {
+    ///     let mut trainer = Line::<f32>::zeros().trainer(Mse, Sgd::new(0.1))?;
+    ///     trainer.set_threads(2)?;
+    ///     assert_eq!(trainer.threads(), 2);
+    ///     assert!(trainer.set_threads(0).is_err());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn set_threads(&mut self, threads: usize) -> Result<(), TrainError> {
+        self.threads = check_threads(threads)?;
+        Ok(())
+    }
+
     /// The error for a step refused because of `found`.
     fn refused<P: Parameters<T>>(
         &self,
@@ -301,6 +408,18 @@ const TRAINING_SEED: u64 = 0;
 /// dropout's draws and the shuffle's are not the same numbers.
 pub(crate) fn training_phase(seed: u64) -> Phase {
     Phase::training(seed ^ 0x6A09_E667_F3BC_C908)
+}
+
+/// `threads`, or the error for 0.
+pub(crate) fn check_threads(threads: usize) -> Result<usize, TrainError> {
+    if threads == 0 {
+        return Err(TrainError::InvalidOption {
+            option: "threads",
+            expected: "at least 1",
+            found: 0.0,
+        });
+    }
+    Ok(threads)
 }
 
 /// `Ok` for a batch of as many targets as inputs, and at least one.

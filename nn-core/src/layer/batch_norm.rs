@@ -853,6 +853,9 @@ impl<const C: usize, const S: usize, const IN: usize, const OUT: usize, T: Scala
     /// `xhat`, then the means and variances of the sample's channels (training only).
     type Cache = (SVector<T, IN>, [T; C], [T; C]);
 
+    /// Training normalizes by the statistics of the whole batch.
+    const SAMPLEWISE: bool = false;
+
     #[inline(always)]
     fn cache_len(batch: usize) -> usize {
         IN * batch + 2 * C

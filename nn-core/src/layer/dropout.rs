@@ -87,6 +87,9 @@ impl<const P: usize, const N: usize, T: Scalar> Layer<T, N, N> for Dropout<P, N,
     /// The mask: 0 or the scale, per number.
     type Cache = SVector<T, N>;
 
+    /// The masks are drawn sample after sample from one stream (none at rate 0).
+    const SAMPLEWISE: bool = P == 0;
+
     #[inline(always)]
     fn cache_len(batch: usize) -> usize {
         N * batch

@@ -105,6 +105,11 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
     /// What a single-sample training forward keeps for backward (Dense: the pre-activation).
     type Cache: Copy;
 
+    /// Whether a training pass treats each sample of a batch on its own and draws no
+    /// randomness, so that a batch split across threads gives the gradients of the whole batch
+    /// (to rounding). Batch statistics and dropout's draws are not.
+    const SAMPLEWISE: bool = true;
+
     /// The scalars a batch of `batch` samples keeps for backward.
     #[must_use]
     fn cache_len(batch: usize) -> usize;

@@ -69,6 +69,9 @@ pub trait Stack<T: Scalar, const IN: usize, const OUT: usize> {
     /// Where a batched backward pass writes every layer's parameter gradients.
     type Gradients<'g>;
 
+    /// Whether every layer is [`Layer::SAMPLEWISE`](super::Layer::SAMPLEWISE).
+    const SAMPLEWISE: bool;
+
     /// Scratch memory for a batch of `batch` samples: each layer's cache and output, and in
     /// training its delta too.
     #[must_use]
@@ -166,6 +169,8 @@ where
     where
         T: 's;
     type Gradients<'g> = (&'g mut L::Gradients, R::Gradients<'g>);
+
+    const SAMPLEWISE: bool = L::SAMPLEWISE && R::SAMPLEWISE;
 
     #[inline(always)]
     fn scratch_len(batch: usize, training: bool) -> usize {
@@ -348,6 +353,8 @@ impl<T: Scalar, const N: usize> Stack<T, N, N> for End {
     where
         T: 's;
     type Gradients<'g> = ();
+
+    const SAMPLEWISE: bool = true;
 
     #[inline(always)]
     fn scratch_len(_batch: usize, _training: bool) -> usize {

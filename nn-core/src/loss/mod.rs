@@ -18,7 +18,9 @@ use crate::{Columns, ColumnsMut, Scalar};
 ///
 /// The loss is a mean over the batch, so its gradient carries the `1 / batch` factor and a
 /// learning rate means the same thing whatever the batch size, as in PyTorch and Keras.
-pub trait Loss<T: Scalar> {
+///
+/// A loss is `Sync`: the threads of a data-parallel training step share it.
+pub trait Loss<T: Scalar>: Sync {
     /// The name shown in summaries and errors.
     const NAME: &'static str;
 
@@ -74,7 +76,7 @@ pub trait Loss<T: Scalar> {
 /// let loss = Quartic.loss(columns::<f64, 1>(&[2.0, 0.0]), columns::<f64, 1>(&[1.0, 0.0]));
 /// assert_eq!(loss, 0.5);
 /// ```
-pub trait ElementwiseLoss {
+pub trait ElementwiseLoss: Sync {
     /// The name shown in summaries and errors.
     const NAME: &'static str;
 

@@ -2,12 +2,11 @@
 
 use nalgebra::SVector;
 
-use super::EVALUATION_BATCH;
-use super::{Evaluator, Fit, FitOptions, History, MetricSet, Trainer, check_batch};
+use super::{Evaluator, Fit, FitOptions, History, MetricSet, Trainer, check_batch, parallel};
 use crate::layer::Phase;
 use crate::{
     Activation, Dataset, Loss, Network, Optimizer, Parameters, Scalar, Sigmoid, Softmax,
-    TrainError, Workspace, columns, columns_mut, flatten,
+    TrainError, Workspace, columns, flatten,
 };
 
 /// Training and evaluation on data: `fit`, `evaluate`, `predict`, `gradients` and `trainer`,
@@ -78,17 +77,19 @@ pub trait Train<T: Scalar, const IN: usize, const OUT: usize>: Network<T, IN, OU
     }
 
     /// Outputs for many samples.
+    ///
+    /// Enough samples are spread over every core in batches of 256; each output is the same
+    /// whatever the number of cores.
     #[must_use]
     fn predict(&self, inputs: &[SVector<T, IN>]) -> Vec<SVector<T, OUT>> {
         let mut outputs = vec![SVector::<T, OUT>::zeros(); inputs.len()];
-        let mut workspace = Workspace::new();
-        for (input, output) in inputs
-            .chunks(EVALUATION_BATCH)
-            .zip(outputs.chunks_mut(EVALUATION_BATCH))
-        {
-            let output: &mut [T] = bytemuck::cast_slice_mut(output);
-            self.forward_columns(columns(flatten(input)), columns_mut(output), &mut workspace);
-        }
+        parallel::infer(
+            self,
+            inputs,
+            bytemuck::cast_slice_mut(&mut outputs),
+            parallel::default_threads(),
+            &mut Vec::new(),
+        );
         outputs
     }
 
@@ -153,6 +154,10 @@ pub trait Train<T: Scalar, const IN: usize, const OUT: usize>: Network<T, IN, OU
     }
 
     /// The mean loss over a dataset.
+    ///
+    /// As [`predict`](Self::predict), the outputs are computed on every core when there are
+    /// enough; the loss is added up batch by batch in order, so it is the same whatever the
+    /// number of cores.
     #[must_use]
     fn evaluate<L: Loss<T>>(&self, data: &Dataset<T, IN, OUT>, loss: &L) -> f64 {
         let (loss, _) = Evaluator::new().run(
@@ -161,6 +166,7 @@ pub trait Train<T: Scalar, const IN: usize, const OUT: usize>: Network<T, IN, OU
             data.targets(),
             Some(loss),
             MetricSet::EMPTY,
+            parallel::default_threads(),
         );
         loss
     }

@@ -106,7 +106,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
     /// # Errors
     ///
     /// Before any step, leaving the network untouched: [`TrainError::InvalidOption`] for a bad
-    /// optimizer setting, batch size, validation split or `min_delta`;
+    /// optimizer setting, batch size, thread count, validation split or `min_delta`;
     /// [`TrainError::EmptySplit`] when the split leaves no training or no validation sample;
     /// [`TrainError::ConflictingOptions`] for a validation split with validation data;
     /// [`TrainError::UnavailableMonitor`] when early stopping watches a figure that is not
@@ -142,9 +142,14 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
         O: Optimizer<T>,
     {
         let (training, validation) = self.plan()?;
+        let threads = trainer.threads;
+        if let Some(chosen) = self.options.threads_value() {
+            trainer.threads = chosen;
+        }
         let result = self.train(trainer, network, training, validation);
-        // Metering off again, for the trainer's own steps.
+        // Metering off and the trainer's own thread count again, for its own steps.
         trainer.loss.start(MetricSet::EMPTY);
+        trainer.threads = threads;
         result
     }
 
@@ -160,6 +165,9 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
                 expected: "at least 1",
                 found: 0.0,
             });
+        }
+        if let Some(threads) = options.threads_value() {
+            super::check_threads(threads)?;
         }
         let all = Samples::of(self.data);
         let (training, validation) = match (options.validation_split_value(), self.validation) {
@@ -307,6 +315,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
                     validation.targets,
                     Some(&trainer.loss.loss),
                     metrics,
+                    trainer.threads,
                 );
                 log.val_loss = Some(loss);
                 log.val_metrics = values;

@@ -1,14 +1,13 @@
 //! Metrics: figures reported beside the loss, which training watches but does not minimize.
 
-use core::cell::Cell;
 use core::fmt;
+use core::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nalgebra::SVector;
 
-use super::{EVALUATION_BATCH, Mode};
-use crate::{
-    Columns, ColumnsMut, Dataset, Loss, Network, Scalar, Workspace, columns, columns_mut, flatten,
-};
+use super::{EVALUATION_BATCH, Mode, parallel};
+use crate::{Columns, ColumnsMut, Dataset, Loss, Network, Scalar, Workspace, columns, flatten};
 
 /// A figure reported beside the loss, per epoch, on the training data and on the validation data.
 ///
@@ -97,6 +96,7 @@ impl Metric {
             data.targets(),
             None::<&crate::Mse>,
             metrics,
+            parallel::default_threads(),
         );
         values.get(self).unwrap_or(f64::NAN)
     }
@@ -192,6 +192,13 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
+    const ZERO: Self = Self {
+        correct: 0.0,
+        absolute: 0.0,
+        squared: 0.0,
+        samples: 0,
+    };
+
     /// Adds one batch of `W` outputs per sample.
     pub(crate) fn add<T: Scalar, const W: usize>(
         &mut self,
@@ -253,36 +260,69 @@ fn class<T: Scalar>(values: &[T]) -> usize {
 
 /// The training loss, wrapped so that the training metrics are taken from each step's own
 /// outputs: no second forward pass, and nothing done when no metric is asked for.
+///
+/// Atomics and a lock rather than cells, since a loss is `Sync`: each thread of a data-parallel
+/// step meters its share into a `Metered` of its own ([`Metered::share`]), merged in share order.
 #[derive(Debug)]
 pub(crate) struct Metered<L> {
     pub(crate) loss: L,
-    metrics: Cell<MetricSet>,
-    totals: Cell<Totals>,
+    metrics: AtomicU8,
+    totals: Mutex<Totals>,
 }
 
 impl<L> Metered<L> {
     pub(crate) const fn new(loss: L) -> Self {
         Self {
             loss,
-            metrics: Cell::new(MetricSet::EMPTY),
-            totals: Cell::new(Totals {
-                correct: 0.0,
-                absolute: 0.0,
-                squared: 0.0,
-                samples: 0,
-            }),
+            metrics: AtomicU8::new(MetricSet::EMPTY.0),
+            totals: Mutex::new(Totals::ZERO),
         }
     }
 
     /// Starts metering `metrics` from zero (none: metering off).
     pub(crate) fn start(&self, metrics: MetricSet) {
-        self.metrics.set(metrics);
-        self.totals.take();
+        self.metrics.store(metrics.0, Ordering::Relaxed);
+        *self.totals() = Totals::ZERO;
     }
 
     /// The metrics of the steps since `start`, `width` outputs per sample.
     pub(crate) fn values(&self, width: usize) -> MetricValues {
-        self.totals.get().values(self.metrics.get(), width)
+        self.totals().values(self.metrics(), width)
+    }
+
+    /// A meter of the same metrics over the same loss, from zero: for one share of a batch.
+    pub(crate) fn share(&self) -> Metered<Shared<'_, L>> {
+        let share = Metered::new(Shared(&self.loss));
+        share.metrics.store(self.metrics().0, Ordering::Relaxed);
+        share
+    }
+
+    /// What this meter has taken in.
+    pub(crate) fn into_totals(self) -> Totals {
+        self.totals
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds what a share's meter took in.
+    pub(crate) fn merge(&self, add: Totals) {
+        if !self.metrics().is_empty() {
+            let mut totals = self.totals();
+            totals.correct += add.correct;
+            totals.absolute += add.absolute;
+            totals.squared += add.squared;
+            totals.samples += add.samples;
+        }
+    }
+
+    fn metrics(&self) -> MetricSet {
+        MetricSet(self.metrics.load(Ordering::Relaxed))
+    }
+
+    /// The totals; a panic elsewhere cannot leave them half written, so a poisoned lock is
+    /// taken as it is.
+    fn totals(&self) -> MutexGuard<'_, Totals> {
+        self.totals.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -306,13 +346,38 @@ impl<T: Scalar, L: Loss<T>> Loss<T> for Metered<L> {
         gradient: ColumnsMut<'_, T, W>,
     ) -> T {
         let value = self.loss.loss_and_gradient(predictions, targets, gradient);
-        let metrics = self.metrics.get();
+        let metrics = self.metrics();
         if !metrics.is_empty() {
-            let mut totals = self.totals.get();
-            totals.add(metrics, predictions, targets);
-            self.totals.set(totals);
+            self.totals().add(metrics, predictions, targets);
         }
         value
+    }
+}
+
+/// A loss lent to the meter of one share of a batch.
+#[derive(Debug)]
+pub(crate) struct Shared<'a, L>(&'a L);
+
+impl<T: Scalar, L: Loss<T>> Loss<T> for Shared<'_, L> {
+    const NAME: &'static str = L::NAME;
+
+    #[inline]
+    fn loss<const W: usize>(
+        &self,
+        predictions: Columns<'_, T, W>,
+        targets: Columns<'_, T, W>,
+    ) -> T {
+        self.0.loss(predictions, targets)
+    }
+
+    #[inline]
+    fn loss_and_gradient<const W: usize>(
+        &self,
+        predictions: Columns<'_, T, W>,
+        targets: Columns<'_, T, W>,
+        gradient: ColumnsMut<'_, T, W>,
+    ) -> T {
+        self.0.loss_and_gradient(predictions, targets, gradient)
     }
 }
 
@@ -321,19 +386,21 @@ impl<T: Scalar, L: Loss<T>> Loss<T> for Metered<L> {
 #[derive(Debug)]
 pub(crate) struct Evaluator<T> {
     outputs: Vec<T>,
-    workspace: Workspace<T>,
+    /// One per thread.
+    workspaces: Vec<Workspace<T>>,
 }
 
 impl<T: Scalar> Evaluator<T> {
     pub(crate) const fn new() -> Self {
         Self {
             outputs: Vec::new(),
-            workspace: Workspace::new(),
+            workspaces: Vec::new(),
         }
     }
 
     /// The mean `loss` (NaN when there is none) and `metrics` of `network` over the samples, in
-    /// batches of [`EVALUATION_BATCH`].
+    /// batches of [`EVALUATION_BATCH`]: the outputs on up to `threads` threads, then the loss
+    /// and metrics batch by batch in order, so that the figures do not depend on the threads.
     pub(crate) fn run<N, L, const IN: usize, const OUT: usize>(
         &mut self,
         network: &N,
@@ -341,31 +408,28 @@ impl<T: Scalar> Evaluator<T> {
         targets: &[SVector<T, OUT>],
         loss: Option<&L>,
         metrics: MetricSet,
+        threads: usize,
     ) -> (f64, MetricValues)
     where
         N: Network<T, IN, OUT>,
         L: Loss<T>,
     {
-        let needed = OUT * EVALUATION_BATCH.min(inputs.len());
+        let needed = OUT * inputs.len();
         if self.outputs.len() < needed {
             self.outputs.resize(needed, T::zero());
         }
+        let outputs = &mut self.outputs[..needed];
+        parallel::infer(network, inputs, outputs, threads, &mut self.workspaces);
         let mut total = 0.0;
         let mut totals = Totals::default();
-        for (inputs, targets) in inputs
-            .chunks(EVALUATION_BATCH)
+        for (output, targets) in outputs
+            .chunks(OUT * EVALUATION_BATCH)
             .zip(targets.chunks(EVALUATION_BATCH))
         {
-            let output = &mut self.outputs[..OUT * inputs.len()];
-            network.forward_columns(
-                columns(flatten(inputs)),
-                columns_mut(output),
-                &mut self.workspace,
-            );
             let output = columns::<T, OUT>(output);
             let targets = columns(flatten(targets));
             if let Some(loss) = loss {
-                total += loss.loss(output, targets).as_f64() * inputs.len() as f64;
+                total += loss.loss(output, targets).as_f64() * targets.ncols() as f64;
             }
             totals.add(metrics, output, targets);
         }

@@ -1,0 +1,193 @@
+//! Data-parallel training: a thread count gives the same bits run after run, one thread gives
+//! the numbers training gave before threads, two threads agree with one to rounding, and a
+//! refused step leaves the network as it was.
+
+use typenn::prelude::*;
+use typenn::{
+    Optimizer, Parameters, SplitMix64, TrainError, Workspace, columns, columns_mut, flatten,
+};
+
+network! {
+    /// 19,466 parameters: a batch of 128 splits in two shares of over a million parameters
+    /// times samples, the least a share is given.
+    struct Wide(Dense<64, 256, Relu>, Dense<256, 10>);
+}
+
+fn data(samples: usize) -> Dataset<f64, 64, 10> {
+    let mut rng = SplitMix64::new(11);
+    let inputs: Vec<[f64; 64]> = (0..samples)
+        .map(|_| core::array::from_fn(|_| f64::from(rng.next_f32()) - 0.5))
+        .collect();
+    let targets: Vec<[f64; 10]> = inputs
+        .iter()
+        .map(|x| core::array::from_fn(|j| (x[j] * 3.0).sin() + x[j + 10]))
+        .collect();
+    Dataset::from_rows(&inputs, &targets).expect("as many targets as inputs")
+}
+
+/// FNV-1a over the bits of every parameter, tensor by tensor.
+fn fingerprint<P: Parameters<f64>>(parameters: &P) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for tensor in 0..P::TENSORS {
+        for value in parameters.tensor(tensor) {
+            hash = (hash ^ value.to_bits()).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// The largest difference between two networks' parameters, relative to the largest parameter.
+fn relative_difference<P: Parameters<f64>>(a: &P, b: &P) -> f64 {
+    let (mut difference, mut largest) = (0.0_f64, 0.0_f64);
+    for tensor in 0..P::TENSORS {
+        for (x, y) in a.tensor(tensor).iter().zip(b.tensor(tensor)) {
+            difference = difference.max((x - y).abs());
+            largest = largest.max(x.abs());
+        }
+    }
+    difference / largest
+}
+
+fn trained(optimizer: impl Optimizer<f64>, threads: usize) -> Wide<f64> {
+    let mut model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
+    let options = FitOptions::new().epochs(2).batch_size(128).threads(threads);
+    model
+        .fit(&data(512), Mse, optimizer, &options)
+        .expect("a finite training");
+    model
+}
+
+#[test]
+fn one_thread_trains_to_the_numbers_of_training_without_threads() {
+    // Fingerprints of the same training by the code before threads existed (the same
+    // program against that revision, which has no thread option).
+    assert_eq!(fingerprint(&trained(Sgd::new(0.05), 1)), SGD_BEFORE_THREADS);
+    assert_eq!(
+        fingerprint(&trained(Adam::new(0.001), 1)),
+        ADAM_BEFORE_THREADS
+    );
+}
+
+const SGD_BEFORE_THREADS: u64 = 0x14d4_ad0a_cc24_5903;
+const ADAM_BEFORE_THREADS: u64 = 0x03f2_8394_ac7e_3196;
+
+#[test]
+fn a_thread_count_repeats_bit_for_bit() {
+    for threads in [2, 3] {
+        let first = trained(Sgd::new(0.05), threads);
+        let second = trained(Sgd::new(0.05), threads);
+        assert_eq!(
+            fingerprint(&first),
+            fingerprint(&second),
+            "{threads} threads"
+        );
+        let first = trained(Adam::new(0.001), threads);
+        let second = trained(Adam::new(0.001), threads);
+        assert_eq!(
+            fingerprint(&first),
+            fingerprint(&second),
+            "{threads} threads, Adam"
+        );
+    }
+}
+
+#[test]
+fn two_threads_agree_with_one_to_rounding() {
+    for (one, two) in [
+        (trained(Sgd::new(0.05), 1), trained(Sgd::new(0.05), 2)),
+        (trained(Adam::new(0.001), 1), trained(Adam::new(0.001), 2)),
+    ] {
+        // Not the same bits, which shows the batches were split...
+        assert_ne!(fingerprint(&one), fingerprint(&two));
+        // ...but the same training: 8 steps of sums ordered differently, each rounding
+        // at about 1e-16 relative.
+        let difference = relative_difference(&one, &two);
+        assert!(difference < 1e-12, "relative difference {difference:e}");
+    }
+}
+
+#[test]
+fn a_step_the_threads_cannot_keep_finite_leaves_the_network_unchanged() {
+    let data = data(128);
+    for threads in [1, 2] {
+        let mut model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
+        // Inputs of 1e200 make squared errors overflow to infinity: the loss is not finite.
+        let huge: Vec<_> = data.inputs().iter().map(|x| x * 1e200).collect();
+        let before = fingerprint(&model);
+        let mut trainer = model.trainer(Mse, Sgd::new(0.05)).expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        let error = trainer.step(&mut model, &huge, data.targets());
+        assert!(
+            matches!(error, Err(TrainError::NonFiniteLoss { .. })),
+            "{threads} threads: {error:?}"
+        );
+        assert_eq!(fingerprint(&model), before, "{threads} threads");
+
+        // Inputs of 1e100 keep the loss finite (1e200) but a learning rate of 1e200 takes
+        // the weights past f64's largest number: the update is refused.
+        let large: Vec<_> = data.inputs().iter().map(|x| x * 1e100).collect();
+        let mut trainer = model.trainer(Mse, Sgd::new(1e200)).expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        let error = trainer.step(&mut model, &large, data.targets());
+        assert!(
+            matches!(error, Err(TrainError::NonFiniteParameter { .. })),
+            "{threads} threads: {error:?}"
+        );
+        assert_eq!(fingerprint(&model), before, "{threads} threads");
+        // The same with Adam, whose updates are checked against a copy of the parameters.
+        let mut trainer = model
+            .trainer(Mse, Adam::new(0.001))
+            .expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        let error = trainer.step(&mut model, &huge, data.targets());
+        assert!(error.is_err(), "{threads} threads, Adam: {error:?}");
+        assert_eq!(fingerprint(&model), before, "{threads} threads, Adam");
+    }
+}
+
+#[test]
+fn zero_threads_is_refused_before_any_step() {
+    let mut model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
+    let before = fingerprint(&model);
+    let error = model.fit(
+        &data(128),
+        Mse,
+        Sgd::new(0.05),
+        &FitOptions::new().threads(0),
+    );
+    assert!(matches!(
+        error,
+        Err(TrainError::InvalidOption {
+            option: "threads",
+            ..
+        })
+    ));
+    assert_eq!(fingerprint(&model), before);
+}
+
+#[test]
+fn predictions_and_evaluation_do_not_depend_on_the_threads() {
+    // 2,048 samples: eight batches of 256, over 3 M parameters times samples per share of
+    // two, so spread over the cores of a machine that has several.
+    let data = data(2048);
+    let model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
+    let predictions = model.predict(data.inputs());
+    // As one thread computes them: batch after batch of 256 through one workspace.
+    let mut expected = vec![0.0; 10 * 2048];
+    let mut workspace = Workspace::new();
+    for (inputs, outputs) in data.inputs().chunks(256).zip(expected.chunks_mut(10 * 256)) {
+        model.forward_columns(
+            columns(flatten(inputs)),
+            columns_mut(outputs),
+            &mut workspace,
+        );
+    }
+    assert_eq!(flatten(&predictions), &expected[..]);
+    // The loss added batch by batch in order, as one thread adds it.
+    let mut total = 0.0;
+    for (inputs, targets) in data.inputs().chunks(256).zip(data.targets().chunks(256)) {
+        let batch = Dataset::new(inputs.to_vec(), targets.to_vec()).expect("a batch");
+        total += model.evaluate(&batch, &Mse) * inputs.len() as f64;
+    }
+    assert_eq!(model.evaluate(&data, &Mse), total / 2048.0);
+}
