@@ -56,8 +56,9 @@ use crate::{
 /// every machine; two counts differ by rounding. One thread, a batch whose shares would each
 /// have under about a million parameters times samples, and a network with batch statistics or
 /// dropout, run the step on one thread exactly as before. The first threaded step allocates the
-/// shares' buffers; later ones allocate nothing but, about once every 63 steps, a block of the
-/// pool's job queue.
+/// shares' buffers; later ones allocate nothing on the calling thread but a block of the pool's
+/// job queue for every 63 jobs handed to it (a step hands it one, and one per tensor of over
+/// 16,384 numbers).
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.

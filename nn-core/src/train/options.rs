@@ -144,15 +144,17 @@ impl FitOptions {
     /// Unset, `fit` uses the trainer's count: for [`Train::fit`](crate::Train::fit), every core,
     /// as PyTorch and Keras do. Each thread computes the gradients of a contiguous share of the
     /// batch, and the shares are added in a fixed order, so a given count gives the same numbers
-    /// on every run and every machine, and two counts differ by rounding (about `1e-6` relative
-    /// in `f32`). With every core, a machine with another number of cores may train to slightly
-    /// different numbers: set the count for the same training everywhere.
+    /// on every run and every machine, and two counts differ by rounding (under `1e-12`
+    /// relative in `f64` after 8 steps, in `tests/threads.rs`). With every core, a machine with
+    /// another number of cores may train to slightly different numbers: set the count for the
+    /// same training everywhere.
     ///
-    /// Small steps run on one thread whatever the count (a share must have about a million
-    /// parameters times samples, so the W1 network of 341 parameters never splits a batch under
-    /// 3,000), as do networks with batch statistics or dropout, whose result depends on the
-    /// whole batch or on the order of the random draws. Validation after each epoch uses the
-    /// same count.
+    /// Small steps run on one thread whatever the count: a share must have at least 2^20
+    /// parameters times samples (about 30 us of work on one core, as much as handing it to
+    /// another thread and adding its gradients costs), so the W1 network of 341 parameters
+    /// never splits a batch under 6,150. So do networks with batch statistics or dropout, whose
+    /// result depends on the whole batch or on the order of the random draws. Validation after
+    /// each epoch uses the same count.
     #[must_use]
     pub const fn threads(mut self, threads: usize) -> Self {
         self.threads = Some(threads);
