@@ -140,6 +140,14 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             self.unchecked = false;
         }
         self.step += 1;
+        // Before the passes compiled for fused multiply-add, and never for one sample, so that
+        // the single-thread steps are as they were.
+        if inputs.len() > 1 {
+            let shares = parallel::training_shares(network, self.threads, inputs.len());
+            if shares > 1 {
+                return self.parallel_step(network, inputs, targets, shares);
+            }
+        }
         with_fma(
             #[inline(always)]
             || self.apply(network, inputs, targets),
@@ -155,10 +163,6 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         inputs: &[SVector<T, IN>],
         targets: &[SVector<T, OUT>],
     ) -> Result<T, TrainError> {
-        let shares = parallel::training_shares(network, self.threads, inputs.len());
-        if shares > 1 {
-            return self.parallel_step(network, inputs, targets, shares);
-        }
         if let Some(learning_rate) = self.optimizer.plain_sgd() {
             let learning_rate = T::cast_from(learning_rate);
             let fused = match (inputs, targets) {
@@ -259,6 +263,22 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     /// parameters.
     #[inline(never)]
     fn parallel_step<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &mut self,
+        network: &mut N,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+        shares: usize,
+    ) -> Result<T, TrainError> {
+        with_fma(
+            #[inline(always)]
+            || self.parallel_update(network, inputs, targets, shares),
+        )
+    }
+
+    /// The body of [`parallel_step`](Self::parallel_step), compiled for fused multiply-add for
+    /// the optimizer's update.
+    #[inline(always)]
+    fn parallel_update<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
         &mut self,
         network: &mut N,
         inputs: &[SVector<T, IN>],

@@ -315,6 +315,7 @@ impl<L> Metered<L> {
         }
     }
 
+    #[inline(always)]
     fn metrics(&self) -> MetricSet {
         MetricSet(self.metrics.load(Ordering::Relaxed))
     }
@@ -338,7 +339,8 @@ impl<T: Scalar, L: Loss<T>> Loss<T> for Metered<L> {
         self.loss.loss(predictions, targets)
     }
 
-    #[inline]
+    /// Inlined, with the metering out of line, so that a step without metrics pays one load.
+    #[inline(always)]
     fn loss_and_gradient<const W: usize>(
         &self,
         predictions: Columns<'_, T, W>,
@@ -348,9 +350,21 @@ impl<T: Scalar, L: Loss<T>> Loss<T> for Metered<L> {
         let value = self.loss.loss_and_gradient(predictions, targets, gradient);
         let metrics = self.metrics();
         if !metrics.is_empty() {
-            self.totals().add(metrics, predictions, targets);
+            self.meter(metrics, predictions, targets);
         }
         value
+    }
+}
+
+impl<L> Metered<L> {
+    #[inline(never)]
+    fn meter<T: Scalar, const W: usize>(
+        &self,
+        metrics: MetricSet,
+        predictions: Columns<'_, T, W>,
+        targets: Columns<'_, T, W>,
+    ) {
+        self.totals().add(metrics, predictions, targets);
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) fn default_threads() -> usize {
 /// Into how many shares up to `threads` a training step of `batch` samples is split: one for a
 /// network whose layers are not all [`SAMPLEWISE`](crate::Layer::SAMPLEWISE) (batch
 /// statistics, dropout), and never so many that a share has less than [`MIN_SHARE_WORK`].
+#[inline]
 pub(crate) fn training_shares<T, N, const IN: usize, const OUT: usize>(
     network: &N,
     threads: usize,
@@ -63,6 +64,7 @@ where
 }
 
 /// Whether every layer of the chain treats samples on their own.
+#[inline(always)]
 fn samplewise<T: Scalar, S: Stack<T, IN, OUT>, const IN: usize, const OUT: usize>(
     _layers: &S,
 ) -> bool {
@@ -70,6 +72,7 @@ fn samplewise<T: Scalar, S: Stack<T, IN, OUT>, const IN: usize, const OUT: usize
 }
 
 /// Up to `threads` shares of `items` items of `work` each, each share with at least `least`.
+#[inline]
 fn shares(threads: usize, items: usize, work: usize, least: usize) -> usize {
     let total = items.saturating_mul(work.max(1));
     threads.min(items).min(total / least).max(1)
