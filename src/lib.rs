@@ -64,6 +64,9 @@ pub use nn_core::{
     FitOptions, History, NonFiniteCause, Optimizer, Part, RmsProp, Sgd, SplitMix64, Standardizer,
     Target, TargetScaler, Train, TrainError, Trainer, optim,
 };
+// Recurrent networks trained on sequences by back-propagation through time.
+#[cfg(feature = "std")]
+pub use nn_core::{SequenceDataset, SequenceFit, SequenceNetwork, SequenceTrainer};
 // Weights in and out as safetensors: `Persist` methods on every network, free functions,
 // `LoadOptions` and the errors.
 #[cfg(feature = "std")]
@@ -479,7 +482,7 @@ pub mod __private {
     };
     nn_core::with_activations!(use_activations);
     #[cfg(feature = "std")]
-    pub use nn_core::{LoadError, Persist};
+    pub use nn_core::{LoadError, Persist, SequenceNetwork};
     // The int8 networks: their layers, calibration and errors, and with `std` the `Dataset`
     // they are calibrated on and the `Vec` of `predict`.
     #[cfg(feature = "std")]

@@ -56,6 +56,19 @@ pub enum DataError {
         /// The value found.
         value: f64,
     },
+    /// A value of a sequence is NaN or infinite.
+    NonFiniteStep {
+        /// Inputs or targets.
+        part: Part,
+        /// The sequence, counting from 0.
+        sequence: usize,
+        /// The time step, counting from 0.
+        step: usize,
+        /// The value's position in the step, counting from 0.
+        column: usize,
+        /// The value found.
+        value: f64,
+    },
     /// A list of sample indices names a sample the dataset does not have.
     IndexOutOfRange {
         /// The index found.
@@ -125,6 +138,16 @@ impl fmt::Display for DataError {
                     "expected finite numbers, but {part} row {row}, column {column} is {value}"
                 )
             }
+            Self::NonFiniteStep {
+                part,
+                sequence,
+                step,
+                column,
+                value,
+            } => write!(
+                f,
+                "expected finite numbers, but {part} sequence {sequence}, step {step}, column {column} is {value}"
+            ),
             Self::IndexOutOfRange {
                 index,
                 position,

@@ -85,6 +85,9 @@ pub use rng::SplitMix64;
 pub use scalar::Scalar;
 #[cfg(feature = "std")]
 pub use train::{FitOptions, History, Train, Trainer};
+// Recurrent networks trained on sequences.
+#[cfg(feature = "std")]
+pub use train::{SequenceDataset, SequenceFit, SequenceNetwork, SequenceTrainer};
 // Options, callbacks and figures of `fit`.
 #[cfg(feature = "std")]
 pub use train::{

@@ -10,6 +10,7 @@ mod metrics;
 mod options;
 mod parallel;
 mod progress;
+mod sequences;
 
 pub use callbacks::{Callback, Control};
 pub use early_stopping::{EarlyStopping, Mode, Monitor};
@@ -18,6 +19,7 @@ pub use fit::Fit;
 pub use history::{EpochLog, History, MetricHistory};
 pub use metrics::{Metric, MetricValues};
 pub use options::FitOptions;
+pub use sequences::{SequenceDataset, SequenceFit, SequenceNetwork, SequenceTrainer};
 
 pub(crate) use metrics::{Evaluator, MetricSet};
 

@@ -135,6 +135,30 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             };
             quote_spanned!(span=> #rt::Link::<_, _, #out, #next_in>::new(#head, #rest))
         });
+    // The same chain as a type, for `SequenceNetwork::Sequences`.
+    let chain_type = layers
+        .iter()
+        .enumerate()
+        .rev()
+        .zip(layer_types.iter().rev())
+        .fold(quote!(#rt::End), |rest, ((index, layer), ty)| {
+            let out = value(&layer.outputs);
+            let (next_in, span) = match layers.get(index + 1) {
+                Some(next) => (value(&next.inputs), next.inputs.span),
+                None => (value(&layer.outputs), layer.outputs.span),
+            };
+            let link = quote_spanned!(span=> #rt::Link);
+            let head = if is_recurrent_layer(layer) {
+                quote!(&'a #ty)
+            } else {
+                quote!(#rt::Memoryless<&'a #ty>)
+            };
+            quote!(#link<#head, #rest, #out, #next_in>)
+        });
+    let gradient_slots = members.iter().rev().fold(
+        quote!(()),
+        |rest, member| quote!((&mut gradients.#member, #rest)),
+    );
     let states = members.iter().rev().fold(
         quote!(()),
         |rest, member| quote!((&mut state.#member, #rest)),
@@ -302,5 +326,30 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
         #network_parameters
         #gradients_parameters
         #serde_impls
+
+        #rt::if_std! {
+            impl<T: #rt::Scalar> #rt::SequenceNetwork<T, #inputs, #outputs> for #ident<T> {
+                type Gradients = #gradients_ident<T>;
+                const CARRY: usize =
+                    <<Self as #rt::SequenceNetwork<T, #inputs, #outputs>>::Sequences<'static>
+                        as #rt::SequenceStack<T, #inputs, #outputs>>::CARRY;
+                type Sequences<'a> = #chain_type where Self: 'a;
+
+                #[inline(always)]
+                fn sequence_layers(&self) -> Self::Sequences<'_> {
+                    #chain
+                }
+
+                #[inline(always)]
+                fn sequence_gradient_slots<'a, 'g>(
+                    gradients: &'g mut Self::Gradients,
+                ) -> <Self::Sequences<'a> as #rt::SequenceStack<T, #inputs, #outputs>>::Gradients<'g>
+                where
+                    Self: 'a,
+                {
+                    #gradient_slots
+                }
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! and in the macro's walk over the fields.
 
 mod activate;
+mod bptt;
 mod causal_conv1d;
 mod dense;
 mod dropout;
@@ -38,6 +39,9 @@ mod window;
 pub use activate::Activate;
 pub use batch_norm::{BatchNorm, BatchNormGradients};
 pub(crate) use batch_norm::{DEFAULT_EPS, inverse_std};
+#[doc(hidden)]
+pub use bptt::SequenceStack;
+pub use bptt::ThroughTime;
 pub use causal_conv1d::{CausalConv1d, CausalConv1dState};
 pub(crate) use conv1d::Conv1dGeometry;
 #[doc(hidden)]

@@ -1,0 +1,117 @@
+use nalgebra::SVector;
+
+use super::super::recurrent::{flat, flat_mut, gate_products, sigmoid, tanh};
+use super::{ThroughTime, add, product_backward};
+use crate::{Lstm, LstmState, Scalar};
+
+/// The state is `h` then `c`; a step keeps its gates i, f, g, o (after their activations) and
+/// `tanh(c')`.
+impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
+    for Lstm<IN, HIDDEN, T>
+{
+    const STATE_LEN: usize = 2 * HIDDEN;
+    const TRACE_LEN: usize = 5 * HIDDEN;
+
+    #[inline(always)]
+    fn write_state(state: &Self::State, out: &mut [T]) {
+        out[..HIDDEN].copy_from_slice(state.h.as_slice());
+        out[HIDDEN..2 * HIDDEN].copy_from_slice(state.c.as_slice());
+    }
+
+    #[inline(always)]
+    fn read_state(values: &[T]) -> Self::State {
+        LstmState {
+            h: SVector::from_column_slice(&values[..HIDDEN]),
+            c: SVector::from_column_slice(&values[HIDDEN..2 * HIDDEN]),
+        }
+    }
+
+    #[inline(always)]
+    fn traced_step(
+        &self,
+        state: &mut [T],
+        input: &SVector<T, IN>,
+        trace: &mut [T],
+    ) -> SVector<T, HIDDEN> {
+        let mut bias = self.bias_ih;
+        for (b, other) in bias.iter_mut().zip(&self.bias_hh) {
+            *b += other;
+        }
+        let (h, c) = state.split_at_mut(HIDDEN);
+        let (gates, squashed) = trace.split_at_mut(4 * HIDDEN);
+        gate_products::<T, 4, HIDDEN, _>(
+            bytemuck::cast_slice(&bias[..]),
+            [
+                (flat(&self.weight_ih), input.as_slice()),
+                (flat(&self.weight_hh), h),
+            ],
+            gates,
+        );
+        let (sigmoids, rest) = gates.split_at_mut(2 * HIDDEN);
+        let (g, o) = rest.split_at_mut(HIDDEN);
+        sigmoid(sigmoids);
+        tanh(g);
+        sigmoid(o);
+        let (i, f) = sigmoids.split_at(HIDDEN);
+        for k in 0..HIDDEN {
+            c[k] = f[k] * c[k] + i[k] * g[k];
+        }
+        squashed[..HIDDEN].copy_from_slice(c);
+        tanh(&mut squashed[..HIDDEN]);
+        for k in 0..HIDDEN {
+            h[k] = o[k] * squashed[k];
+        }
+        SVector::from_column_slice(h)
+    }
+
+    #[inline(always)]
+    fn backward_step(
+        &self,
+        input: &SVector<T, IN>,
+        before: &[T],
+        trace: &[T],
+        d_output: &SVector<T, HIDDEN>,
+        d_state: &mut [T],
+        gradients: &mut Self,
+    ) -> SVector<T, IN> {
+        let one = T::one();
+        let (h, c) = before.split_at(HIDDEN);
+        let (i, rest) = trace.split_at(HIDDEN);
+        let (f, rest) = rest.split_at(HIDDEN);
+        let (g, rest) = rest.split_at(HIDDEN);
+        let (o, squashed) = rest.split_at(HIDDEN);
+        let (dh, dc) = d_state.split_at_mut(HIDDEN);
+        // The gates' pre-activations' gradients, in the gates' order i, f, g, o.
+        let mut dz = [SVector::<T, HIDDEN>::zeros(); 4];
+        for k in 0..HIDDEN {
+            let dh_k = d_output[k] + dh[k];
+            let s = squashed[k];
+            let dc_k = dc[k] + dh_k * o[k] * (one - s * s);
+            dz[0][k] = dc_k * g[k] * i[k] * (one - i[k]);
+            dz[1][k] = dc_k * c[k] * f[k] * (one - f[k]);
+            dz[2][k] = dc_k * i[k] * (one - g[k] * g[k]);
+            dz[3][k] = dh_k * s * o[k] * (one - o[k]);
+            dc[k] = dc_k * f[k];
+        }
+        let dz: &[T] = bytemuck::cast_slice(&dz[..]);
+        add(bytemuck::cast_slice_mut(&mut gradients.bias_ih[..]), dz);
+        add(bytemuck::cast_slice_mut(&mut gradients.bias_hh[..]), dz);
+        let mut d_input = SVector::<T, IN>::zeros();
+        product_backward(
+            flat(&self.weight_ih),
+            flat_mut(&mut gradients.weight_ih),
+            input.as_slice(),
+            dz,
+            d_input.as_mut_slice(),
+        );
+        dh.fill(T::zero());
+        product_backward(
+            flat(&self.weight_hh),
+            flat_mut(&mut gradients.weight_hh),
+            h,
+            dz,
+            dh,
+        );
+        d_input
+    }
+}

@@ -1,0 +1,402 @@
+//! Back-propagation through time: the recurrent cells' backward steps ([`ThroughTime`]) and the
+//! pass over a network's chain of layers for batches of whole sequences ([`SequenceStack`]).
+//!
+//! A batch is `sequences * steps` columns, each sequence's steps one after the other. The chain
+//! is walked layer by layer, as PyTorch does: a recurrent layer runs each sequence step by step
+//! and keeps every step's trace, a layer without memory runs all the batch's columns at once
+//! through its own batched passes, and the loss sees every step's output. Going back, a recurrent
+//! layer walks each sequence backwards, carrying the gradient with respect to its state.
+//!
+//! A sequence starts from the state in `carry` (zero for a fresh start) and leaves its last
+//! state there, which truncated back-propagation through time carries to the next window;
+//! gradients stop at that boundary.
+
+mod gru;
+mod lstm;
+mod rnn;
+
+use nalgebra::SVector;
+
+use super::stack::{End, Link};
+use super::{Layer, Memoryless, Phase, Streaming};
+use crate::{Columns, ColumnsMut, Parameters, Scalar, Scratch, columns, columns_mut};
+
+/// A recurrent layer that can be trained by back-propagation through time, one step at a time.
+///
+/// State and trace are plain scalars (kept in a training pass's scratch memory); the state's
+/// scalars are those of [`Streaming::State`], in its fields' order.
+pub trait ThroughTime<T: Scalar, const IN: usize, const OUT: usize>: Streaming<T, IN, OUT> {
+    /// Scalars of the state carried from step to step (an LSTM's `h` and `c`: `2 HIDDEN`).
+    const STATE_LEN: usize;
+
+    /// Scalars one training step keeps for its backward step.
+    const TRACE_LEN: usize;
+
+    /// The state's scalars, written into `out` (`STATE_LEN` of them).
+    fn write_state(state: &Self::State, out: &mut [T]);
+
+    /// The state whose scalars are `values`.
+    #[must_use]
+    fn read_state(values: &[T]) -> Self::State;
+
+    /// One time step in training, as [`Streaming::step`]: `state` is updated in place, and
+    /// `trace` receives what [`backward_step`](Self::backward_step) needs.
+    #[must_use]
+    fn traced_step(
+        &self,
+        state: &mut [T],
+        input: &SVector<T, IN>,
+        trace: &mut [T],
+    ) -> SVector<T, OUT>;
+
+    /// One step back: `before` is the state the step started from, `d_output` the loss's
+    /// gradient with respect to the step's output, and `d_state` on entry the gradient with
+    /// respect to the state the step left (from the steps after it), on return the gradient
+    /// with respect to `before`. The parameter gradients are added to `gradients`; the result
+    /// is the gradient with respect to `input`.
+    #[must_use]
+    fn backward_step(
+        &self,
+        input: &SVector<T, IN>,
+        before: &[T],
+        trace: &[T],
+        d_output: &SVector<T, OUT>,
+        d_state: &mut [T],
+        gradients: &mut Self::Gradients,
+    ) -> SVector<T, IN>;
+}
+
+/// A chain of layers from `IN` to `OUT` numbers per step, run over batches of whole sequences.
+pub trait SequenceStack<T: Scalar, const IN: usize, const OUT: usize> {
+    /// Where the backward pass writes every layer's parameter gradients.
+    type Gradients<'g>;
+
+    /// Scalars of state one sequence carries, over every recurrent layer.
+    const CARRY: usize;
+
+    /// Scratch memory for `sequences` sequences of `steps` steps.
+    #[must_use]
+    fn scratch_len(sequences: usize, steps: usize, training: bool) -> usize;
+
+    /// The sequences of `input` (`steps` columns each) through every layer in inference, from
+    /// the states in `carry` (`sequences * CARRY` scalars), which are left as the last steps
+    /// left them; the last layer's outputs into `output`.
+    fn infer_sequences(
+        &self,
+        input: Columns<'_, T, IN>,
+        steps: usize,
+        carry: &mut [T],
+        scratch: &mut Scratch<'_, T>,
+        output: ColumnsMut<'_, T, OUT>,
+    );
+
+    /// The sequences forward and back in training: at the end of the chain `finish` gets every
+    /// step's output and writes the loss's gradient with respect to it. The parameter gradients
+    /// are written (not added) to `gradients`, and the gradient with respect to the input to
+    /// `input_gradient` when given. `carry` is as for [`infer_sequences`](Self::infer_sequences).
+    #[allow(clippy::too_many_arguments)]
+    fn train_sequences<F>(
+        &self,
+        input: Columns<'_, T, IN>,
+        steps: usize,
+        carry: &mut [T],
+        scratch: &mut Scratch<'_, T>,
+        phase: &mut Phase,
+        gradients: Self::Gradients<'_>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+        finish: &mut F,
+    ) where
+        F: FnMut(Columns<'_, T, OUT>, ColumnsMut<'_, T, OUT>);
+}
+
+/// A value at a link's boundary seen at the other side's width, which is the same: links exist
+/// only where `A == B` (`Link::new`).
+#[inline(always)]
+fn across<T: Scalar, const A: usize, const B: usize>(values: &[T]) -> Columns<'_, T, B> {
+    const { assert!(A == B) };
+    columns::<T, B>(values)
+}
+
+/// Every tensor of `parameters` set to zero.
+#[inline(always)]
+fn zero<T: Scalar, P: Parameters<T>>(parameters: &mut P) {
+    for index in 0..P::TENSORS {
+        parameters.tensor_mut(index).fill(T::zero());
+    }
+}
+
+impl<T, L, R, const IN: usize, const A: usize, const B: usize, const OUT: usize>
+    SequenceStack<T, IN, OUT> for Link<&L, R, A, B>
+where
+    T: Scalar,
+    L: ThroughTime<T, IN, A>,
+    R: SequenceStack<T, B, OUT>,
+{
+    type Gradients<'g> = (&'g mut L::Gradients, R::Gradients<'g>);
+
+    const CARRY: usize = L::STATE_LEN + R::CARRY;
+
+    #[inline(always)]
+    fn scratch_len(sequences: usize, steps: usize, training: bool) -> usize {
+        let count = sequences * steps;
+        let own = if training {
+            count * (L::TRACE_LEN + L::STATE_LEN + 2 * A) + L::STATE_LEN
+        } else {
+            count * A
+        };
+        own + R::scratch_len(sequences, steps, training)
+    }
+
+    #[inline(always)]
+    fn infer_sequences(
+        &self,
+        input: Columns<'_, T, IN>,
+        steps: usize,
+        carry: &mut [T],
+        scratch: &mut Scratch<'_, T>,
+        output: ColumnsMut<'_, T, OUT>,
+    ) {
+        let count = input.ncols();
+        let sequences = count.checked_div(steps).unwrap_or(0);
+        let (own_carry, rest_carry) = carry.split_at_mut(sequences * L::STATE_LEN);
+        let own = scratch.slice(count * A);
+        let x = input.as_slice();
+        for s in 0..sequences {
+            let saved = &mut own_carry[s * L::STATE_LEN..][..L::STATE_LEN];
+            let mut state = L::read_state(saved);
+            for t in s * steps..(s + 1) * steps {
+                let step = SVector::<T, IN>::from_column_slice(&x[t * IN..][..IN]);
+                let y = self.0.step(&mut state, &step);
+                own[t * A..][..A].copy_from_slice(y.as_slice());
+            }
+            L::write_state(&state, saved);
+        }
+        self.1
+            .infer_sequences(across::<T, A, B>(own), steps, rest_carry, scratch, output);
+    }
+
+    #[inline(always)]
+    fn train_sequences<F>(
+        &self,
+        input: Columns<'_, T, IN>,
+        steps: usize,
+        carry: &mut [T],
+        scratch: &mut Scratch<'_, T>,
+        phase: &mut Phase,
+        gradients: Self::Gradients<'_>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+        finish: &mut F,
+    ) where
+        F: FnMut(Columns<'_, T, OUT>, ColumnsMut<'_, T, OUT>),
+    {
+        let count = input.ncols();
+        let sequences = count.checked_div(steps).unwrap_or(0);
+        let (state_len, trace_len) = (L::STATE_LEN, L::TRACE_LEN);
+        let (own_carry, rest_carry) = carry.split_at_mut(sequences * state_len);
+        let traces = scratch.slice(count * trace_len);
+        let befores = scratch.slice(count * state_len);
+        let output = scratch.slice(count * A);
+        let delta = scratch.slice(count * A);
+        let d_state = scratch.slice(state_len);
+        let x = input.as_slice();
+        for s in 0..sequences {
+            let saved = &mut own_carry[s * state_len..][..state_len];
+            for t in s * steps..(s + 1) * steps {
+                befores[t * state_len..][..state_len].copy_from_slice(saved);
+                let step = SVector::<T, IN>::from_column_slice(&x[t * IN..][..IN]);
+                let y = self
+                    .0
+                    .traced_step(saved, &step, &mut traces[t * trace_len..][..trace_len]);
+                output[t * A..][..A].copy_from_slice(y.as_slice());
+            }
+        }
+        let (own, others) = gradients;
+        self.1.train_sequences(
+            across::<T, A, B>(output),
+            steps,
+            rest_carry,
+            scratch,
+            phase,
+            others,
+            Some(columns_mut::<T, B>(delta)),
+            finish,
+        );
+        zero(own);
+        let mut input_gradient = input_gradient;
+        for s in 0..sequences {
+            d_state.fill(T::zero());
+            for t in (s * steps..(s + 1) * steps).rev() {
+                let step = SVector::<T, IN>::from_column_slice(&x[t * IN..][..IN]);
+                let d_output = SVector::<T, A>::from_column_slice(&delta[t * A..][..A]);
+                let d_input = self.0.backward_step(
+                    &step,
+                    &befores[t * state_len..][..state_len],
+                    &traces[t * trace_len..][..trace_len],
+                    &d_output,
+                    d_state,
+                    own,
+                );
+                if let Some(gradient) = input_gradient.as_mut() {
+                    gradient.column_mut(t).copy_from(&d_input);
+                }
+            }
+        }
+    }
+}
+
+impl<T, L, R, const IN: usize, const A: usize, const B: usize, const OUT: usize>
+    SequenceStack<T, IN, OUT> for Link<Memoryless<&L>, R, A, B>
+where
+    T: Scalar,
+    L: Layer<T, IN, A>,
+    R: SequenceStack<T, B, OUT>,
+{
+    type Gradients<'g> = (&'g mut L::Gradients, R::Gradients<'g>);
+
+    const CARRY: usize = R::CARRY;
+
+    #[inline(always)]
+    fn scratch_len(sequences: usize, steps: usize, training: bool) -> usize {
+        let count = sequences * steps;
+        L::cache_len(count)
+            + A * count * (1 + usize::from(training))
+            + R::scratch_len(sequences, steps, training)
+    }
+
+    #[inline(always)]
+    fn infer_sequences(
+        &self,
+        input: Columns<'_, T, IN>,
+        steps: usize,
+        carry: &mut [T],
+        scratch: &mut Scratch<'_, T>,
+        output: ColumnsMut<'_, T, OUT>,
+    ) {
+        let count = input.ncols();
+        let cache = scratch.slice(L::cache_len(count));
+        let own = scratch.slice(A * count);
+        self.0.0.forward_batch(
+            input,
+            cache,
+            columns_mut::<T, A>(own),
+            &mut Phase::Inference,
+        );
+        self.1
+            .infer_sequences(across::<T, A, B>(own), steps, carry, scratch, output);
+    }
+
+    #[inline(always)]
+    fn train_sequences<F>(
+        &self,
+        input: Columns<'_, T, IN>,
+        steps: usize,
+        carry: &mut [T],
+        scratch: &mut Scratch<'_, T>,
+        phase: &mut Phase,
+        gradients: Self::Gradients<'_>,
+        input_gradient: Option<ColumnsMut<'_, T, IN>>,
+        finish: &mut F,
+    ) where
+        F: FnMut(Columns<'_, T, OUT>, ColumnsMut<'_, T, OUT>),
+    {
+        let count = input.ncols();
+        let cache = scratch.slice(L::cache_len(count));
+        let output = scratch.slice(A * count);
+        let delta = scratch.slice(A * count);
+        self.0
+            .0
+            .forward_batch(input, cache, columns_mut::<T, A>(output), phase);
+        let (own, others) = gradients;
+        self.1.train_sequences(
+            across::<T, A, B>(output),
+            steps,
+            carry,
+            scratch,
+            phase,
+            others,
+            Some(columns_mut::<T, B>(delta)),
+            finish,
+        );
+        self.0.0.backward_batch(
+            input,
+            cache,
+            columns::<T, A>(output),
+            columns_mut::<T, A>(delta),
+            Some(own),
+            input_gradient,
+        );
+    }
+}
+
+impl<T: Scalar, const N: usize> SequenceStack<T, N, N> for End {
+    type Gradients<'g> = ();
+
+    const CARRY: usize = 0;
+
+    #[inline(always)]
+    fn scratch_len(_sequences: usize, _steps: usize, _training: bool) -> usize {
+        0
+    }
+
+    #[inline(always)]
+    fn infer_sequences(
+        &self,
+        input: Columns<'_, T, N>,
+        _steps: usize,
+        _carry: &mut [T],
+        _scratch: &mut Scratch<'_, T>,
+        mut output: ColumnsMut<'_, T, N>,
+    ) {
+        output.as_mut_slice().copy_from_slice(input.as_slice());
+    }
+
+    #[inline(always)]
+    fn train_sequences<F>(
+        &self,
+        input: Columns<'_, T, N>,
+        _steps: usize,
+        _carry: &mut [T],
+        _scratch: &mut Scratch<'_, T>,
+        _phase: &mut Phase,
+        _gradients: (),
+        input_gradient: Option<ColumnsMut<'_, T, N>>,
+        finish: &mut F,
+    ) where
+        F: FnMut(Columns<'_, T, N>, ColumnsMut<'_, T, N>),
+    {
+        if let Some(gradient) = input_gradient {
+            finish(input, gradient);
+        }
+    }
+}
+
+/// One gate product `z = W x` back: adds `dz x^T` to `gradient` (column-major, as `weights`)
+/// and `W^T dz` to `back`. `dz` is one column's worth of rows.
+#[inline(always)]
+fn product_backward<T: Scalar>(
+    weights: &[T],
+    gradient: &mut [T],
+    x: &[T],
+    dz: &[T],
+    back: &mut [T],
+) {
+    let rows = dz.len();
+    for (j, (&scale, out)) in x.iter().zip(back.iter_mut()).enumerate() {
+        let column = &weights[j * rows..][..rows];
+        let grad = &mut gradient[j * rows..][..rows];
+        let mut sum = T::zero();
+        for ((g, &w), &d) in grad.iter_mut().zip(column).zip(dz) {
+            *g += d * scale;
+            sum += w * d;
+        }
+        *out += sum;
+    }
+}
+
+/// `gradient += dz`, for a bias.
+#[inline(always)]
+fn add<T: Scalar>(gradient: &mut [T], dz: &[T]) {
+    for (g, &d) in gradient.iter_mut().zip(dz) {
+        *g += d;
+    }
+}
