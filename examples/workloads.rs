@@ -5,9 +5,10 @@
 //! workload=<name> metric=<value> unit=<unit> [key=value ...]
 //! ```
 //!
-//! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone).
-//! Single thread (trainers set to one), f32, data from SplitMix64 with the workloads' seeds;
-//! batches are built before the timer starts. As the PyTorch peer
+//! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone,
+//! `-- --train-seq` for W8 alone). Single thread (trainers set to one), f32, data from
+//! SplitMix64 with the workloads' seeds; batches are built before the timer starts. As the
+//! PyTorch peer
 //! does, each training workload first trains a throwaway network on 50 batches, untimed, so the
 //! timed loop (under 3 ms for W1) does not start on a cold core.
 //!
@@ -27,7 +28,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use typenn::prelude::*;
-use typenn::{Loss, SplitMix64, Trainer};
+use typenn::{Loss, SequenceTrainer, SplitMix64, Trainer};
 
 network! {
     /// W1 and W2: 32 -> 10 (ReLU) -> 1.
@@ -88,6 +89,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|arg| arg == "--stream") {
         stream_workloads();
         return Ok(());
+    }
+    if std::env::args().any(|arg| arg == "--train-seq") {
+        return sequence_training_workload();
     }
     let mut rng = StdRng::seed_from_u64(42);
 
@@ -157,6 +161,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     result.report("W9_cnn_train_b32", "n=2048 epochs=3 batch=32 lr=0.01");
     cnn_inference(&model, &xs)?;
     stream_workloads();
+    sequence_training_workload()?;
     Ok(())
 }
 
@@ -392,4 +397,44 @@ fn time_stream(audio: &[f32], mut step: impl FnMut(&SVector<f32, 1>) -> f32) -> 
         black_box(step(black_box(&next())));
     }
     timer.stop()
+}
+
+/// W8's sequences: 128 samples each, as many as the workload trains on.
+const W8_STEPS: usize = 128;
+
+/// W8: LSTM(1 -> 16) -> Dense(16 -> 1) at every step, trained by full back-propagation through
+/// time on 256 windows of the signal against `tanh(4 x)`, batch 16, MSE, plain SGD lr 0.01,
+/// 2 epochs in order after one untimed warm-up epoch (as the PyTorch peer does).
+fn sequence_training_workload() -> Result<(), Box<dyn std::error::Error>> {
+    let audio = stream_audio();
+    let inputs: Vec<SMatrix<f32, 1, W8_STEPS>> = (0..256)
+        .map(|i| {
+            let start = (97 * i) % 47_000;
+            SMatrix::from_fn(|_, t| audio[start + t])
+        })
+        .collect();
+    let targets: Vec<SMatrix<f32, 1, W8_STEPS>> =
+        inputs.iter().map(|x| x.map(|v| (4.0 * v).tanh())).collect();
+    let mut net = Lstm16::zeros();
+    fill_uniform(&mut net, 0.25, &mut SplitMix64::new(DATA_SEED ^ 0x0048));
+    let mut trainer = SequenceTrainer::new(Mse, Sgd::new(0.01))?;
+    let mut epoch = |net: &mut Lstm16| -> Result<f64, typenn::TrainError> {
+        let mut total = 0.0;
+        for (x, y) in inputs.chunks(16).zip(targets.chunks(16)) {
+            total += f64::from(trainer.step(net, x, y)?);
+        }
+        Ok(total / 16.0)
+    };
+    epoch(&mut net)?;
+    let timer = Timer::start();
+    let mut last = 0.0;
+    for _ in 0..2 {
+        last = epoch(&mut net)?;
+    }
+    let (wall_s, cpu_s) = timer.stop();
+    println!(
+        "workload=W8_lstm16_train_seq metric={:.0} unit=timesteps_per_s framework=typenn wall_s={wall_s:.4} cpu_s={cpu_s:.4} final_epoch_mean_loss={last:.6}",
+        (2 * 256 * W8_STEPS) as f64 / wall_s
+    );
+    Ok(())
 }

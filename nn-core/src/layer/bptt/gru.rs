@@ -1,7 +1,7 @@
 use nalgebra::SVector;
 
 use super::super::recurrent::{flat, flat_mut, gate_products, sigmoid, tanh};
-use super::{ThroughTime, add, product_backward};
+use super::{ThroughTime, add, add_outer, back_product, transpose_into};
 use crate::{Gru, Scalar};
 
 /// The state is `h`; a step keeps its gates r, z, n (after their activations) and the hidden
@@ -11,6 +11,14 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
 {
     const STATE_LEN: usize = HIDDEN;
     const TRACE_LEN: usize = 4 * HIDDEN;
+    const TRANSPOSED_LEN: usize = 3 * HIDDEN * (IN + HIDDEN);
+
+    #[inline(always)]
+    fn transpose(&self, out: &mut [T]) {
+        let (ih, hh) = out.split_at_mut(3 * HIDDEN * IN);
+        transpose_into(flat(&self.weight_ih), 3 * HIDDEN, ih);
+        transpose_into(flat(&self.weight_hh), 3 * HIDDEN, hh);
+    }
 
     #[inline(always)]
     fn write_state(state: &Self::State, out: &mut [T]) {
@@ -41,7 +49,9 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
             [(flat(&self.weight_hh), &state[..HIDDEN])],
             bytemuck::cast_slice_mut(&mut from_hidden[..]),
         );
-        let (gates, rest) = trace.split_at_mut(2 * HIDDEN);
+        // Exact lengths, so that the loops below have no bounds checks and vectorize.
+        let state = &mut state[..HIDDEN];
+        let (gates, rest) = trace[..4 * HIDDEN].split_at_mut(2 * HIDDEN);
         let (n, hidden_n) = rest.split_at_mut(HIDDEN);
         for k in 0..HIDDEN {
             gates[k] = from_input[0][k] + from_hidden[0][k];
@@ -63,6 +73,7 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
     #[inline(always)]
     fn backward_step(
         &self,
+        transposed: &[T],
         input: &SVector<T, IN>,
         before: &[T],
         trace: &[T],
@@ -71,12 +82,16 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         gradients: &mut Self,
     ) -> SVector<T, IN> {
         let one = T::one();
-        let (r, rest) = trace.split_at(HIDDEN);
+        let before = &before[..HIDDEN];
+        let d_state = &mut d_state[..HIDDEN];
+        let (r, rest) = trace[..4 * HIDDEN].split_at(HIDDEN);
         let (z, rest) = rest.split_at(HIDDEN);
         let (n, hidden_n) = rest.split_at(HIDDEN);
         // Gradients of the input side's and the hidden side's products, gates r, z, n.
         let mut d_input_side = [SVector::<T, HIDDEN>::zeros(); 3];
         let mut d_hidden_side = [SVector::<T, HIDDEN>::zeros(); 3];
+        // The gradient with respect to `h` that skips the products, through `z * h`.
+        let mut direct = SVector::<T, HIDDEN>::zeros();
         for k in 0..HIDDEN {
             let dh = d_output[k] + d_state[k];
             let dn = dh * (one - z[k]) * (one - n[k] * n[k]);
@@ -88,7 +103,7 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
             d_hidden_side[0][k] = dr;
             d_hidden_side[1][k] = dz;
             d_hidden_side[2][k] = dn * r[k];
-            d_state[k] = dh * z[k];
+            direct[k] = dh * z[k];
         }
         let d_input_side: &[T] = bytemuck::cast_slice(&d_input_side[..]);
         let d_hidden_side: &[T] = bytemuck::cast_slice(&d_hidden_side[..]);
@@ -100,21 +115,17 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
             bytemuck::cast_slice_mut(&mut gradients.bias_hh[..]),
             d_hidden_side,
         );
-        let mut d_input = SVector::<T, IN>::zeros();
-        product_backward(
-            flat(&self.weight_ih),
+        add_outer(
             flat_mut(&mut gradients.weight_ih),
             input.as_slice(),
             d_input_side,
-            d_input.as_mut_slice(),
         );
-        product_backward(
-            flat(&self.weight_hh),
-            flat_mut(&mut gradients.weight_hh),
-            &before[..HIDDEN],
-            d_hidden_side,
-            &mut d_state[..HIDDEN],
-        );
+        add_outer(flat_mut(&mut gradients.weight_hh), before, d_hidden_side);
+        let (ih, hh) = transposed.split_at(3 * HIDDEN * IN);
+        let mut d_input = SVector::<T, IN>::zeros();
+        let zeros = SVector::<T, IN>::zeros();
+        back_product::<T, IN>(ih, d_input_side, zeros.as_slice(), d_input.as_mut_slice());
+        back_product::<T, HIDDEN>(hh, d_hidden_side, direct.as_slice(), d_state);
         d_input
     }
 }

@@ -1,7 +1,7 @@
 use nalgebra::SVector;
 
 use super::super::recurrent::{flat, flat_mut, gate_products, sigmoid, tanh};
-use super::{ThroughTime, add, product_backward};
+use super::{ThroughTime, add, add_outer, back_product, transpose_into};
 use crate::{Lstm, LstmState, Scalar};
 
 /// The state is `h` then `c`; a step keeps its gates i, f, g, o (after their activations) and
@@ -11,6 +11,14 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
 {
     const STATE_LEN: usize = 2 * HIDDEN;
     const TRACE_LEN: usize = 5 * HIDDEN;
+    const TRANSPOSED_LEN: usize = 4 * HIDDEN * (IN + HIDDEN);
+
+    #[inline(always)]
+    fn transpose(&self, out: &mut [T]) {
+        let (ih, hh) = out.split_at_mut(4 * HIDDEN * IN);
+        transpose_into(flat(&self.weight_ih), 4 * HIDDEN, ih);
+        transpose_into(flat(&self.weight_hh), 4 * HIDDEN, hh);
+    }
 
     #[inline(always)]
     fn write_state(state: &Self::State, out: &mut [T]) {
@@ -37,8 +45,10 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         for (b, other) in bias.iter_mut().zip(&self.bias_hh) {
             *b += other;
         }
-        let (h, c) = state.split_at_mut(HIDDEN);
-        let (gates, squashed) = trace.split_at_mut(4 * HIDDEN);
+        // Every piece re-sliced to its exact length, so that the loops below have no bounds
+        // checks and vectorize.
+        let (h, c) = state[..2 * HIDDEN].split_at_mut(HIDDEN);
+        let (gates, squashed) = trace[..5 * HIDDEN].split_at_mut(4 * HIDDEN);
         gate_products::<T, 4, HIDDEN, _>(
             bytemuck::cast_slice(&bias[..]),
             [
@@ -67,6 +77,7 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
     #[inline(always)]
     fn backward_step(
         &self,
+        transposed: &[T],
         input: &SVector<T, IN>,
         before: &[T],
         trace: &[T],
@@ -75,12 +86,13 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         gradients: &mut Self,
     ) -> SVector<T, IN> {
         let one = T::one();
-        let (h, c) = before.split_at(HIDDEN);
-        let (i, rest) = trace.split_at(HIDDEN);
+        // Exact lengths, as in `traced_step`.
+        let (h, c) = before[..2 * HIDDEN].split_at(HIDDEN);
+        let (i, rest) = trace[..5 * HIDDEN].split_at(HIDDEN);
         let (f, rest) = rest.split_at(HIDDEN);
         let (g, rest) = rest.split_at(HIDDEN);
         let (o, squashed) = rest.split_at(HIDDEN);
-        let (dh, dc) = d_state.split_at_mut(HIDDEN);
+        let (dh, dc) = d_state[..2 * HIDDEN].split_at_mut(HIDDEN);
         // The gates' pre-activations' gradients, in the gates' order i, f, g, o.
         let mut dz = [SVector::<T, HIDDEN>::zeros(); 4];
         for k in 0..HIDDEN {
@@ -96,22 +108,17 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         let dz: &[T] = bytemuck::cast_slice(&dz[..]);
         add(bytemuck::cast_slice_mut(&mut gradients.bias_ih[..]), dz);
         add(bytemuck::cast_slice_mut(&mut gradients.bias_hh[..]), dz);
+        add_outer(flat_mut(&mut gradients.weight_ih), input.as_slice(), dz);
+        add_outer(flat_mut(&mut gradients.weight_hh), h, dz);
+        let (ih, hh) = transposed.split_at(4 * HIDDEN * IN);
         let mut d_input = SVector::<T, IN>::zeros();
-        product_backward(
-            flat(&self.weight_ih),
-            flat_mut(&mut gradients.weight_ih),
-            input.as_slice(),
+        back_product::<T, IN>(
+            ih,
             dz,
+            SVector::<T, IN>::zeros().as_slice(),
             d_input.as_mut_slice(),
         );
-        dh.fill(T::zero());
-        product_backward(
-            flat(&self.weight_hh),
-            flat_mut(&mut gradients.weight_hh),
-            h,
-            dz,
-            dh,
-        );
+        back_product::<T, HIDDEN>(hh, dz, SVector::<T, HIDDEN>::zeros().as_slice(), dh);
         d_input
     }
 }

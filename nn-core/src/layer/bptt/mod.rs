@@ -17,6 +17,7 @@ mod rnn;
 
 use nalgebra::SVector;
 
+use super::recurrent::gate_products;
 use super::stack::{End, Link};
 use super::{Layer, Memoryless, Phase, Streaming};
 use crate::{Columns, ColumnsMut, Parameters, Scalar, Scratch, columns, columns_mut};
@@ -31,6 +32,13 @@ pub trait ThroughTime<T: Scalar, const IN: usize, const OUT: usize>: Streaming<T
 
     /// Scalars one training step keeps for its backward step.
     const TRACE_LEN: usize;
+
+    /// Scalars of the transposed weights [`transpose`](Self::transpose) writes.
+    const TRANSPOSED_LEN: usize;
+
+    /// The weights transposed, written into `out` once per training pass: the backward steps'
+    /// products `W^T dz` then run as the forward's `W x` do, down contiguous columns.
+    fn transpose(&self, out: &mut [T]);
 
     /// The state's scalars, written into `out` (`STATE_LEN` of them).
     fn write_state(state: &Self::State, out: &mut [T]);
@@ -52,11 +60,14 @@ pub trait ThroughTime<T: Scalar, const IN: usize, const OUT: usize>: Streaming<T
     /// One step back: `before` is the state the step started from, `d_output` the loss's
     /// gradient with respect to the step's output, and `d_state` on entry the gradient with
     /// respect to the state the step left (from the steps after it), on return the gradient
-    /// with respect to `before`. The parameter gradients are added to `gradients`; the result
-    /// is the gradient with respect to `input`.
+    /// with respect to `before`. `transposed` is what [`transpose`](Self::transpose) wrote.
+    /// The parameter gradients are added to `gradients`; the result is the gradient with
+    /// respect to `input`.
     #[must_use]
+    #[allow(clippy::too_many_arguments)]
     fn backward_step(
         &self,
+        transposed: &[T],
         input: &SVector<T, IN>,
         before: &[T],
         trace: &[T],
@@ -140,7 +151,7 @@ where
     fn scratch_len(sequences: usize, steps: usize, training: bool) -> usize {
         let count = sequences * steps;
         let own = if training {
-            count * (L::TRACE_LEN + L::STATE_LEN + 2 * A) + L::STATE_LEN
+            count * (L::TRACE_LEN + L::STATE_LEN + 2 * A) + L::STATE_LEN + L::TRANSPOSED_LEN
         } else {
             count * A
         };
@@ -198,6 +209,7 @@ where
         let output = scratch.slice(count * A);
         let delta = scratch.slice(count * A);
         let d_state = scratch.slice(state_len);
+        let transposed = scratch.slice(L::TRANSPOSED_LEN);
         let x = input.as_slice();
         for s in 0..sequences {
             let saved = &mut own_carry[s * state_len..][..state_len];
@@ -222,6 +234,7 @@ where
             finish,
         );
         zero(own);
+        self.0.transpose(transposed);
         let mut input_gradient = input_gradient;
         for s in 0..sequences {
             d_state.fill(T::zero());
@@ -229,6 +242,7 @@ where
                 let step = SVector::<T, IN>::from_column_slice(&x[t * IN..][..IN]);
                 let d_output = SVector::<T, A>::from_column_slice(&delta[t * A..][..A]);
                 let d_input = self.0.backward_step(
+                    transposed,
                     &step,
                     &befores[t * state_len..][..state_len],
                     &traces[t * trace_len..][..trace_len],
@@ -370,26 +384,39 @@ impl<T: Scalar, const N: usize> SequenceStack<T, N, N> for End {
     }
 }
 
-/// One gate product `z = W x` back: adds `dz x^T` to `gradient` (column-major, as `weights`)
-/// and `W^T dz` to `back`. `dz` is one column's worth of rows.
+/// One gate product `z = W x` back, for the weights: adds `dz x^T` to `gradient`
+/// (column-major, `dz.len()` rows).
 #[inline(always)]
-fn product_backward<T: Scalar>(
-    weights: &[T],
-    gradient: &mut [T],
-    x: &[T],
-    dz: &[T],
-    back: &mut [T],
-) {
+fn add_outer<T: Scalar>(gradient: &mut [T], x: &[T], dz: &[T]) {
     let rows = dz.len();
-    for (j, (&scale, out)) in x.iter().zip(back.iter_mut()).enumerate() {
-        let column = &weights[j * rows..][..rows];
-        let grad = &mut gradient[j * rows..][..rows];
-        let mut sum = T::zero();
-        for ((g, &w), &d) in grad.iter_mut().zip(column).zip(dz) {
+    for (grad, &scale) in gradient.chunks_exact_mut(rows).zip(x) {
+        for (g, &d) in grad.iter_mut().zip(dz) {
             *g += d * scale;
-            sum += w * d;
         }
-        *out += sum;
+    }
+}
+
+/// `out = start + W^T dz` for a product's weights `W`, given transposed (`W^T` column-major,
+/// `OUT` rows), through the forward's kernel.
+#[inline(always)]
+fn back_product<T: Scalar, const OUT: usize>(
+    transposed: &[T],
+    dz: &[T],
+    start: &[T],
+    out: &mut [T],
+) {
+    gate_products::<T, 1, OUT, 1>(start, [(transposed, dz)], out);
+}
+
+/// `weights` (column-major, `rows` rows) transposed into `out` (column-major, as many rows as
+/// `weights` has columns).
+#[inline(always)]
+fn transpose_into<T: Scalar>(weights: &[T], rows: usize, out: &mut [T]) {
+    let columns = weights.len() / rows;
+    for (j, column) in weights.chunks_exact(rows).enumerate() {
+        for (r, &w) in column.iter().enumerate() {
+            out[r * columns + j] = w;
+        }
     }
 }
 

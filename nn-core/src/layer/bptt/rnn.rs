@@ -1,7 +1,7 @@
 use nalgebra::SVector;
 
 use super::super::recurrent::{flat, flat_mut, gate_products, tanh};
-use super::{ThroughTime, add, product_backward};
+use super::{ThroughTime, add, add_outer, back_product, transpose_into};
 use crate::activation::{Activation, Tanh};
 use crate::{Rnn, Scalar};
 
@@ -11,6 +11,14 @@ impl<const IN: usize, const HIDDEN: usize, A: Activation, T: Scalar> ThroughTime
 {
     const STATE_LEN: usize = HIDDEN;
     const TRACE_LEN: usize = 2 * HIDDEN;
+    const TRANSPOSED_LEN: usize = HIDDEN * (IN + HIDDEN);
+
+    #[inline(always)]
+    fn transpose(&self, out: &mut [T]) {
+        let (ih, hh) = out.split_at_mut(HIDDEN * IN);
+        transpose_into(flat(&self.weight_ih), HIDDEN, ih);
+        transpose_into(flat(&self.weight_hh), HIDDEN, hh);
+    }
 
     #[inline(always)]
     fn write_state(state: &Self::State, out: &mut [T]) {
@@ -52,6 +60,7 @@ impl<const IN: usize, const HIDDEN: usize, A: Activation, T: Scalar> ThroughTime
     #[inline(always)]
     fn backward_step(
         &self,
+        transposed: &[T],
         input: &SVector<T, IN>,
         before: &[T],
         trace: &[T],
@@ -68,22 +77,18 @@ impl<const IN: usize, const HIDDEN: usize, A: Activation, T: Scalar> ThroughTime
         let dz = dz.as_slice();
         add(gradients.bias_ih[0].as_mut_slice(), dz);
         add(gradients.bias_hh[0].as_mut_slice(), dz);
+        add_outer(flat_mut(&mut gradients.weight_ih), input.as_slice(), dz);
+        add_outer(flat_mut(&mut gradients.weight_hh), &before[..HIDDEN], dz);
+        let (ih, hh) = transposed.split_at(HIDDEN * IN);
         let mut d_input = SVector::<T, IN>::zeros();
-        product_backward(
-            flat(&self.weight_ih),
-            flat_mut(&mut gradients.weight_ih),
-            input.as_slice(),
+        back_product::<T, IN>(
+            ih,
             dz,
+            SVector::<T, IN>::zeros().as_slice(),
             d_input.as_mut_slice(),
         );
-        d_state[..HIDDEN].fill(T::zero());
-        product_backward(
-            flat(&self.weight_hh),
-            flat_mut(&mut gradients.weight_hh),
-            &before[..HIDDEN],
-            dz,
-            &mut d_state[..HIDDEN],
-        );
+        let zeros = SVector::<T, HIDDEN>::zeros();
+        back_product::<T, HIDDEN>(hh, dz, zeros.as_slice(), &mut d_state[..HIDDEN]);
         d_input
     }
 }

@@ -6,7 +6,9 @@ use core::fmt;
 use nalgebra::SMatrix;
 
 use crate::layer::{Phase, SequenceStack};
-use crate::{Columns, ColumnsMut, Loss, Parameters, Scalar, Workspace, columns, columns_mut};
+use crate::{
+    Columns, ColumnsMut, Loss, Parameters, Scalar, Workspace, columns, columns_mut, with_fma,
+};
 
 /// A network with recurrent layers, from `IN` to `OUT` numbers per time step, trained on whole
 /// sequences by back-propagation through time.
@@ -50,7 +52,11 @@ pub trait SequenceNetwork<T: Scalar, const IN: usize, const OUT: usize>:
     /// written to `gradients` and, when given, the input's to `input_gradient`. Each sequence
     /// starts from its state in `carry` (`CARRY` scalars per sequence), where its last state is
     /// left. The network is not changed.
+    ///
+    /// Inlined into the caller, which runs it inside [`with_fma`](crate::with_fma) so that the
+    /// cells' arithmetic compiles to fused vector code.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn sequence_loss_and_gradients<L: Loss<T>>(
         &self,
         inputs: Columns<'_, T, IN>,
@@ -95,8 +101,13 @@ pub trait SequenceNetwork<T: Scalar, const IN: usize, const OUT: usize>:
     ) {
         let sequences = inputs.ncols().checked_div(steps).unwrap_or(0);
         let mut scratch = workspace.take(Self::Sequences::scratch_len(sequences, steps, false));
-        self.sequence_layers()
-            .infer_sequences(inputs, steps, carry, &mut scratch, output);
+        with_fma(
+            #[inline(always)]
+            || {
+                self.sequence_layers()
+                    .infer_sequences(inputs, steps, carry, &mut scratch, output);
+            },
+        );
     }
 
     /// The loss of `inputs` against `targets`, each sequence from a zero state, and the gradient
@@ -111,18 +122,24 @@ pub trait SequenceNetwork<T: Scalar, const IN: usize, const OUT: usize>:
         let mut gradients = <Self::Gradients as Parameters<T>>::zeros();
         let mut input_gradient = vec![SMatrix::<T, IN, STEPS>::zeros(); inputs.len()];
         let mut carry = vec![T::zero(); inputs.len() * Self::CARRY];
-        let value = self.sequence_loss_and_gradients(
-            columns::<T, IN>(bytemuck::cast_slice(inputs)),
-            columns::<T, OUT>(bytemuck::cast_slice(targets)),
-            STEPS,
-            &mut carry,
-            loss,
-            &mut gradients,
-            Some(columns_mut::<T, IN>(bytemuck::cast_slice_mut(
-                &mut input_gradient[..],
-            ))),
-            &mut Workspace::new(),
-            &mut Phase::Inference,
+        let mut workspace = Workspace::new();
+        let value = with_fma(
+            #[inline(always)]
+            || {
+                self.sequence_loss_and_gradients(
+                    columns::<T, IN>(bytemuck::cast_slice(inputs)),
+                    columns::<T, OUT>(bytemuck::cast_slice(targets)),
+                    STEPS,
+                    &mut carry,
+                    loss,
+                    &mut gradients,
+                    Some(columns_mut::<T, IN>(bytemuck::cast_slice_mut(
+                        &mut input_gradient[..],
+                    ))),
+                    &mut workspace,
+                    &mut Phase::Inference,
+                )
+            },
         );
         (value, gradients, input_gradient)
     }
