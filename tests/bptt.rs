@@ -22,6 +22,11 @@ network! {
 }
 
 network! {
+    /// Probabilities out, for the binary cross-entropy.
+    struct SigmoidNet(Gru<2, 3>, Dense<3, 2, Sigmoid>);
+}
+
+network! {
     /// Two recurrent layers with a layer between: the input gradient flows through time into
     /// the first.
     struct Stacked {
@@ -40,8 +45,14 @@ fn data() -> (Vec<SMatrix<f64, 2, STEPS>>, Vec<SMatrix<f64, 2, STEPS>>) {
     let inputs = (0..SEQUENCES)
         .map(|s| SMatrix::from_fn(|i, t| ((s * 11 + t * 3 + i) as f64 * 0.7).sin()))
         .collect();
+    // Each step's two targets are a distribution (a, 1 - a): valid for every loss.
     let targets = (0..SEQUENCES)
-        .map(|s| SMatrix::from_fn(|i, t| ((s * 5 + t + 2 * i) as f64 * 0.4).cos() * 0.5))
+        .map(|s| {
+            SMatrix::from_fn(|i, t| {
+                let a = 0.5 + 0.4 * ((s * 5 + t) as f64 * 0.4).cos();
+                if i == 0 { a } else { 1.0 - a }
+            })
+        })
         .collect();
     (inputs, targets)
 }
@@ -154,4 +165,11 @@ fn relu_rnn_gradients_are_the_central_differences() {
 #[test]
 fn gradients_flow_through_stacked_recurrent_layers() {
     check(network::<Stacked<f64>>(5), Mse);
+}
+
+#[test]
+fn every_loss_back_propagates_through_time() {
+    check(network::<LstmNet<f64>>(6), SoftmaxCrossEntropy);
+    check(network::<GruNet<f64>>(7), BinaryCrossEntropyWithLogits);
+    check(network::<SigmoidNet<f64>>(8), BinaryCrossEntropy);
 }
