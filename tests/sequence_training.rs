@@ -298,7 +298,7 @@ fn one_window_over_the_whole_recording_is_one_step() -> Result<(), Box<dyn std::
     let mut b = a.clone();
     let history = SequenceTrainer::new(Mse, Sgd::new(0.1))?.fit_truncated(
         &mut a,
-        &[recording.clone()],
+        std::slice::from_ref(&recording),
         16,
         1,
     )?;
@@ -313,7 +313,7 @@ fn one_window_over_the_whole_recording_is_one_step() -> Result<(), Box<dyn std::
     assert_eq!(a, b);
     let mut trainer = SequenceTrainer::new(Mse, Sgd::new(0.1))?;
     assert!(matches!(
-        trainer.fit_truncated(&mut a, &[recording.clone()], 17, 1),
+        trainer.fit_truncated(&mut a, std::slice::from_ref(&recording), 17, 1),
         Err(TrainError::InvalidOption {
             option: "window",
             ..
