@@ -45,33 +45,35 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         for (b, other) in bias.iter_mut().zip(&self.bias_hh) {
             *b += other;
         }
-        // Every piece re-sliced to its exact length, so that the loops below have no bounds
-        // checks and vectorize.
-        let (h, c) = state[..2 * HIDDEN].split_at_mut(HIDDEN);
-        let (gates, squashed) = trace[..5 * HIDDEN].split_at_mut(4 * HIDDEN);
+        // On vectors of their own, which the compiler knows alias nothing: the element-wise
+        // arithmetic vectorizes.
+        let h = SVector::<T, HIDDEN>::from_column_slice(&state[..HIDDEN]);
+        let c = SVector::<T, HIDDEN>::from_column_slice(&state[HIDDEN..2 * HIDDEN]);
+        let mut gates = [SVector::<T, HIDDEN>::zeros(); 4];
         gate_products::<T, 4, HIDDEN, _>(
             bytemuck::cast_slice(&bias[..]),
             [
                 (flat(&self.weight_ih), input.as_slice()),
-                (flat(&self.weight_hh), h),
+                (flat(&self.weight_hh), h.as_slice()),
             ],
-            gates,
+            bytemuck::cast_slice_mut(&mut gates[..]),
         );
-        let (sigmoids, rest) = gates.split_at_mut(2 * HIDDEN);
+        let values: &mut [T] = bytemuck::cast_slice_mut(&mut gates[..]);
+        let (sigmoids, rest) = values.split_at_mut(2 * HIDDEN);
         let (g, o) = rest.split_at_mut(HIDDEN);
         sigmoid(sigmoids);
         tanh(g);
         sigmoid(o);
-        let (i, f) = sigmoids.split_at(HIDDEN);
-        for k in 0..HIDDEN {
-            c[k] = f[k] * c[k] + i[k] * g[k];
-        }
-        squashed[..HIDDEN].copy_from_slice(c);
-        tanh(&mut squashed[..HIDDEN]);
-        for k in 0..HIDDEN {
-            h[k] = o[k] * squashed[k];
-        }
-        SVector::from_column_slice(h)
+        let [i, f, g, o] = gates;
+        let c = f.component_mul(&c) + i.component_mul(&g);
+        let mut squashed = c;
+        tanh(squashed.as_mut_slice());
+        let h = o.component_mul(&squashed);
+        state[..HIDDEN].copy_from_slice(h.as_slice());
+        state[HIDDEN..2 * HIDDEN].copy_from_slice(c.as_slice());
+        let kept = [i, f, g, o, squashed];
+        trace[..5 * HIDDEN].copy_from_slice(bytemuck::cast_slice(&kept[..]));
+        h
     }
 
     #[inline(always)]
@@ -85,26 +87,26 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         d_state: &mut [T],
         gradients: &mut Self,
     ) -> SVector<T, IN> {
-        let one = T::one();
-        // Exact lengths, as in `traced_step`.
-        let (h, c) = before[..2 * HIDDEN].split_at(HIDDEN);
-        let (i, rest) = trace[..5 * HIDDEN].split_at(HIDDEN);
-        let (f, rest) = rest.split_at(HIDDEN);
-        let (g, rest) = rest.split_at(HIDDEN);
-        let (o, squashed) = rest.split_at(HIDDEN);
-        let (dh, dc) = d_state[..2 * HIDDEN].split_at_mut(HIDDEN);
+        let load = |values: &[T]| SVector::<T, HIDDEN>::from_column_slice(&values[..HIDDEN]);
+        let (h, c) = (&before[..HIDDEN], load(&before[HIDDEN..]));
+        let [i, f, g, o, squashed] =
+            core::array::from_fn(|k| load(&trace[k * HIDDEN..(k + 1) * HIDDEN]));
+        let one = SVector::<T, HIDDEN>::repeat(T::one());
+        let dh = d_output + load(d_state);
+        let dc = load(&d_state[HIDDEN..])
+            + dh.component_mul(&o)
+                .component_mul(&(one - squashed.component_mul(&squashed)));
         // The gates' pre-activations' gradients, in the gates' order i, f, g, o.
-        let mut dz = [SVector::<T, HIDDEN>::zeros(); 4];
-        for k in 0..HIDDEN {
-            let dh_k = d_output[k] + dh[k];
-            let s = squashed[k];
-            let dc_k = dc[k] + dh_k * o[k] * (one - s * s);
-            dz[0][k] = dc_k * g[k] * i[k] * (one - i[k]);
-            dz[1][k] = dc_k * c[k] * f[k] * (one - f[k]);
-            dz[2][k] = dc_k * i[k] * (one - g[k] * g[k]);
-            dz[3][k] = dh_k * s * o[k] * (one - o[k]);
-            dc[k] = dc_k * f[k];
-        }
+        let sigmoid_slope = |a: &SVector<T, HIDDEN>| a.component_mul(&(one - a));
+        let dz = [
+            dc.component_mul(&g).component_mul(&sigmoid_slope(&i)),
+            dc.component_mul(&c).component_mul(&sigmoid_slope(&f)),
+            dc.component_mul(&i)
+                .component_mul(&(one - g.component_mul(&g))),
+            dh.component_mul(&squashed)
+                .component_mul(&sigmoid_slope(&o)),
+        ];
+        d_state[HIDDEN..2 * HIDDEN].copy_from_slice(dc.component_mul(&f).as_slice());
         let dz: &[T] = bytemuck::cast_slice(&dz[..]);
         add(bytemuck::cast_slice_mut(&mut gradients.bias_ih[..]), dz);
         add(bytemuck::cast_slice_mut(&mut gradients.bias_hh[..]), dz);
@@ -118,7 +120,8 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
             SVector::<T, IN>::zeros().as_slice(),
             d_input.as_mut_slice(),
         );
-        back_product::<T, HIDDEN>(hh, dz, SVector::<T, HIDDEN>::zeros().as_slice(), dh);
+        let zeros = SVector::<T, HIDDEN>::zeros();
+        back_product::<T, HIDDEN>(hh, dz, zeros.as_slice(), &mut d_state[..HIDDEN]);
         d_input
     }
 }

@@ -17,9 +17,12 @@ mod rnn;
 
 use nalgebra::SVector;
 
-use super::recurrent::gate_products;
 use super::stack::{End, Link};
 use super::{Layer, Memoryless, Phase, Streaming};
+use crate::kernels::dispatch::fused;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+use crate::kernels::portable::Fused;
+use crate::kernels::portable::{MulAdd, Separate};
 use crate::{Columns, ColumnsMut, Parameters, Scalar, Scratch, columns, columns_mut};
 
 /// A recurrent layer that can be trained by back-propagation through time, one step at a time.
@@ -397,7 +400,9 @@ fn add_outer<T: Scalar>(gradient: &mut [T], x: &[T], dz: &[T]) {
 }
 
 /// `out = start + W^T dz` for a product's weights `W`, given transposed (`W^T` column-major,
-/// `OUT` rows), through the forward's kernel.
+/// `OUT` rows): whole columns scaled by one `dz` each, into two running sums so that
+/// consecutive multiply-adds do not wait for each other. With fused multiply-add where the CPU
+/// has it.
 #[inline(always)]
 fn back_product<T: Scalar, const OUT: usize>(
     transposed: &[T],
@@ -405,7 +410,44 @@ fn back_product<T: Scalar, const OUT: usize>(
     start: &[T],
     out: &mut [T],
 ) {
-    gate_products::<T, 1, OUT, 1>(start, [(transposed, dz)], out);
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if fused() {
+        back_columns::<Fused, T, OUT>(transposed, dz, start, out);
+        return;
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    let _ = fused;
+    back_columns::<Separate, T, OUT>(transposed, dz, start, out);
+}
+
+#[inline(always)]
+fn back_columns<F: MulAdd, T: Scalar, const OUT: usize>(
+    transposed: &[T],
+    dz: &[T],
+    start: &[T],
+    out: &mut [T],
+) {
+    let mut sums = [[T::zero(); OUT]; 2];
+    sums[0].copy_from_slice(&start[..OUT]);
+    let pairs = transposed.chunks_exact(2 * OUT).zip(dz.chunks_exact(2));
+    for (columns, scales) in pairs {
+        for (lane, sum) in sums.iter_mut().enumerate() {
+            let column = &columns[lane * OUT..][..OUT];
+            for (s, &w) in sum.iter_mut().zip(column) {
+                *s = F::mul_add(w, scales[lane], *s);
+            }
+        }
+    }
+    if dz.len() % 2 == 1 {
+        let last = dz.len() - 1;
+        let column = &transposed[last * OUT..][..OUT];
+        for (s, &w) in sums[0].iter_mut().zip(column) {
+            *s = F::mul_add(w, dz[last], *s);
+        }
+    }
+    for ((o, a), b) in out[..OUT].iter_mut().zip(sums[0]).zip(sums[1]) {
+        *o = a + b;
+    }
 }
 
 /// `weights` (column-major, `rows` rows) transposed into `out` (column-major, as many rows as
