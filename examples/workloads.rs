@@ -8,9 +8,8 @@
 //! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone,
 //! `-- --train-seq` for W8 alone). Single thread (trainers set to one), f32, data from
 //! SplitMix64 with the workloads' seeds; batches are built before the timer starts. As the
-//! PyTorch peer
-//! does, each training workload first trains a throwaway network on 50 batches, untimed, so the
-//! timed loop (under 3 ms for W1) does not start on a cold core.
+//! PyTorch peer does, each training workload first trains a throwaway network on 50 batches,
+//! untimed, so the timed loop (under 3 ms for W1) does not start on a cold core.
 //!
 //! `W9_cnn_train_b32` is this project's own line (`benches/bench_torch_cnn.py` is its PyTorch
 //! peer): the digits CNN of `examples/digits_cnn.rs` trained on N = 2048 synthetic images
