@@ -52,7 +52,7 @@ use crate::{
 /// # Threads
 ///
 /// A batch big enough to be worth it is split across up to [`threads`](Self::set_threads)
-/// threads (by default every core, as in PyTorch and Keras): each computes the gradients of its
+/// threads (by default one; see [`FitOptions::threads`] for why): each computes the gradients of its
 /// contiguous share into buffers of its own, and the shares are added in order, weighted by
 /// their sizes, before one update. A given thread count gives the same numbers on every run and
 /// every machine; two counts differ by rounding. One thread, a batch whose shares would each
@@ -104,7 +104,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             optimizer,
             gradients: None,
             saved: Vec::new(),
-            threads: parallel::default_threads(),
+            threads: 1,
             shares: Vec::new(),
             unchecked: false,
             workspace: Workspace::new(),
@@ -318,7 +318,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         Ok(loss)
     }
 
-    /// How many threads a step may split its batch across (the default is every core).
+    /// How many threads a step may split its batch across (the default is one).
     #[must_use]
     pub fn threads(&self) -> usize {
         self.threads

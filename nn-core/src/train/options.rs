@@ -47,7 +47,7 @@ impl Default for FitOptions {
 
 impl FitOptions {
     /// Keras's defaults: 1 epoch, batches of 32, shuffled (here with seed 0, so runs repeat),
-    /// no validation, no metrics, no early stopping, every core; and silent (Keras prints by
+    /// no validation, no metrics, no early stopping, one thread; and silent (Keras prints by
     /// default).
     #[must_use]
     pub const fn new() -> Self {
@@ -141,13 +141,13 @@ impl FitOptions {
     /// Splits each batch big enough to be worth it across up to `threads` threads; 1 trains on
     /// one thread, exactly as without threads. 0 is refused when `fit` starts.
     ///
-    /// Unset, `fit` uses the trainer's count: for [`Train::fit`](crate::Train::fit), every core,
-    /// as PyTorch and Keras do. Each thread computes the gradients of a contiguous share of the
+    /// Unset, `fit` uses the trainer's count: for [`Train::fit`](crate::Train::fit), one thread.
+    /// PyTorch and Keras use every core by default; typenn does not yet, because on the 2-core
+    /// machines measured a split `W3_train_b64` step (784 -> 128 -> 10, batch 64) was as often
+    /// slower as faster than one thread (0.63x to 1.2x, quiet machine, `BENCHMARKS.md`). Each thread computes the gradients of a contiguous share of the
     /// batch, and the shares are added in a fixed order, so a given count gives the same numbers
     /// on every run and every machine, and two counts differ by rounding (under `1e-12`
-    /// relative in `f64` after 8 steps, in `tests/threads.rs`). With every core, a machine with
-    /// another number of cores may train to slightly different numbers: set the count for the
-    /// same training everywhere.
+    /// relative in `f64` after 8 steps, in `tests/threads.rs`).
     ///
     /// Small steps run on one thread whatever the count: a share must have at least 2^20
     /// parameters times samples (about 30 us of work on one core, as much as handing it to
