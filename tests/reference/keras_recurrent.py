@@ -113,7 +113,8 @@ def main():
         "// Regenerate with `KERAS_BACKEND=torch /work/venv/bin/python tests/reference/keras_recurrent.py`.\n"
         "//\n"
         "// One sequence of 6 steps of 2 inputs through Keras's LSTM / GRU / SimpleRNN(5) and\n"
-        "// Dense(3) at each step, in float64; OUTPUTS rows are time steps (`model.predict`).\n"
+        "// Dense(3) at each step, in float64; OUTPUTS rows are time steps (`model.predict`), EXACT\n"
+        "// the same from a numpy forward pass of Keras's equations.\n"
         "// The weights are in keras_<kind>.safetensors.\n\n"
     )
     text += rust_const("INPUTS", inputs)
@@ -128,6 +129,8 @@ def main():
         print(f"{kind}: numpy forward matches keras within {error:.1e}")
         safetensors.numpy.save_file(named_tensors(model, kind), FIXTURES / f"keras_{kind}.safetensors")
         text += rust_const(f"{name}_OUTPUTS", outputs)
+        # Keras's equations in float64, which typenn must meet far tighter than Keras does.
+        text += rust_const(f"{name}_EXACT", numpy_forward(kind, weights, inputs))
         if kind != "simple_rnn":
             # The same weights in float32, as Keras keeps them by default.
             narrow = sequential(make, "float32")
