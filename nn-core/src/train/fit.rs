@@ -8,7 +8,8 @@ use super::early_stopping::Stopper;
 use super::metrics::Evaluator;
 use super::progress::Progress;
 use super::{
-    Callback, Control, EpochLog, FitOptions, History, MetricSet, Monitor, SplitMix64, Trainer,
+    Callback, Control, EarlyStopping, EpochLog, FitOptions, History, MetricSet, Monitor,
+    SplitMix64, Trainer,
 };
 use crate::optim::check_positive;
 use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
@@ -158,14 +159,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
         &self,
     ) -> Result<(Samples<'a, T, IN, OUT>, Option<Samples<'a, T, IN, OUT>>), TrainError> {
         let options = &self.options;
-        let batch_size = options.batch_size_value();
-        if batch_size == 0 {
-            return Err(TrainError::InvalidOption {
-                option: "batch size",
-                expected: "at least 1",
-                found: 0.0,
-            });
-        }
+        check_batch_size(options)?;
         if let Some(threads) = options.threads_value() {
             super::check_threads(threads)?;
         }
@@ -178,37 +172,13 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
                 });
             }
             (Some(split), None) => {
-                if !(split > 0.0 && split < 1.0) {
-                    return Err(TrainError::InvalidOption {
-                        option: "validation split",
-                        expected: "a fraction strictly between 0 and 1",
-                        found: split,
-                    });
-                }
-                // Keras's rule, to the rounding: the first floor(n (1 - split)) samples train.
-                let samples = all.len();
-                let training = ((samples as f64 * (1.0 - split)).floor() as usize).min(samples);
-                if training == 0 || training == samples {
-                    return Err(TrainError::EmptySplit {
-                        split,
-                        samples,
-                        training,
-                        validation: samples - training,
-                    });
-                }
-                let (training, validation) = all.split_at(training);
+                let (training, validation) = all.split_at(split_point(split, all.len())?);
                 (training, Some(validation))
             }
             (None, validation) => (all, validation.map(Samples::of)),
         };
         if let Some(stop) = options.early_stopping_value() {
-            if !(stop.min_delta.is_finite() && stop.min_delta >= 0.0) {
-                return Err(TrainError::InvalidOption {
-                    option: "early stopping min_delta",
-                    expected: "a finite number at least 0",
-                    found: stop.min_delta,
-                });
-            }
+            check_min_delta(stop)?;
             let monitor = stop.monitor;
             if monitor.is_validation() && validation.is_none() {
                 return Err(TrainError::UnavailableMonitor {
@@ -395,4 +365,51 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Samples<'a, T, IN, OUT> {
             },
         )
     }
+}
+
+/// Refuses a batch size of 0, before any step (for [`Fit`] and the sequence fit alike).
+pub(super) fn check_batch_size(options: &FitOptions) -> Result<(), TrainError> {
+    if options.batch_size_value() == 0 {
+        return Err(TrainError::InvalidOption {
+            option: "batch size",
+            expected: "at least 1",
+            found: 0.0,
+        });
+    }
+    Ok(())
+}
+
+/// How many of `samples` train under a validation `split`, by Keras's rule (to the rounding:
+/// the first floor(n (1 - split))); an error for a split outside (0, 1) or one that leaves
+/// either part empty.
+pub(super) fn split_point(split: f64, samples: usize) -> Result<usize, TrainError> {
+    if !(split > 0.0 && split < 1.0) {
+        return Err(TrainError::InvalidOption {
+            option: "validation split",
+            expected: "a fraction strictly between 0 and 1",
+            found: split,
+        });
+    }
+    let training = ((samples as f64 * (1.0 - split)).floor() as usize).min(samples);
+    if training == 0 || training == samples {
+        return Err(TrainError::EmptySplit {
+            split,
+            samples,
+            training,
+            validation: samples - training,
+        });
+    }
+    Ok(training)
+}
+
+/// Refuses an early-stopping `min_delta` that is negative or not a number.
+pub(super) fn check_min_delta(stop: EarlyStopping) -> Result<(), TrainError> {
+    if !(stop.min_delta.is_finite() && stop.min_delta >= 0.0) {
+        return Err(TrainError::InvalidOption {
+            option: "early stopping min_delta",
+            expected: "a finite number at least 0",
+            found: stop.min_delta,
+        });
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ use core::fmt;
 use nalgebra::SMatrix;
 
 use super::super::early_stopping::Stopper;
+use super::super::fit::{check_batch_size, check_min_delta, split_point};
 use super::super::progress::Progress;
 use super::super::{Callback, Control, EpochLog, FitOptions, History, MetricSet, Monitor};
 use super::{SequenceDataset, SequenceNetwork, SequenceTrainer};
@@ -181,13 +182,7 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
         TrainError,
     > {
         let options = &self.options;
-        if options.batch_size_value() == 0 {
-            return Err(TrainError::InvalidOption {
-                option: "batch size",
-                expected: "at least 1",
-                found: 0.0,
-            });
-        }
+        check_batch_size(options)?;
         if options.metrics_value().next().is_some() {
             return Err(TrainError::ConflictingOptions {
                 first: "metrics",
@@ -203,24 +198,7 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
                 });
             }
             (Some(split), None) => {
-                if !(split > 0.0 && split < 1.0) {
-                    return Err(TrainError::InvalidOption {
-                        option: "validation split",
-                        expected: "a fraction strictly between 0 and 1",
-                        found: split,
-                    });
-                }
-                // Keras's rule: the first floor(n (1 - split)) sequences train.
-                let samples = all.inputs.len();
-                let training = ((samples as f64 * (1.0 - split)).floor() as usize).min(samples);
-                if training == 0 || training == samples {
-                    return Err(TrainError::EmptySplit {
-                        split,
-                        samples,
-                        training,
-                        validation: samples - training,
-                    });
-                }
+                let training = split_point(split, all.inputs.len())?;
                 let (inputs, held_inputs) = all.inputs.split_at(training);
                 let (targets, held_targets) = all.targets.split_at(training);
                 (
@@ -234,13 +212,7 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
             (None, validation) => (all, validation.map(Sequences::of)),
         };
         if let Some(stop) = options.early_stopping_value() {
-            if !(stop.min_delta.is_finite() && stop.min_delta >= 0.0) {
-                return Err(TrainError::InvalidOption {
-                    option: "early stopping min_delta",
-                    expected: "a finite number at least 0",
-                    found: stop.min_delta,
-                });
-            }
+            check_min_delta(stop)?;
             match stop.monitor {
                 Monitor::ValLoss if validation.is_none() => {
                     return Err(TrainError::UnavailableMonitor {
