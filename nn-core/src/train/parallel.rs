@@ -38,10 +38,13 @@ pub(crate) const MIN_SHARE_WORK: usize = 1 << 20;
 pub(crate) const MIN_INFERENCE_WORK: usize = 3 << 20;
 
 /// Every core, as PyTorch's intra-op threads and Keras (TensorFlow) use by default: the count
-/// `std::thread::available_parallelism` gives, or 1 when it cannot tell.
+/// `std::thread::available_parallelism` gives, or 1 when it cannot tell. Asked once: on Linux
+/// the question reads the affinity mask and the cgroup's quota files, which `predict` on a few
+/// samples would otherwise pay at every call.
 #[must_use]
 pub(crate) fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 /// Into how many shares up to `threads` a training step of `batch` samples is split: one for a
