@@ -9,7 +9,7 @@ use typenn::{
 
 network! {
     /// 19,466 parameters: a batch of 128 splits in two shares of over a million parameters
-    /// times samples, the least a share is given.
+    /// times samples, the least a share is given, and a batch of 192 in three.
     struct Wide(Dense<64, 256, Relu>, Dense<256, 10>);
 }
 
@@ -49,8 +49,15 @@ fn relative_difference<P: Parameters<f64>>(a: &P, b: &P) -> f64 {
 }
 
 fn trained(optimizer: impl Optimizer<f64>, threads: usize) -> Wide<f64> {
+    trained_in_batches(optimizer, threads, 128)
+}
+
+fn trained_in_batches(optimizer: impl Optimizer<f64>, threads: usize, batch: usize) -> Wide<f64> {
     let mut model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
-    let options = FitOptions::new().epochs(2).batch_size(128).threads(threads);
+    let options = FitOptions::new()
+        .epochs(2)
+        .batch_size(batch)
+        .threads(threads);
     model
         .fit(&data(512), Mse, optimizer, &options)
         .expect("a finite training");
@@ -73,16 +80,24 @@ const ADAM_BEFORE_THREADS: u64 = 0x03f2_8394_ac7e_3196;
 
 #[test]
 fn a_thread_count_repeats_bit_for_bit() {
+    // Batches of 192: two threads split them in two shares, three in three.
+    let two = trained_in_batches(Sgd::new(0.05), 2, 192);
+    let three = trained_in_batches(Sgd::new(0.05), 3, 192);
+    assert_ne!(
+        fingerprint(&two),
+        fingerprint(&three),
+        "three shares, not two"
+    );
     for threads in [2, 3] {
-        let first = trained(Sgd::new(0.05), threads);
-        let second = trained(Sgd::new(0.05), threads);
+        let first = trained_in_batches(Sgd::new(0.05), threads, 192);
+        let second = trained_in_batches(Sgd::new(0.05), threads, 192);
         assert_eq!(
             fingerprint(&first),
             fingerprint(&second),
             "{threads} threads"
         );
-        let first = trained(Adam::new(0.001), threads);
-        let second = trained(Adam::new(0.001), threads);
+        let first = trained_in_batches(Adam::new(0.001), threads, 192);
+        let second = trained_in_batches(Adam::new(0.001), threads, 192);
         assert_eq!(
             fingerprint(&first),
             fingerprint(&second),
