@@ -251,3 +251,79 @@ fn evaluate_averages_over_outputs_and_chunks() {
         "evaluate gave {loss}"
     );
 }
+
+/// Networks may take the names the generated methods give their own const parameters (`B` for
+/// a batch, `STEPS` for a sequence, `TARGETS` for a calibration set's targets): the methods'
+/// widths must not resolve to the user's types. `A` and `C` sit beside them.
+mod names_of_generated_parameters {
+    #![allow(non_camel_case_types)]
+
+    use typenn::prelude::*;
+
+    network! {
+        struct A(Dense<2, 2, Relu>, Dense<2, 1>);
+    }
+    network! {
+        struct B(Dense<2, 1>);
+    }
+    network! {
+        struct C(Dense<1, 1>);
+    }
+    network! {
+        struct STEPS(Rnn<1, 1>, Dense<1, 1>);
+    }
+    network! {
+        struct TARGETS(Dense<1, 1>);
+    }
+
+    #[test]
+    fn networks_named_like_generated_parameters_run() {
+        // y = 0.5 * 1 - 0.25 * 2 + 0.125 = 0.125 and 0.5 * -2 - 0.25 * 4 + 0.125 = -1.875.
+        let b = B::<f64>(Dense::from_parts(
+            SMatrix::<f64, 1, 2>::new(0.5, -0.25),
+            SVector::from([0.125]),
+        ));
+        let outputs = b.forward_batch(&SMatrix::<f64, 2, 2>::new(1.0, -2.0, 2.0, 4.0));
+        assert_eq!(outputs, SMatrix::<f64, 1, 2>::new(0.125, -1.875));
+
+        let a = A::<f64>::zeros();
+        assert_eq!(
+            a.forward_batch(&SMatrix::<f64, 2, 3>::zeros()),
+            SMatrix::<f64, 1, 3>::zeros()
+        );
+        assert_eq!(
+            C::<f32>::zeros().forward(&SVector::from([3.0])),
+            SVector::from([0.0])
+        );
+
+        // A zero RNN and head give zeros at every step.
+        let steps = STEPS::<f64>::zeros();
+        let mut state = STEPSState::zeros();
+        let inputs = SMatrix::<f64, 1, 4>::new(1.0, 2.0, 3.0, 4.0);
+        assert_eq!(
+            steps.sequence(&mut state, &inputs),
+            SMatrix::<f64, 1, 4>::zeros()
+        );
+        assert_eq!(
+            steps.sequence_last(&mut state, &inputs),
+            SVector::<f64, 1>::zeros()
+        );
+
+        // int8 of y = 2 x on x in [-1, 1]: the weight is 127 at scale 2 / 127.
+        let targets = TARGETS::<f32>(Dense::from_parts(
+            SMatrix::<f32, 1, 1>::new(2.0),
+            SVector::from([0.0]),
+        ));
+        let calibration = Dataset::new(
+            vec![SVector::from([-1.0]), SVector::from([1.0])],
+            vec![SVector::from([-2.0]), SVector::from([2.0])],
+        )
+        .unwrap();
+        let int8 = targets.quantize(&calibration).unwrap();
+        let y = int8.forward_batch(&SMatrix::<f32, 1, 2>::new(1.0, -0.5));
+        assert!(
+            (y[0] - 2.0).abs() < 0.02 && (y[1] + 1.0).abs() < 0.02,
+            "{y}"
+        );
+    }
+}

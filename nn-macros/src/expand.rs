@@ -269,8 +269,8 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             #[must_use]
             pub fn forward_batch<const B: usize>(
                 &self,
-                inputs: &#rt::SMatrix<T, #inputs, B>,
-            ) -> #rt::SMatrix<T, #outputs, B> {
+                inputs: &#rt::SMatrix<T, #inputs, { B }>,
+            ) -> #rt::SMatrix<T, #outputs, { B }> {
                 <Self as #rt::Network<T, #inputs, #outputs>>::forward_batch(self, inputs)
             }
 

@@ -325,9 +325,9 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             pub fn sequence<const STEPS: usize>(
                 &self,
                 state: &mut #state_ident<T>,
-                inputs: &#rt::SMatrix<T, #inputs, STEPS>,
-            ) -> #rt::SMatrix<T, #outputs, STEPS> {
-                let mut outputs = #rt::SMatrix::<T, #outputs, STEPS>::zeros();
+                inputs: &#rt::SMatrix<T, #inputs, { STEPS }>,
+            ) -> #rt::SMatrix<T, #outputs, { STEPS }> {
+                let mut outputs = #rt::SMatrix::<T, #outputs, { STEPS }>::zeros();
                 for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
                     output.copy_from(&self.step(state, &input.into_owned()));
                 }
@@ -340,7 +340,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             pub fn sequence_last<const STEPS: usize>(
                 &self,
                 state: &mut #state_ident<T>,
-                inputs: &#rt::SMatrix<T, #inputs, STEPS>,
+                inputs: &#rt::SMatrix<T, #inputs, { STEPS }>,
             ) -> #rt::SVector<T, #outputs> {
                 const { ::core::assert!(STEPS > 0, "a sequence needs at least one time step") };
                 let mut output = #rt::SVector::<T, #outputs>::zeros();

@@ -230,7 +230,7 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
                 /// As `quantize_inputs`.
                 pub fn quantize<const TARGETS: usize>(
                     &self,
-                    calibration: &#rt::Dataset<f32, #inputs, TARGETS>,
+                    calibration: &#rt::Dataset<f32, #inputs, { TARGETS }>,
                 ) -> ::core::result::Result<#int8, #rt::quant::QuantizeError> {
                     self.quantize_inputs(calibration.inputs())
                 }
@@ -250,9 +250,9 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
             #[must_use]
             pub fn forward_batch<const B: usize>(
                 &self,
-                inputs: &#rt::SMatrix<f32, #inputs, B>,
-            ) -> #rt::SMatrix<f32, #outputs, B> {
-                let mut outputs = #rt::SMatrix::<f32, #outputs, B>::zeros();
+                inputs: &#rt::SMatrix<f32, #inputs, { B }>,
+            ) -> #rt::SMatrix<f32, #outputs, { B }> {
+                let mut outputs = #rt::SMatrix::<f32, #outputs, { B }>::zeros();
                 for (input, mut output) in inputs.column_iter().zip(outputs.column_iter_mut()) {
                     output.copy_from(&self.forward(&input.into_owned()));
                 }
