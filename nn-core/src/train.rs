@@ -3,6 +3,7 @@
 
 mod callbacks;
 mod early_stopping;
+mod epochs;
 mod extension;
 mod fit;
 mod history;

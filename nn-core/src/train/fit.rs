@@ -5,14 +5,10 @@ use core::fmt;
 use nalgebra::SVector;
 
 use super::early_stopping::Stopper;
+use super::epochs::{self, Epochs, Items};
 use super::metrics::Evaluator;
-use super::progress::Progress;
-use super::{
-    Callback, Control, EarlyStopping, EpochLog, FitOptions, History, MetricSet, Monitor,
-    SplitMix64, Trainer,
-};
-use crate::optim::check_positive;
-use crate::{Dataset, Loss, Network, Optimizer, Scalar, TrainError};
+use super::{Callback, EarlyStopping, EpochLog, FitOptions, History, MetricSet, Monitor, Trainer};
+use crate::{Dataset, Loss, Network, Optimizer, Parameters, Scalar, TrainError};
 
 /// One training run: the data, the [`FitOptions`], and what a run borrows, validation data and
 /// callbacks.
@@ -163,7 +159,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
         if let Some(threads) = options.threads_value() {
             super::check_threads(threads)?;
         }
-        let all = Samples::of(self.data);
+        let all = samples(self.data);
         let (training, validation) = match (options.validation_split_value(), self.validation) {
             (Some(_), Some(_)) => {
                 return Err(TrainError::ConflictingOptions {
@@ -175,7 +171,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
                 let (training, validation) = all.split_at(split_point(split, all.len())?);
                 (training, Some(validation))
             }
-            (None, validation) => (all, validation.map(Samples::of)),
+            (None, validation) => (all, validation.map(samples)),
         };
         if let Some(stop) = options.early_stopping_value() {
             check_min_delta(stop)?;
@@ -212,158 +208,107 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
         O: Optimizer<T>,
     {
         let options = self.options;
-        let epochs = options.epochs_value();
-        let batch_size = options.batch_size_value();
         let metrics = options.metric_set();
-        let samples = training.len();
-
-        let mut history = History::with_columns(metrics, validation.is_some());
-        let mut order: Vec<usize> = (0..samples).collect();
-        let mut shuffler = options.shuffle_seed().map(SplitMix64::new);
         trainer.phase = super::training_phase(options.shuffle_seed().unwrap_or(0));
-        let gathered = if shuffler.is_some() {
-            batch_size.min(samples)
-        } else {
-            0
-        };
-        let mut batch_inputs = Vec::with_capacity(gathered);
-        let mut batch_targets = Vec::with_capacity(gathered);
-        let mut evaluator = Evaluator::new();
-        let mut stopper = options
+        let stopper = options
             .early_stopping_value()
             .map(Stopper::<N::Gradients>::new::<T>);
-        let mut progress = Progress::new(options.verbose_value(), epochs, samples);
-
-        for epoch in 1..=epochs {
-            trainer.epoch = epoch;
-            trainer.step = 0;
-            let learning_rate = Optimizer::<T>::learning_rate(&trainer.optimizer);
-            if let Some(rng) = &mut shuffler {
-                rng.shuffle(&mut order);
-            }
-            trainer.loss.start(metrics);
-            progress.start(epoch);
-            let mut total = 0.0;
-            let mut seen = 0;
-            for (start, chunk) in (0..).step_by(batch_size).zip(order.chunks(batch_size)) {
-                let loss = if shuffler.is_some() {
-                    batch_inputs.clear();
-                    batch_targets.clear();
-                    batch_inputs.extend(chunk.iter().map(|&i| training.inputs[i]));
-                    batch_targets.extend(chunk.iter().map(|&i| training.targets[i]));
-                    trainer.step(network, &batch_inputs, &batch_targets)
-                } else {
-                    let end = start + chunk.len();
-                    trainer.step(
-                        network,
-                        &training.inputs[start..end],
-                        &training.targets[start..end],
-                    )
-                };
-                match loss {
-                    Ok(loss) => total += loss.as_f64() * chunk.len() as f64,
-                    Err(mut error) => {
-                        if let TrainError::NonFiniteLoss { history: kept, .. }
-                        | TrainError::NonFiniteParameter { history: kept, .. } = &mut error
-                        {
-                            history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
-                            **kept = history;
-                        }
-                        return Err(error);
-                    }
-                }
-                seen += chunk.len();
-                progress.advance(seen, total / seen as f64);
-            }
-
-            let mut log = EpochLog::new(epoch, epochs, total / samples as f64, learning_rate);
-            log.metrics = trainer.loss.values(OUT);
-            if let Some(validation) = validation {
-                let (loss, values) = evaluator.run(
-                    network,
-                    validation.inputs,
-                    validation.targets,
-                    Some(&trainer.loss.loss),
-                    metrics,
-                    trainer.threads,
-                );
-                log.val_loss = Some(loss);
-                log.val_metrics = values;
-            }
-            history.push(&log);
-            progress.finish(&log);
-
-            let mut control = Control::new(learning_rate);
-            for callback in &mut self.callbacks {
-                callback.on_epoch_end(&log, &mut control);
-            }
-            if let Some(stopper) = &mut stopper
-                && let Some(value) = log.get(stopper.monitor())
-                && stopper.observe(epoch, value, network)
-            {
-                control.stop_training();
-            }
-            let next = control.learning_rate();
-            if next != learning_rate {
-                if check_positive::<T>("learning rate", next).is_err() {
-                    history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
-                    return Err(TrainError::InvalidLearningRate {
-                        epoch,
-                        found: next,
-                        history: Box::new(history),
-                    });
-                }
-                // Through `optimizer_mut`, so that the trainer checks the new rate's bounds.
-                Optimizer::<T>::set_learning_rate(trainer.optimizer_mut(), next);
-            }
-            if control.is_stopping() {
-                break;
-            }
-        }
-        if let Some(stopper) = &stopper {
-            history.best_epoch = stopper.best_epoch();
-            stopper.restore(network);
-        }
-        Ok(history)
-    }
-}
-
-/// Inputs and their targets, as two slices of one length.
-struct Samples<'a, T, const IN: usize, const OUT: usize> {
-    inputs: &'a [SVector<T, IN>],
-    targets: &'a [SVector<T, OUT>],
-}
-
-impl<T, const IN: usize, const OUT: usize> Clone for Samples<'_, T, IN, OUT> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T, const IN: usize, const OUT: usize> Copy for Samples<'_, T, IN, OUT> {}
-
-impl<'a, T: Scalar, const IN: usize, const OUT: usize> Samples<'a, T, IN, OUT> {
-    fn of(data: &'a Dataset<T, IN, OUT>) -> Self {
-        Self {
-            inputs: data.inputs(),
-            targets: data.targets(),
-        }
-    }
-
-    const fn len(&self) -> usize {
-        self.inputs.len()
-    }
-
-    fn split_at(self, at: usize) -> (Self, Self) {
-        let (inputs, held_inputs) = self.inputs.split_at(at);
-        let (targets, held_targets) = self.targets.split_at(at);
-        (
-            Self { inputs, targets },
-            Self {
-                inputs: held_inputs,
-                targets: held_targets,
-            },
+        let mut epochs = SampleEpochs {
+            trainer,
+            validation,
+            metrics,
+            evaluator: Evaluator::new(),
+        };
+        epochs::run(
+            &mut epochs,
+            network,
+            training,
+            &options,
+            &mut self.callbacks,
+            History::with_columns(metrics, validation.is_some()),
+            stopper,
         )
+    }
+}
+
+/// `fit`'s part of the epoch loop: [`Trainer::step`], its metered metrics, and the validation
+/// loss and metrics.
+struct SampleEpochs<
+    't,
+    'a,
+    T: Scalar,
+    G: Parameters<T>,
+    L,
+    O: Optimizer<T>,
+    const IN: usize,
+    const OUT: usize,
+> {
+    trainer: &'t mut Trainer<T, G, L, O>,
+    validation: Option<Samples<'a, T, IN, OUT>>,
+    metrics: MetricSet,
+    evaluator: Evaluator<T>,
+}
+
+impl<T, L, O, N, const IN: usize, const OUT: usize> Epochs<N, SVector<T, IN>, SVector<T, OUT>>
+    for SampleEpochs<'_, '_, T, N::Gradients, L, O, IN, OUT>
+where
+    T: Scalar,
+    L: Loss<T>,
+    O: Optimizer<T>,
+    N: Network<T, IN, OUT>,
+{
+    type Scalar = T;
+
+    fn begin(&mut self, epoch: usize) -> f64 {
+        self.trainer.epoch = epoch;
+        self.trainer.step = 0;
+        self.trainer.loss.start(self.metrics);
+        Optimizer::<T>::learning_rate(&self.trainer.optimizer)
+    }
+
+    fn step(
+        &mut self,
+        network: &mut N,
+        inputs: &[SVector<T, IN>],
+        targets: &[SVector<T, OUT>],
+    ) -> Result<f64, TrainError> {
+        self.trainer
+            .step(network, inputs, targets)
+            .map(|loss| loss.as_f64())
+    }
+
+    fn finish(&mut self, network: &N, log: &mut EpochLog) {
+        log.metrics = self.trainer.loss.values(OUT);
+        if let Some(validation) = self.validation {
+            let (loss, values) = self.evaluator.run(
+                network,
+                validation.inputs,
+                validation.targets,
+                Some(&self.trainer.loss.loss),
+                self.metrics,
+                self.trainer.threads,
+            );
+            log.val_loss = Some(loss);
+            log.val_metrics = values;
+        }
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        // Through `optimizer_mut`, so that the trainer checks the new rate's bounds.
+        Optimizer::<T>::set_learning_rate(self.trainer.optimizer_mut(), learning_rate);
+    }
+}
+
+/// A dataset's inputs and their targets.
+type Samples<'a, T, const IN: usize, const OUT: usize> = Items<'a, SVector<T, IN>, SVector<T, OUT>>;
+
+/// All of `data`'s samples.
+fn samples<T: Scalar, const IN: usize, const OUT: usize>(
+    data: &Dataset<T, IN, OUT>,
+) -> Samples<'_, T, IN, OUT> {
+    Items {
+        inputs: data.inputs(),
+        targets: data.targets(),
     }
 }
 

@@ -6,13 +6,11 @@ use core::fmt;
 use nalgebra::SMatrix;
 
 use super::super::early_stopping::Stopper;
+use super::super::epochs::{self, Epochs, Items};
 use super::super::fit::{check_batch_size, check_min_delta, split_point};
-use super::super::progress::Progress;
-use super::super::{Callback, Control, EpochLog, FitOptions, History, MetricSet, Monitor};
+use super::super::{Callback, EpochLog, FitOptions, History, MetricSet, Monitor};
 use super::{SequenceDataset, SequenceNetwork, SequenceTrainer};
-use crate::optim::check_positive;
-use crate::rng::SplitMix64;
-use crate::{Loss, Optimizer, Scalar, TrainError, Workspace, columns, columns_mut};
+use crate::{Loss, Optimizer, Parameters, Scalar, TrainError, Workspace, columns, columns_mut};
 
 /// One training run of a recurrent network: the sequences, the [`FitOptions`], and what a run
 /// borrows, validation sequences and callbacks. Every sequence starts from a zero state.
@@ -70,33 +68,17 @@ impl<T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize> fmt::Debu
     }
 }
 
-/// Input and target sequences, as two slices of one length.
-struct Sequences<'a, T, const STEPS: usize, const IN: usize, const OUT: usize> {
-    inputs: &'a [SMatrix<T, IN, STEPS>],
-    targets: &'a [SMatrix<T, OUT, STEPS>],
-}
+/// A dataset's sequences and their targets.
+type Sequences<'a, T, const STEPS: usize, const IN: usize, const OUT: usize> =
+    Items<'a, SMatrix<T, IN, STEPS>, SMatrix<T, OUT, STEPS>>;
 
-impl<T, const STEPS: usize, const IN: usize, const OUT: usize> Clone
-    for Sequences<'_, T, STEPS, IN, OUT>
-{
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T, const STEPS: usize, const IN: usize, const OUT: usize> Copy
-    for Sequences<'_, T, STEPS, IN, OUT>
-{
-}
-
-impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
-    Sequences<'a, T, STEPS, IN, OUT>
-{
-    fn of(data: &'a SequenceDataset<T, STEPS, IN, OUT>) -> Self {
-        Self {
-            inputs: data.inputs(),
-            targets: data.targets(),
-        }
+/// All of `data`'s sequences.
+fn sequences<T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>(
+    data: &SequenceDataset<T, STEPS, IN, OUT>,
+) -> Sequences<'_, T, STEPS, IN, OUT> {
+    Items {
+        inputs: data.inputs(),
+        targets: data.targets(),
     }
 }
 
@@ -189,7 +171,7 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
                 second: "sequence training, which reports the loss only",
             });
         }
-        let all = Sequences::of(self.data);
+        let all = sequences(self.data);
         let (training, validation) = match (options.validation_split_value(), self.validation) {
             (Some(_), Some(_)) => {
                 return Err(TrainError::ConflictingOptions {
@@ -198,18 +180,10 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
                 });
             }
             (Some(split), None) => {
-                let training = split_point(split, all.inputs.len())?;
-                let (inputs, held_inputs) = all.inputs.split_at(training);
-                let (targets, held_targets) = all.targets.split_at(training);
-                (
-                    Sequences { inputs, targets },
-                    Some(Sequences {
-                        inputs: held_inputs,
-                        targets: held_targets,
-                    }),
-                )
+                let (training, validation) = all.split_at(split_point(split, all.len())?);
+                (training, Some(validation))
             }
-            (None, validation) => (all, validation.map(Sequences::of)),
+            (None, validation) => (all, validation.map(sequences)),
         };
         if let Some(stop) = options.early_stopping_value() {
             check_min_delta(stop)?;
@@ -246,105 +220,86 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
         O: Optimizer<T>,
     {
         let options = self.options;
-        let epochs = options.epochs_value();
-        let batch_size = options.batch_size_value();
-        let sequences = training.inputs.len();
-        let mut history = History::with_columns(MetricSet::EMPTY, validation.is_some());
-        let mut order: Vec<usize> = (0..sequences).collect();
-        let mut shuffler = options.shuffle_seed().map(SplitMix64::new);
         trainer.phase = super::super::training_phase(options.shuffle_seed().unwrap_or(0));
-        let mut batch_inputs = Vec::new();
-        let mut batch_targets = Vec::new();
-        let mut workspace = Workspace::new();
-        let mut stopper = options
+        let stopper = options
             .early_stopping_value()
             .map(Stopper::<N::Gradients>::new::<T>);
-        let mut progress = Progress::new(options.verbose_value(), epochs, sequences);
+        let mut epochs = SequenceEpochs {
+            trainer,
+            validation,
+            workspace: Workspace::new(),
+        };
+        epochs::run(
+            &mut epochs,
+            network,
+            training,
+            &options,
+            &mut self.callbacks,
+            History::with_columns(MetricSet::EMPTY, validation.is_some()),
+            stopper,
+        )
+    }
+}
 
-        for epoch in 1..=epochs {
-            trainer.epoch = epoch;
-            trainer.step = 0;
-            let learning_rate = Optimizer::<T>::learning_rate(&trainer.optimizer);
-            if let Some(rng) = &mut shuffler {
-                rng.shuffle(&mut order);
-            }
-            progress.start(epoch);
-            let (mut total, mut seen) = (0.0, 0);
-            for (start, chunk) in (0..).step_by(batch_size).zip(order.chunks(batch_size)) {
-                let loss = if shuffler.is_some() {
-                    batch_inputs.clear();
-                    batch_targets.clear();
-                    batch_inputs.extend(chunk.iter().map(|&i| training.inputs[i]));
-                    batch_targets.extend(chunk.iter().map(|&i| training.targets[i]));
-                    trainer.step(network, &batch_inputs, &batch_targets)
-                } else {
-                    let end = start + chunk.len();
-                    trainer.step(
-                        network,
-                        &training.inputs[start..end],
-                        &training.targets[start..end],
-                    )
-                };
-                match loss {
-                    Ok(loss) => total += loss.as_f64() * chunk.len() as f64,
-                    Err(mut error) => {
-                        if let TrainError::NonFiniteLoss { history: kept, .. }
-                        | TrainError::NonFiniteParameter { history: kept, .. } = &mut error
-                        {
-                            history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
-                            **kept = history;
-                        }
-                        return Err(error);
-                    }
-                }
-                seen += chunk.len();
-                progress.advance(seen, total / seen as f64);
-            }
+/// Sequence `fit`'s part of the epoch loop: [`SequenceTrainer::step`] and the validation loss.
+struct SequenceEpochs<
+    't,
+    'a,
+    T: Scalar,
+    G: Parameters<T>,
+    L,
+    O: Optimizer<T>,
+    const STEPS: usize,
+    const IN: usize,
+    const OUT: usize,
+> {
+    trainer: &'t mut SequenceTrainer<T, G, L, O>,
+    validation: Option<Sequences<'a, T, STEPS, IN, OUT>>,
+    workspace: Workspace<T>,
+}
 
-            let mut log = EpochLog::new(epoch, epochs, total / sequences as f64, learning_rate);
-            if let Some(validation) = validation {
-                log.val_loss = Some(evaluate(
-                    network,
-                    validation.inputs,
-                    validation.targets,
-                    &trainer.loss,
-                    &mut workspace,
-                ));
-            }
-            history.push(&log);
-            progress.finish(&log);
+impl<T, L, O, N, const STEPS: usize, const IN: usize, const OUT: usize>
+    Epochs<N, SMatrix<T, IN, STEPS>, SMatrix<T, OUT, STEPS>>
+    for SequenceEpochs<'_, '_, T, N::Gradients, L, O, STEPS, IN, OUT>
+where
+    T: Scalar,
+    L: Loss<T>,
+    O: Optimizer<T>,
+    N: SequenceNetwork<T, IN, OUT>,
+{
+    type Scalar = T;
 
-            let mut control = Control::new(learning_rate);
-            for callback in &mut self.callbacks {
-                callback.on_epoch_end(&log, &mut control);
-            }
-            if let Some(stopper) = &mut stopper
-                && let Some(value) = log.get(stopper.monitor())
-                && stopper.observe(epoch, value, network)
-            {
-                control.stop_training();
-            }
-            let next = control.learning_rate();
-            if next != learning_rate {
-                if check_positive::<T>("learning rate", next).is_err() {
-                    history.best_epoch = stopper.as_ref().and_then(Stopper::best_epoch);
-                    return Err(TrainError::InvalidLearningRate {
-                        epoch,
-                        found: next,
-                        history: Box::new(history),
-                    });
-                }
-                Optimizer::<T>::set_learning_rate(trainer.optimizer_mut(), next);
-            }
-            if control.is_stopping() {
-                break;
-            }
+    fn begin(&mut self, epoch: usize) -> f64 {
+        self.trainer.epoch = epoch;
+        self.trainer.step = 0;
+        Optimizer::<T>::learning_rate(&self.trainer.optimizer)
+    }
+
+    fn step(
+        &mut self,
+        network: &mut N,
+        inputs: &[SMatrix<T, IN, STEPS>],
+        targets: &[SMatrix<T, OUT, STEPS>],
+    ) -> Result<f64, TrainError> {
+        self.trainer
+            .step(network, inputs, targets)
+            .map(|loss| loss.as_f64())
+    }
+
+    fn finish(&mut self, network: &N, log: &mut EpochLog) {
+        if let Some(validation) = self.validation {
+            log.val_loss = Some(evaluate(
+                network,
+                validation.inputs,
+                validation.targets,
+                &self.trainer.loss,
+                &mut self.workspace,
+            ));
         }
-        if let Some(stopper) = &stopper {
-            history.best_epoch = stopper.best_epoch();
-            stopper.restore(network);
-        }
-        Ok(history)
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        Optimizer::<T>::set_learning_rate(self.trainer.optimizer_mut(), learning_rate);
     }
 }
 
