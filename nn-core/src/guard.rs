@@ -89,6 +89,32 @@ pub(crate) struct NonFinite {
     pub value: f64,
 }
 
+#[cfg(feature = "std")]
+impl NonFinite {
+    /// The error for a training step refused because of this number, found in a `P`'s
+    /// tensor (the network's, or its gradients').
+    pub(crate) fn error<T: Scalar, P: Parameters<T>>(
+        self,
+        epoch: usize,
+        step: usize,
+        cause: crate::NonFiniteCause,
+    ) -> crate::TrainError {
+        let tensor = P::tensor_info(self.tensor).map_or_else(
+            || format!("tensor {}", self.tensor),
+            |info| info.full_name(),
+        );
+        crate::TrainError::NonFiniteParameter {
+            epoch,
+            step,
+            tensor,
+            element: self.element,
+            cause,
+            value: self.value,
+            history: Box::default(),
+        }
+    }
+}
+
 /// The first non-finite number in `parameters`, tensor by tensor.
 #[cfg(feature = "std")]
 pub(crate) fn first_non_finite<T: Scalar, P: Parameters<T>>(parameters: &P) -> Option<NonFinite> {

@@ -245,13 +245,13 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         }
         if let Some(found) = guard::first_non_finite(&**gradients) {
             guard::restore(network, &self.saved);
-            return Err(self.refused::<N>(found, NonFiniteCause::Gradient));
+            return Err(found.error::<T, N>(self.epoch, self.step, NonFiniteCause::Gradient));
         }
         self.optimizer
             .update(network, &**gradients, &mut self.state);
         if let Some(found) = guard::first_non_finite(network) {
             guard::restore(network, &self.saved);
-            return Err(self.refused::<N>(found, NonFiniteCause::Update));
+            return Err(found.error::<T, N>(self.epoch, self.step, NonFiniteCause::Update));
         }
         Ok(loss)
     }
@@ -307,14 +307,14 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         let gradients = self.gradients.get_or_insert_with(G::zeros_boxed);
         parallel::reduce::<T, N, IN, OUT>(&mut **gradients, shares);
         if let Some(found) = guard::first_non_finite(&**gradients) {
-            return Err(self.refused::<N>(found, NonFiniteCause::Gradient));
+            return Err(found.error::<T, N>(self.epoch, self.step, NonFiniteCause::Gradient));
         }
         guard::save(network, &mut self.saved);
         self.optimizer
             .update(network, &**gradients, &mut self.state);
         if let Some(found) = guard::first_non_finite(network) {
             guard::restore(network, &self.saved);
-            return Err(self.refused::<N>(found, NonFiniteCause::Update));
+            return Err(found.error::<T, N>(self.epoch, self.step, NonFiniteCause::Update));
         }
         Ok(loss)
     }
@@ -353,27 +353,6 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
     pub fn set_threads(&mut self, threads: usize) -> Result<(), TrainError> {
         self.threads = check_threads(threads)?;
         Ok(())
-    }
-
-    /// The error for a step refused because of `found`.
-    fn refused<P: Parameters<T>>(
-        &self,
-        found: guard::NonFinite,
-        cause: NonFiniteCause,
-    ) -> TrainError {
-        let tensor = P::tensor_info(found.tensor).map_or_else(
-            || format!("tensor {}", found.tensor),
-            |info| info.full_name(),
-        );
-        TrainError::NonFiniteParameter {
-            epoch: self.epoch,
-            step: self.step,
-            tensor,
-            element: found.element,
-            cause,
-            value: found.value,
-            history: Box::default(),
-        }
     }
 
     /// The gradients of the last step that went through the gradient buffers: `None` before

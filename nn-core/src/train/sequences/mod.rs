@@ -201,7 +201,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> SequenceTrainer<T
         );
         checked(loss, self.epoch, self.step)?;
         if let Some(found) = guard::first_non_finite(&**gradients) {
-            return Err(self.refused::<N>(found, NonFiniteCause::Gradient));
+            return Err(found.error::<T, N>(self.epoch, self.step, NonFiniteCause::Gradient));
         }
         if let Some(max_norm) = self.clip_norm {
             clip(&mut **gradients, max_norm);
@@ -211,30 +211,9 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> SequenceTrainer<T
             .update(network, &**gradients, &mut self.state);
         if let Some(found) = guard::first_non_finite(network) {
             guard::restore(network, &self.saved);
-            return Err(self.refused::<N>(found, NonFiniteCause::Update));
+            return Err(found.error::<T, N>(self.epoch, self.step, NonFiniteCause::Update));
         }
         Ok(loss)
-    }
-
-    /// The error for a step refused because of `found`.
-    fn refused<P: Parameters<T>>(
-        &self,
-        found: guard::NonFinite,
-        cause: NonFiniteCause,
-    ) -> TrainError {
-        let tensor = P::tensor_info(found.tensor).map_or_else(
-            || format!("tensor {}", found.tensor),
-            |info| info.full_name(),
-        );
-        TrainError::NonFiniteParameter {
-            epoch: self.epoch,
-            step: self.step,
-            tensor,
-            element: found.element,
-            cause,
-            value: found.value,
-            history: Box::default(),
-        }
     }
 
     /// The gradients of the last step (clipped, when clipping): `None` before the first.
