@@ -1,6 +1,6 @@
 //! Back-propagation through time: every parameter's gradient and the input's against f64
-//! central differences of the loss, for each cell with layers around it; training's forward
-//! pass against the streaming one.
+//! central differences of the loss, for each cell and the causal convolution with layers around
+//! them; training's forward pass against the streaming one.
 
 use typenn::prelude::*;
 use typenn::{Columns, Loss, SequenceNetwork, SplitMix64, Workspace, columns, columns_mut};
@@ -35,6 +35,27 @@ network! {
         simple: Rnn<3, 4, Relu>,
         lstm: Lstm<4, 2>,
         out: Dense<2, 2>,
+    }
+}
+
+network! {
+    /// A dilated causal convolution: each step's output reaches the inputs 0, 2 and 4 steps back.
+    struct ConvNet(CausalConv1d<2, 3, 3, 2, Tanh>, Dense<3, 2>);
+}
+
+network! {
+    /// A kernel of one tap (no state) and a convolution as the last layer.
+    struct ConvPair(CausalConv1d<2, 4, 1, 1, Relu>, CausalConv1d<4, 2, 3>);
+}
+
+network! {
+    /// Convolutions around a cell: the gradient flows back through the later convolution's
+    /// taps, the LSTM's state and the first convolution's taps.
+    struct ConvAroundLstm {
+        conv: CausalConv1d<2, 4, 2, 3>,
+        lstm: Lstm<4, 3>,
+        dilated: CausalConv1d<3, 3, 2, 2, Sigmoid>,
+        out: Dense<3, 2>,
     }
 }
 
@@ -172,4 +193,19 @@ fn every_loss_back_propagates_through_time() {
     check(network::<LstmNet<f64>>(6), SoftmaxCrossEntropy);
     check(network::<GruNet<f64>>(7), BinaryCrossEntropyWithLogits);
     check(network::<SigmoidNet<f64>>(8), BinaryCrossEntropy);
+}
+
+#[test]
+fn causal_conv_gradients_are_the_central_differences() {
+    check(network::<ConvNet<f64>>(9), Mse);
+    check(
+        network::<ConvPair<f64>>(10),
+        Huber::new(0.3).expect("a valid delta"),
+    );
+}
+
+#[test]
+fn gradients_flow_through_convolutions_around_a_cell() {
+    check(network::<ConvAroundLstm<f64>>(11), Mse);
+    check(network::<ConvAroundLstm<f64>>(12), SoftmaxCrossEntropy);
 }

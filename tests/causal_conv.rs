@@ -1,6 +1,7 @@
 //! The streaming causal convolution in networks: parity with PyTorch's `nn.Conv1d` on a
 //! left-padded sequence (tests/reference/causal_conv_reference.py), loaded by PyTorch's tensor
-//! names; `step`, `reset` and the sequence methods beside recurrent layers.
+//! names; `step`, `reset` and the sequence methods beside recurrent layers; truncated
+//! back-propagation through time that needs the past inputs carried between windows.
 
 #[allow(dead_code)]
 mod fixture {
@@ -8,7 +9,9 @@ mod fixture {
 }
 
 use typenn::prelude::*;
-use typenn::{CausalConv1dState, Layer, LoadError, Scalar, Streaming};
+use typenn::{
+    CausalConv1dState, DataError, Layer, LoadError, Scalar, SequenceTrainer, SplitMix64, Streaming,
+};
 
 network! {
     /// The reference script's model.
@@ -127,4 +130,68 @@ fn beside_a_recurrent_cell_sequences_are_steps() {
         net.sequence_last(&mut ConvThenGruState::zeros(), &xs)[0],
         all[8]
     );
+}
+
+network! {
+    /// Four taps one step apart: it can see the input three steps back.
+    struct Delay(CausalConv1d<1, 2, 4>, Dense<2, 1>);
+}
+
+/// A recording whose target is its input three steps earlier (zero before the start).
+fn delayed(len: usize, seed: u64) -> Result<Dataset<f64, 1, 1>, DataError> {
+    let mut rng = SplitMix64::new(seed);
+    let x: Vec<[f64; 1]> = (0..len)
+        .map(|_| [2.0 * f64::from(rng.next_f32()) - 1.0])
+        .collect();
+    let y: Vec<[f64; 1]> = (0..len)
+        .map(|t| t.checked_sub(3).map_or([0.0], |back| x[back]))
+        .collect();
+    Dataset::from_rows(&x, &y)
+}
+
+#[test]
+fn truncated_training_carries_the_past_inputs_across_windows()
+-> Result<(), Box<dyn std::error::Error>> {
+    // Windows of 2 steps: every target is an input from an earlier window, which only the
+    // frames carried in the convolution's state hold.
+    let recordings = [delayed(256, 21)?, delayed(256, 22)?];
+    let mut carried = Delay::<f64>::zeros();
+    carried.initialize(Init::GlorotUniform, &mut StdRng::seed_from_u64(23));
+    let mut reset = carried.clone();
+    let mut trainer = SequenceTrainer::new(Mse, Adam::new(0.02))?;
+    let history = trainer.fit_truncated(&mut carried, &recordings, 2, 20)?;
+    let carried_loss = history.loss[19];
+
+    // The same windows as separate sequences, each from a zero state.
+    let mut windows = Vec::new();
+    let mut targets = Vec::new();
+    for recording in &recordings {
+        for w in 0..128 {
+            let at = 2 * w;
+            windows.push(SMatrix::<f64, 1, 2>::from_fn(|_, t| {
+                recording.inputs()[at + t][0]
+            }));
+            targets.push(SMatrix::<f64, 1, 2>::from_fn(|_, t| {
+                recording.targets()[at + t][0]
+            }));
+        }
+    }
+    let mut trainer = SequenceTrainer::new(Mse, Adam::new(0.02))?;
+    let mut reset_loss = 0.0;
+    for _ in 0..20 {
+        reset_loss = 0.0;
+        for (x, y) in windows.chunks(2).zip(targets.chunks(2)) {
+            reset_loss += trainer.step(&mut reset, x, y)? / 128.0;
+        }
+    }
+    // From zero, no tap sees the input three steps back: the loss stays near the target's
+    // variance, 1/3.
+    println!("carried {carried_loss}, reset {reset_loss}");
+    assert!(carried_loss < 1e-4, "carried {carried_loss}");
+    assert!(reset_loss > 0.25, "reset {reset_loss}");
+    // What it learnt is the delay: the weight of the tap three steps back, through the Dense.
+    let w = carried.1.weights;
+    let gain: f64 = (0..2).map(|c| w[(0, c)] * carried.0.weight[0][0][c]).sum();
+    assert!((gain - 1.0).abs() < 1e-2, "gain {gain}");
+    Ok(())
 }

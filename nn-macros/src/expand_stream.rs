@@ -14,7 +14,7 @@ use crate::expand::{
     stack_check, standard_traits_impl, struct_tokens, value, without_standard_derives,
 };
 use crate::parse::Style;
-use crate::validate::{Family, LayerModel, Model};
+use crate::validate::{LayerModel, Model};
 use crate::weights::is_weights_attribute;
 
 /// Whether the network holds a layer with state: it is then run by time steps.
@@ -201,40 +201,32 @@ pub fn expand(model: &Model<'_>) -> TokenStream {
     let safetensors_constructors = safetensors_constructors();
     let doc_parameters = format!(" The number of parameters of [`{name}`].");
 
-    // Training by back-propagation through time, for the cells that implement it: a network
-    // with a causal convolution streams but does not train on sequences yet.
-    let trains_on_sequences = layers
-        .iter()
-        .all(|layer| layer.kind.family != Family::CausalConv1d);
-    let sequence_training = if trains_on_sequences {
-        quote! {
-            #rt::if_std! {
-                impl<T: #rt::Scalar> #rt::SequenceNetwork<T, #inputs, #outputs> for #ident<T> {
-                    type Gradients = #gradients_ident<T>;
-                    const CARRY: usize =
-                        <<Self as #rt::SequenceNetwork<T, #inputs, #outputs>>::Sequences<'static>
-                            as #rt::SequenceStack<T, #inputs, #outputs>>::CARRY;
-                    type Sequences<'a> = #chain_type where Self: 'a;
+    // Training by back-propagation through time.
+    let sequence_training = quote! {
+        #rt::if_std! {
+            impl<T: #rt::Scalar> #rt::SequenceNetwork<T, #inputs, #outputs> for #ident<T> {
+                type Gradients = #gradients_ident<T>;
+                const CARRY: usize =
+                    <<Self as #rt::SequenceNetwork<T, #inputs, #outputs>>::Sequences<'static>
+                        as #rt::SequenceStack<T, #inputs, #outputs>>::CARRY;
+                type Sequences<'a> = #chain_type where Self: 'a;
 
-                    #[inline(always)]
-                    fn sequence_layers(&self) -> Self::Sequences<'_> {
-                        #chain
-                    }
+                #[inline(always)]
+                fn sequence_layers(&self) -> Self::Sequences<'_> {
+                    #chain
+                }
 
-                    #[inline(always)]
-                    fn sequence_gradient_slots<'a, 'g>(
-                        gradients: &'g mut Self::Gradients,
-                    ) -> <Self::Sequences<'a> as #rt::SequenceStack<T, #inputs, #outputs>>::Gradients<'g>
-                    where
-                        Self: 'a,
-                    {
-                        #gradient_slots
-                    }
+                #[inline(always)]
+                fn sequence_gradient_slots<'a, 'g>(
+                    gradients: &'g mut Self::Gradients,
+                ) -> <Self::Sequences<'a> as #rt::SequenceStack<T, #inputs, #outputs>>::Gradients<'g>
+                where
+                    Self: 'a,
+                {
+                    #gradient_slots
                 }
             }
         }
-    } else {
-        TokenStream::new()
     };
 
     quote! {

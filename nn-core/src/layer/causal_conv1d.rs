@@ -3,7 +3,7 @@
 
 use core::marker::PhantomData;
 
-use nalgebra::{SMatrix, SVector};
+use nalgebra::SVector;
 use rand::Rng;
 
 use super::recurrent::{flat, flat_mut, gate_products, tanh};
@@ -22,6 +22,12 @@ const LANES: usize = 4;
 /// The most outputs whose sums a step holds in registers (four sets of 32 f32 fill the 16 AVX2
 /// registers); wider layers go through the recurrent cells' blocked kernel.
 const MAX_HELD: usize = 32;
+
+/// How many frames before a step's own the taps of a kernel of `kernel` taps `dilation` apart
+/// read: `(kernel - 1) * dilation`.
+pub(super) const fn reach(kernel: usize, dilation: usize) -> usize {
+    kernel.saturating_sub(1) * dilation
+}
 
 /// A causal convolution over a stream of `IN_CH` channels: each step takes one frame of
 /// `IN_CH` numbers and gives one of `OUT_CH`, from the last `(KERNEL - 1) * DILATION + 1`
@@ -120,6 +126,24 @@ impl<const IN_CH: usize, const KERNEL: usize, const DILATION: usize, T: Scalar>
         let frames = self.frames.as_flattened();
         let len = frames.len();
         (steps_ago < len).then(|| &frames[(self.next + len - 1 - steps_ago) % len])
+    }
+
+    /// The state whose frame of `j` steps before the last is `past(j)` for each `j` below
+    /// `(KERNEL - 1) * DILATION`, the frames the next step's taps read; the older ones zero.
+    #[inline(always)]
+    pub(super) fn from_past(past: impl Fn(usize) -> SVector<T, IN_CH>) -> Self {
+        let mut state: Self = bytemuck::Zeroable::zeroed();
+        let frames = state.frames.as_flattened_mut();
+        // With `next` at 0, the last frame is the ring's last.
+        for (j, frame) in frames
+            .iter_mut()
+            .rev()
+            .take(reach(KERNEL, DILATION))
+            .enumerate()
+        {
+            *frame = past(j);
+        }
+        state
     }
 
     /// Back to the start of a stream: every past frame zero.
@@ -283,22 +307,28 @@ where
         let frames = &*frames;
         // Tap k reads the frame of (KERNEL - 1 - k) * DILATION steps before, which is
         // (k + 1) * DILATION places after `next` around the ring of KERNEL * DILATION.
-        let tap = |k: usize| {
+        let z = self.tap_products(core::array::from_fn(|k| {
             let at = next + (k + 1) * DILATION;
             &frames[if at >= len { at - len } else { at }]
-        };
-        let z = if OUT_CH <= MAX_HELD {
-            let x: [[T; IN_CH]; KERNEL] = core::array::from_fn(|k| tap(k).data.0[0]);
-            self.held_product(x.as_flattened())
-        } else {
-            let taps: [(&[T], &[T]); KERNEL] =
-                core::array::from_fn(|k| (flat(&self.weight[k..=k]), tap(k).as_slice()));
-            let mut z = self.bias;
-            gate_products::<T, 1, OUT_CH, KERNEL>(self.bias.as_slice(), taps, z.as_mut_slice());
-            z
-        };
+        }));
         state.next = if next + 1 == len { 0 } else { next + 1 };
         z
+    }
+
+    /// `bias + sum over k of weight[k] taps[k]`: one step's outputs before the activation, from
+    /// the frame each tap reads.
+    #[inline(always)]
+    pub(super) fn tap_products(&self, taps: [&SVector<T, IN_CH>; KERNEL]) -> SVector<T, OUT_CH> {
+        if OUT_CH <= MAX_HELD {
+            let x: [[T; IN_CH]; KERNEL] = core::array::from_fn(|k| taps[k].data.0[0]);
+            self.held_product(x.as_flattened())
+        } else {
+            let parts: [(&[T], &[T]); KERNEL] =
+                core::array::from_fn(|k| (flat(&self.weight[k..=k]), taps[k].as_slice()));
+            let mut z = self.bias;
+            gate_products::<T, 1, OUT_CH, KERNEL>(self.bias.as_slice(), parts, z.as_mut_slice());
+            z
+        }
     }
 
     /// `bias + sum over columns of weight x` with every output held in [`LANES`] sets of
@@ -337,7 +367,7 @@ where
 
     /// The activation of each pre-activation.
     #[inline(always)]
-    fn activate(mut z: SVector<T, OUT_CH>) -> SVector<T, OUT_CH> {
+    pub(super) fn activate(mut z: SVector<T, OUT_CH>) -> SVector<T, OUT_CH> {
         if A::NAME == Tanh::NAME {
             tanh(z.as_mut_slice());
             z
@@ -348,48 +378,6 @@ where
             A::forward(OUT_CH, z.as_slice(), y.as_mut_slice());
             y
         }
-    }
-
-    /// Back-propagation over a sequence of `STEPS` frames, one per column, run from `start`:
-    /// from the loss's gradient with respect to every step's output, adds the gradients with
-    /// respect to the weight and bias to `gradients` and returns the gradient with respect to
-    /// every input frame. The outputs are computed again, so the forward pass need keep
-    /// nothing; the frames `start` holds count as constants.
-    pub fn backward_sequence<const STEPS: usize>(
-        &self,
-        start: &CausalConv1dState<IN_CH, KERNEL, DILATION, T>,
-        inputs: &SMatrix<T, IN_CH, STEPS>,
-        output_gradient: &SMatrix<T, OUT_CH, STEPS>,
-        gradients: &mut Self,
-    ) -> SMatrix<T, IN_CH, STEPS> {
-        let mut state = *start;
-        let mut input_gradient = SMatrix::<T, IN_CH, STEPS>::zeros();
-        for t in 0..STEPS {
-            let z = self.pre_activation(&mut state, &inputs.column(t).into_owned());
-            let a = Self::activate(z);
-            let mut delta = output_gradient.column(t).into_owned();
-            A::backward(OUT_CH, z.as_slice(), a.as_slice(), delta.as_mut_slice());
-            gradients.bias += delta;
-            for (k, (columns, gradient_columns)) in
-                self.weight.iter().zip(&mut gradients.weight).enumerate()
-            {
-                let delay = (KERNEL - 1 - k) * DILATION;
-                // A frame from before the sequence, or one of its own inputs.
-                let frame = match t.checked_sub(delay) {
-                    Some(at) => inputs.column(at).into_owned(),
-                    None => start
-                        .past(delay - t - 1)
-                        .map_or_else(SVector::zeros, |frame| *frame),
-                };
-                for (c, (column, gradient)) in columns.iter().zip(gradient_columns).enumerate() {
-                    *gradient += delta * frame[c];
-                    if let Some(at) = t.checked_sub(delay) {
-                        input_gradient[(c, at)] += column.dot(&delta);
-                    }
-                }
-            }
-        }
-        input_gradient
     }
 }
 
@@ -509,74 +497,6 @@ mod tests {
         let y = conv.step(&mut state, &SVector::from([-0.5]));
         // tanh(0.5 * 2 - 0.5), with the fast f32 tanh.
         assert!((y[0] - 0.5_f32.tanh()).abs() < 1e-6);
-    }
-
-    /// `sum over t, o of g[o][t] y[o][t]` over `inputs` run from `start`.
-    fn loss<const STEPS: usize>(
-        conv: &CausalConv1d<2, 3, 3, 2, Tanh, f64>,
-        start: &CausalConv1dState<2, 3, 2, f64>,
-        inputs: &SMatrix<f64, 2, STEPS>,
-        g: &SMatrix<f64, 3, STEPS>,
-    ) -> f64 {
-        let mut state = *start;
-        (0..STEPS)
-            .map(|t| {
-                conv.step(&mut state, &inputs.column(t).into_owned())
-                    .dot(&g.column(t))
-            })
-            .sum()
-    }
-
-    #[test]
-    fn gradients_over_a_sequence_match_finite_differences() {
-        let mut conv = CausalConv1d::<2, 3, 3, 2, Tanh, f64>::zeros();
-        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(3);
-        conv.initialize(Init::GlorotUniform, &mut rng);
-        conv.bias = SVector::from([0.1, -0.2, 0.3]);
-        // A start after some stream, so that the frames before the sequence count.
-        let mut start = CausalConv1dState::default();
-        for t in 0..4 {
-            let _ = conv.step(&mut start, &SVector::from([t as f64 * 0.5 - 1.0, 0.75]));
-        }
-        let inputs = SMatrix::<f64, 2, 7>::from_fn(|c, t| ((3 * t + c) as f64 * 0.9).sin());
-        let g = SMatrix::<f64, 3, 7>::from_fn(|o, t| ((t + 2 * o) as f64 * 0.4).cos());
-        let mut gradients = CausalConv1d::zeros();
-        let input_gradient = conv.backward_sequence(&start, &inputs, &g, &mut gradients);
-
-        let h = 1e-6;
-        for tensor in 0..2 {
-            for i in 0..conv.tensor(tensor).len() {
-                let mut shifted = conv.clone();
-                shifted.tensor_mut(tensor)[i] += h;
-                let up = loss(&shifted, &start, &inputs, &g);
-                shifted.tensor_mut(tensor)[i] -= 2.0 * h;
-                let down = loss(&shifted, &start, &inputs, &g);
-                let numeric = (up - down) / (2.0 * h);
-                let analytic = gradients.tensor(tensor)[i];
-                assert!(
-                    (numeric - analytic).abs() < 1e-8,
-                    "tensor {tensor}[{i}]: {numeric} against {analytic}"
-                );
-            }
-        }
-        for c in 0..2 {
-            for t in 0..7 {
-                let mut shifted = inputs;
-                shifted[(c, t)] += h;
-                let up = loss(&conv, &start, &shifted, &g);
-                shifted[(c, t)] -= 2.0 * h;
-                let down = loss(&conv, &start, &shifted, &g);
-                let numeric = (up - down) / (2.0 * h);
-                assert!(
-                    (numeric - input_gradient[(c, t)]).abs() < 1e-8,
-                    "input ({c}, {t})"
-                );
-            }
-        }
-        // The gradients add to what `gradients` held.
-        let mut twice = gradients.clone();
-        let _ = conv.backward_sequence(&start, &inputs, &g, &mut twice);
-        assert!((twice.bias - 2.0 * gradients.bias).amax() < 1e-15);
     }
 
     #[test]

@@ -1,16 +1,18 @@
-//! Back-propagation through time: the recurrent cells' backward steps ([`ThroughTime`]) and the
-//! pass over a network's chain of layers for batches of whole sequences ([`SequenceStack`]).
+//! Back-propagation through time: the backward steps of the layers with state ([`ThroughTime`]:
+//! the recurrent cells and the causal convolution) and the pass over a network's chain of layers
+//! for batches of whole sequences ([`SequenceStack`]).
 //!
 //! A batch is `sequences * steps` columns, each sequence's steps one after the other. The chain
-//! is walked layer by layer, as PyTorch does: a recurrent layer runs each sequence step by step
+//! is walked layer by layer, as PyTorch does: a layer with state runs each sequence step by step
 //! and keeps every step's trace, a layer without memory runs all the batch's columns at once
-//! through its own batched passes, and the loss sees every step's output. Going back, a recurrent
-//! layer walks each sequence backwards, carrying the gradient with respect to its state.
+//! through its own batched passes, and the loss sees every step's output. Going back, a layer
+//! with state walks each sequence backwards, carrying the gradient with respect to its state.
 //!
 //! A sequence starts from the state in `carry` (zero for a fresh start) and leaves its last
 //! state there, which truncated back-propagation through time carries to the next window;
 //! gradients stop at that boundary.
 
+mod causal_conv1d;
 mod gru;
 mod lstm;
 mod rnn;
@@ -25,10 +27,11 @@ use crate::kernels::portable::Fused;
 use crate::kernels::portable::{MulAdd, Separate};
 use crate::{Columns, ColumnsMut, Parameters, Scalar, Scratch, columns, columns_mut};
 
-/// A recurrent layer that can be trained by back-propagation through time, one step at a time.
+/// A layer with state that can be trained by back-propagation through time, one step at a time.
 ///
 /// State and trace are plain scalars (kept in a training pass's scratch memory); the state's
-/// scalars are those of [`Streaming::State`], in its fields' order.
+/// scalars are those of [`Streaming::State`], in its fields' order (a causal convolution's: the
+/// past input frames its taps read, the newest first).
 pub trait ThroughTime<T: Scalar, const IN: usize, const OUT: usize>: Streaming<T, IN, OUT> {
     /// Scalars of the state carried from step to step (an LSTM's `h` and `c`: `2 HIDDEN`).
     const STATE_LEN: usize;
@@ -85,7 +88,7 @@ pub trait SequenceStack<T: Scalar, const IN: usize, const OUT: usize> {
     /// Where the backward pass writes every layer's parameter gradients.
     type Gradients<'g>;
 
-    /// Scalars of state one sequence carries, over every recurrent layer.
+    /// Scalars of state one sequence carries, over every layer with state.
     const CARRY: usize;
 
     /// Scratch memory for `sequences` sequences of `steps` steps.

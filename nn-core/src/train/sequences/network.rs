@@ -10,11 +10,11 @@ use crate::{
     Columns, ColumnsMut, Loss, Parameters, Scalar, Workspace, columns, columns_mut, with_fma,
 };
 
-/// A network with recurrent layers, from `IN` to `OUT` numbers per time step, trained on whole
-/// sequences by back-propagation through time.
+/// A network with layers that carry state, from `IN` to `OUT` numbers per time step, trained on
+/// whole sequences by back-propagation through time.
 ///
-/// Implemented by the `network!` macro for every network that holds an `Lstm`, `Gru` or `Rnn`;
-/// its other layers apply at each time step.
+/// Implemented by the `network!` macro for every network that holds an `Lstm`, `Gru`, `Rnn` or
+/// `CausalConv1d`; its other layers apply at each time step.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a recurrent network from {IN} to {OUT} numbers per time step",
     label = "these sequences have {IN} inputs and {OUT} targets per time step",
