@@ -1,10 +1,17 @@
-//! Parity of back-propagation through time with PyTorch (tests/reference/bptt_reference.py):
-//! the loss, every tensor's gradient and the input's, and 4 steps of plain SGD, for nn.LSTM,
-//! nn.GRU and nn.RNN (tanh and ReLU) with a Linear at every step, over a batch of sequences.
+//! Parity of back-propagation through time with PyTorch (tests/reference/bptt_reference.py
+//! and causal_conv_bptt_reference.py): the loss, every tensor's gradient and the input's, and
+//! 4 steps of plain SGD, for nn.LSTM, nn.GRU, nn.RNN (tanh and ReLU) and two causal, dilated
+//! nn.Conv1d with a Linear at every step, over a batch of sequences; for the convolutions also
+//! truncated back-propagation through time with their past inputs carried between windows.
 
 #[allow(dead_code)]
 mod fixture {
     include!("fixtures/bptt_reference.rs");
+}
+
+#[allow(dead_code)]
+mod causal_fixture {
+    include!("fixtures/causal_conv_bptt_reference.rs");
 }
 
 use typenn::prelude::*;
@@ -38,18 +45,28 @@ network! {
     }
 }
 
+network! {
+    /// The causal reference script's model.
+    struct CausalNet {
+        first: CausalConv1d<2, 4, 3, 2, Tanh>,
+        second: CausalConv1d<4, 5, 2, 3>,
+        out: Dense<5, 3>,
+    }
+}
+
 type Batch<T, const W: usize> = Vec<SMatrix<T, W, 6>>;
 
+/// Sequences of steps of `W` numbers, `rows[s][t]` step `t` of sequence `s`, in `T`.
+fn sequences<T: Scalar, const W: usize, const STEPS: usize>(
+    rows: &[[[f64; W]; STEPS]],
+) -> Vec<SMatrix<T, W, STEPS>> {
+    rows.iter()
+        .map(|s| SMatrix::from_fn(|i, t| T::cast_from(s[t][i])))
+        .collect()
+}
+
 fn batch<T: Scalar>() -> (Batch<T, 2>, Batch<T, 3>) {
-    let inputs = fixture::INPUTS
-        .iter()
-        .map(|s| SMatrix::from_fn(|i, t| T::cast_from(s[t][i])))
-        .collect();
-    let targets = fixture::TARGETS
-        .iter()
-        .map(|s| SMatrix::from_fn(|i, t| T::cast_from(s[t][i])))
-        .collect();
-    (inputs, targets)
+    (sequences(&fixture::INPUTS), sequences(&fixture::TARGETS))
 }
 
 /// The largest difference between every tensor of `net` (or its gradients) and PyTorch's, by
@@ -87,9 +104,11 @@ fn names<T: Scalar, N: Parameters<T>>() -> Vec<&'static str> {
 }
 
 /// Loss, gradients and input gradient, then the SGD trajectory, against PyTorch in f64.
+#[allow(clippy::too_many_arguments)]
 fn check<N: SequenceNetwork<f64, 2, 3> + Persist<f64>>(
     label: &str,
     bytes: &[u8],
+    (inputs, targets): (Batch<f64, 2>, Batch<f64, 3>),
     loss: f64,
     gradients: &[(&str, &[f64])],
     input_gradient: &[[[f64; 2]; 6]; 3],
@@ -97,7 +116,6 @@ fn check<N: SequenceNetwork<f64, 2, 3> + Persist<f64>>(
     after: &[(&str, &[f64])],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut net = N::from_safetensors_bytes(bytes)?;
-    let (inputs, targets) = batch::<f64>();
     let (value, got, d_input) = net.gradients_through_time(&inputs, &targets, &Mse);
     println!("{label}: loss {value} (PyTorch {loss})");
     assert!((value - loss).abs() < 1e-13, "{label} loss");
@@ -133,6 +151,7 @@ fn lstm_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
     check::<LstmNet<f64>>(
         "LSTM",
         include_bytes!("fixtures/bptt_lstm_f64.safetensors"),
+        batch(),
         fixture::LSTM_LOSS,
         fixture::LSTM_GRADIENTS,
         &fixture::LSTM_INPUT_GRADIENT,
@@ -146,6 +165,7 @@ fn gru_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
     check::<GruNet<f64>>(
         "GRU",
         include_bytes!("fixtures/bptt_gru_f64.safetensors"),
+        batch(),
         fixture::GRU_LOSS,
         fixture::GRU_GRADIENTS,
         &fixture::GRU_INPUT_GRADIENT,
@@ -159,6 +179,7 @@ fn tanh_rnn_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
     check::<TanhNet<f64>>(
         "RNN tanh",
         include_bytes!("fixtures/bptt_rnn_tanh_f64.safetensors"),
+        batch(),
         fixture::RNN_TANH_LOSS,
         fixture::RNN_TANH_GRADIENTS,
         &fixture::RNN_TANH_INPUT_GRADIENT,
@@ -172,6 +193,7 @@ fn relu_rnn_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
     check::<ReluNet<f64>>(
         "RNN relu",
         include_bytes!("fixtures/bptt_rnn_relu_f64.safetensors"),
+        batch(),
         fixture::RNN_RELU_LOSS,
         fixture::RNN_RELU_GRADIENTS,
         &fixture::RNN_RELU_INPUT_GRADIENT,
@@ -180,26 +202,108 @@ fn relu_rnn_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
     )
 }
 
-#[test]
-fn lstm_sgd_matches_pytorch_in_f32() -> Result<(), Box<dyn std::error::Error>> {
-    let mut net =
-        LstmNet::from_safetensors_bytes(include_bytes!("fixtures/bptt_lstm_f32.safetensors"))?;
-    let (inputs, targets) = batch::<f32>();
+/// The SGD trajectory in f32 against PyTorch's in float32.
+fn check_f32<N: SequenceNetwork<f32, 2, 3> + Persist<f32>>(
+    label: &str,
+    bytes: &[u8],
+    (inputs, targets): (Batch<f32, 2>, Batch<f32, 3>),
+    sgd_losses: &[f64; 4],
+    after: &[(&str, &[f64])],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut net = N::from_safetensors_bytes(bytes)?;
     let mut trainer = SequenceTrainer::new(Mse, Sgd::new(0.1))?;
-    for (k, want) in fixture::LSTM_F32_SGD_LOSSES.iter().enumerate() {
+    for (k, want) in sgd_losses.iter().enumerate() {
         let value = trainer.step(&mut net, &inputs, &targets)?;
         assert!(
             (f64::from(value) - want).abs() < 1e-5,
-            "SGD step {k}: {value} vs {want}"
+            "{label} SGD step {k}: {value} vs {want}"
         );
     }
-    let names = names::<f32, LstmNet>();
+    let names = names::<f32, N>();
     let largest = largest_tensor_error(
-        "LSTM f32 after 4 SGD steps",
+        &format!("{label} f32 after 4 SGD steps"),
         &net,
         &names,
-        fixture::LSTM_F32_SGD_AFTER,
+        after,
     );
     assert!(largest < 1e-5);
+    Ok(())
+}
+
+#[test]
+fn lstm_sgd_matches_pytorch_in_f32() -> Result<(), Box<dyn std::error::Error>> {
+    check_f32::<LstmNet>(
+        "LSTM",
+        include_bytes!("fixtures/bptt_lstm_f32.safetensors"),
+        batch(),
+        &fixture::LSTM_F32_SGD_LOSSES,
+        fixture::LSTM_F32_SGD_AFTER,
+    )
+}
+
+fn causal_batch<T: Scalar>() -> (Batch<T, 2>, Batch<T, 3>) {
+    (
+        sequences(&causal_fixture::INPUTS),
+        sequences(&causal_fixture::TARGETS),
+    )
+}
+
+#[test]
+fn causal_conv_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
+    check::<CausalNet<f64>>(
+        "CausalConv1d",
+        include_bytes!("fixtures/causal_conv_bptt_f64.safetensors"),
+        causal_batch(),
+        causal_fixture::LOSS,
+        causal_fixture::GRADIENTS,
+        &causal_fixture::INPUT_GRADIENT,
+        &causal_fixture::SGD_LOSSES,
+        causal_fixture::SGD_AFTER,
+    )
+}
+
+#[test]
+fn causal_conv_sgd_matches_pytorch_in_f32() -> Result<(), Box<dyn std::error::Error>> {
+    check_f32::<CausalNet>(
+        "CausalConv1d",
+        include_bytes!("fixtures/causal_conv_bptt_f32.safetensors"),
+        causal_batch(),
+        &causal_fixture::F32_SGD_LOSSES,
+        causal_fixture::F32_SGD_AFTER,
+    )
+}
+
+/// Windows of 4 steps over recordings of 12: each convolution's past inputs from one window are
+/// where the next window's taps reach before its start (the first's reach, 4 frames, is a whole
+/// window), so a pass that dropped them would give other losses from the second window on.
+#[test]
+fn causal_conv_truncated_bptt_matches_pytorch() -> Result<(), Box<dyn std::error::Error>> {
+    let mut net = <CausalNet<f64> as Persist<f64>>::from_safetensors_bytes(include_bytes!(
+        "fixtures/causal_conv_bptt_f64.safetensors"
+    ))?;
+    let recordings = causal_fixture::LONG_INPUTS
+        .iter()
+        .zip(&causal_fixture::LONG_TARGETS)
+        .map(|(x, y)| Dataset::from_rows(x, y))
+        .collect::<Result<Vec<_>, _>>()?;
+    let history =
+        SequenceTrainer::new(Mse, Sgd::new(0.1))?.fit_truncated(&mut net, &recordings, 4, 2)?;
+    for (epoch, (got, want)) in history
+        .loss
+        .iter()
+        .zip(causal_fixture::TRUNCATED_LOSSES)
+        .enumerate()
+    {
+        println!("truncated epoch {epoch}: loss {got} (PyTorch {want})");
+        assert!((got - want).abs() < 1e-12, "epoch {epoch}: {got} vs {want}");
+    }
+    let names = names::<f64, CausalNet<f64>>();
+    let largest = largest_tensor_error(
+        "CausalConv1d after truncated BPTT",
+        &net,
+        &names,
+        causal_fixture::TRUNCATED_AFTER,
+    );
+    assert!(largest < 1e-12);
     Ok(())
 }
