@@ -18,7 +18,7 @@ const MIN_ROWS: usize = 128;
 
 /// Whether this CPU has AVX-512F: asked once, then one relaxed load of the cached answer.
 #[inline(always)]
-fn has_avx512() -> bool {
+pub(super) fn has_avx512() -> bool {
     use core::sync::atomic::{AtomicU8, Ordering};
     /// 0 until asked, then 1 without the feature and 2 with it.
     static WIDE: AtomicU8 = AtomicU8::new(0);

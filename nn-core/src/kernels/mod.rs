@@ -7,6 +7,8 @@
 //! - `avx512.rs`: f32 register tiles with AVX-512 for layers of a multiple of 16 units.
 //! - `avx512_gates.rs`: a wide recurrent cell's gate products for one time step, with AVX-512,
 //!   and its own safe entry point.
+//! - `avx512_cells.rs`: a whole LSTM or GRU time step in f32 with AVX-512 (products,
+//!   activations and state update in registers), with its safe entry points.
 //! - `gemm.rs`: big products through matrixmultiply.
 //! - `int8/`: the `i8` products of quantized layers (portable, AVX2, AVX-512 VNNI and their
 //!   dispatch).
@@ -34,6 +36,9 @@ mod avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 mod avx512;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+pub(crate) mod avx512_cells;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 pub(crate) mod avx512_gates;

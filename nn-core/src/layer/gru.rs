@@ -85,6 +85,21 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
 
     #[inline(always)]
     fn step(&self, h: &mut Self::State, input: &SVector<T, IN>) -> SVector<T, HIDDEN> {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
+            && crate::kernels::avx512_cells::gru_step::<IN, HIDDEN>(
+                crate::kernels::avx512_cells::GruCell {
+                    weight_ih: bytemuck::cast_slice(flat(&self.weight_ih)),
+                    weight_hh: bytemuck::cast_slice(flat(&self.weight_hh)),
+                    bias_ih: bytemuck::cast_slice(&self.bias_ih[..]),
+                    bias_hh: bytemuck::cast_slice(&self.bias_hh[..]),
+                },
+                bytemuck::cast_slice(input.as_slice()),
+                bytemuck::cast_slice_mut(h.as_mut_slice()),
+            )
+        {
+            return *h;
+        }
         // The two sides apart: `r` scales the hidden side of `n` alone.
         let mut from_input = [SVector::<T, HIDDEN>::zeros(); 3];
         let mut from_hidden = [SVector::<T, HIDDEN>::zeros(); 3];

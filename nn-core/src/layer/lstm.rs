@@ -105,6 +105,22 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
 
     #[inline(always)]
     fn step(&self, state: &mut Self::State, input: &SVector<T, IN>) -> SVector<T, HIDDEN> {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
+            && crate::kernels::avx512_cells::lstm_step::<IN, HIDDEN>(
+                crate::kernels::avx512_cells::LstmCell {
+                    weight_ih: bytemuck::cast_slice(flat(&self.weight_ih)),
+                    weight_hh: bytemuck::cast_slice(flat(&self.weight_hh)),
+                    bias_ih: bytemuck::cast_slice(&self.bias_ih[..]),
+                    bias_hh: bytemuck::cast_slice(&self.bias_hh[..]),
+                },
+                bytemuck::cast_slice(input.as_slice()),
+                bytemuck::cast_slice_mut(state.h.as_mut_slice()),
+                bytemuck::cast_slice_mut(state.c.as_mut_slice()),
+            )
+        {
+            return state.h;
+        }
         let mut bias = self.bias_ih;
         for (b, other) in bias.iter_mut().zip(&self.bias_hh) {
             *b += other;
