@@ -553,6 +553,226 @@ pub fn max_pool2d_backward_given_output<T: Scalar>(
     }
 }
 
+/// Max pooling's forward pass over any number of `H x W` planes whose `K x K` windows tile
+/// them (stride `K`, no padding): every size a constant, so the loops unroll, and each window's
+/// maximum taken with selects (a later element wins when greater or NaN, as [`first_max`]
+/// picks).
+#[inline(always)]
+fn tiled_max_forward<
+    T: Scalar,
+    const K: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(
+    input: &[T],
+    output: &mut [T],
+) {
+    for (x, y) in input
+        .chunks_exact(H * W)
+        .zip(output.chunks_exact_mut(HOUT * WOUT))
+    {
+        for (r, y) in y.chunks_exact_mut(WOUT).enumerate() {
+            let rows = &x[r * K * W..][..K * W];
+            for (c, y) in y.iter_mut().enumerate() {
+                let mut largest = rows[c * K];
+                for i in 0..K {
+                    for &v in &rows[i * W + c * K..][..K] {
+                        // `v != v` is NaN.
+                        #[allow(clippy::eq_op)]
+                        let wins = (v > largest) | (v != v);
+                        largest = if wins { v } else { largest };
+                    }
+                }
+                *y = largest;
+            }
+        }
+    }
+}
+
+/// The gradient of [`tiled_max_forward`] with respect to its input, given its output: each
+/// window's delta written to its first maximal element and zero to the others (and to the rows
+/// and columns no window covers).
+#[inline(always)]
+fn tiled_max_backward<
+    T: Scalar,
+    const K: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(
+    input: &[T],
+    output: &[T],
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let planes = input
+        .chunks_exact(H * W)
+        .zip(input_gradient.chunks_exact_mut(H * W))
+        .zip(
+            output
+                .chunks_exact(HOUT * WOUT)
+                .zip(delta.chunks_exact(HOUT * WOUT)),
+        );
+    for ((x, dx), (y, d)) in planes {
+        if HOUT * K < H || WOUT * K < W {
+            dx.fill(T::zero());
+        }
+        let rows = x
+            .chunks_exact(K * W)
+            .zip(dx.chunks_exact_mut(K * W))
+            .zip(y.chunks_exact(WOUT).zip(d.chunks_exact(WOUT)));
+        for ((x, dx), (y, d)) in rows {
+            for (c, (&largest, &d)) in y.iter().zip(d).enumerate() {
+                let best = tiled_argmax::<T, K, W>(x, c * K, largest);
+                for i in 0..K {
+                    let start = i * W + c * K;
+                    for (k, dx) in (start..start + K).zip(&mut dx[start..][..K]) {
+                        *dx = if k == best { d } else { T::zero() };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first element of the `K x K` window at column `start` of `rows` (`K` rows of `W`)
+/// that equals `largest`, the window's maximum, found going backwards with selects; for a NaN
+/// maximum, the element [`first_max`] picks.
+#[inline(always)]
+fn tiled_argmax<T: Scalar, const K: usize, const W: usize>(
+    rows: &[T],
+    start: usize,
+    largest: T,
+) -> usize {
+    // `largest != largest` is NaN, which no element equals.
+    #[allow(clippy::eq_op)]
+    if largest != largest {
+        let window = (0..K).flat_map(|i| start + i * W..start + i * W + K);
+        return first_max(rows, window);
+    }
+    let mut best = start;
+    for i in (0..K).rev() {
+        let row = start + i * W;
+        for (k, &v) in (row..row + K).zip(&rows[row..][..K]).rev() {
+            best = if v == largest { k } else { best };
+        }
+    }
+    best
+}
+
+/// Max pooling's forward pass over a batch of samples: the tiled loops when the windows tile
+/// the planes, one sample at a time through the geometry otherwise.
+#[inline(always)]
+fn max_pool2d_forward_batch<
+    T: Scalar,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(
+    g: &Pool2dGeometry,
+    input: &[T],
+    output: &mut [T],
+) {
+    if K == S && P == 0 {
+        tiled_max_forward::<T, K, H, W, HOUT, WOUT>(input, output);
+        return;
+    }
+    let samples = input
+        .chunks_exact(g.input_size())
+        .zip(output.chunks_exact_mut(g.output_size()));
+    for (x, y) in samples {
+        max_pool2d_forward(g, x, y);
+    }
+}
+
+/// Max pooling's backward pass over a batch of samples, given the forward pass's output, as
+/// [`max_pool2d_forward_batch`] chooses its loops.
+#[inline(always)]
+fn max_pool2d_backward_batch<
+    T: Scalar,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(
+    g: &Pool2dGeometry,
+    (input, output): (&[T], &[T]),
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    if K == S && P == 0 {
+        tiled_max_backward::<T, K, H, W, HOUT, WOUT>(input, output, delta, input_gradient);
+        return;
+    }
+    let samples = input
+        .chunks_exact(g.input_size())
+        .zip(output.chunks_exact(g.output_size()))
+        .zip(delta.chunks_exact(g.output_size()))
+        .zip(input_gradient.chunks_exact_mut(g.input_size()));
+    for (((x, y), d), dx) in samples {
+        max_pool2d_backward_given_output(g, x, y, d, dx);
+    }
+}
+
+/// Average pooling's forward pass over a batch of samples, one at a time.
+#[inline(always)]
+fn avg_pool2d_forward_batch<
+    T: Scalar,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(
+    g: &Pool2dGeometry,
+    input: &[T],
+    output: &mut [T],
+) {
+    let samples = input
+        .chunks_exact(g.input_size())
+        .zip(output.chunks_exact_mut(g.output_size()));
+    for (x, y) in samples {
+        avg_pool2d_forward(g, true, x, y);
+    }
+}
+
+/// Average pooling's backward pass over a batch of samples, one at a time.
+#[inline(always)]
+fn avg_pool2d_backward_batch<
+    T: Scalar,
+    const K: usize,
+    const S: usize,
+    const P: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(
+    g: &Pool2dGeometry,
+    _: (&[T], &[T]),
+    delta: &[T],
+    input_gradient: &mut [T],
+) {
+    let samples = delta
+        .chunks_exact(g.output_size())
+        .zip(input_gradient.chunks_exact_mut(g.input_size()));
+    for (d, dx) in samples {
+        avg_pool2d_backward(g, true, d, dx);
+    }
+}
+
 /// Writes each window's mean; the divisor is the window's area with `count_include_pad`
 /// (PyTorch's default) and the number of inputs in the window without.
 pub fn avg_pool2d_forward<T: Scalar>(
@@ -900,7 +1120,9 @@ pool1d_layer!(
 /// `K` with stride `S` and `P` zeros of padding on each side, from `H x W` to `HOUT x WOUT`, on
 /// each of `C` channels.
 macro_rules! pool2d_layer {
-    ($(#[$doc:meta])* $name:ident, $forward:expr, $backward:expr) => {
+    (
+        $(#[$doc:meta])* $name:ident, $forward_batch:ident, $backward_batch:ident
+    ) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Zeroable)]
         #[zeroable(bound = "")]
@@ -987,7 +1209,11 @@ macro_rules! pool2d_layer {
             ) -> ((), SVector<T, OUT>) {
                 let () = FlatWidths2d::<IN, OUT, C, H, W, C, HOUT, WOUT>::MATCH;
                 let mut output = SVector::<T, OUT>::zeros();
-                $forward(&Self::GEOMETRY, input.as_slice(), output.as_mut_slice());
+                $forward_batch::<T, K, S, P, H, W, HOUT, WOUT>(
+                    &Self::GEOMETRY,
+                    input.as_slice(),
+                    output.as_mut_slice(),
+                );
                 ((), output)
             }
 
@@ -1000,13 +1226,11 @@ macro_rules! pool2d_layer {
                 _phase: &mut Phase,
             ) {
                 let () = FlatWidths2d::<IN, OUT, C, H, W, C, HOUT, WOUT>::MATCH;
-                for (x, y) in input
-                    .as_slice()
-                    .chunks_exact(IN)
-                    .zip(output.as_mut_slice().chunks_exact_mut(OUT))
-                {
-                    $forward(&Self::GEOMETRY, x, y);
-                }
+                $forward_batch::<T, K, S, P, H, W, HOUT, WOUT>(
+                    &Self::GEOMETRY,
+                    input.as_slice(),
+                    output.as_mut_slice(),
+                );
             }
 
             #[inline(always)]
@@ -1020,10 +1244,9 @@ macro_rules! pool2d_layer {
             ) -> SVector<T, IN> {
                 let mut dx = SVector::<T, IN>::zeros();
                 if input_gradient {
-                    $backward(
+                    $backward_batch::<T, K, S, P, H, W, HOUT, WOUT>(
                         &Self::GEOMETRY,
-                        input.as_slice(),
-                        output.as_slice(),
+                        (input.as_slice(), output.as_slice()),
                         delta.as_slice(),
                         dx.as_mut_slice(),
                     );
@@ -1045,15 +1268,12 @@ macro_rules! pool2d_layer {
                 input_gradient: Option<ColumnsMut<'_, T, IN>>,
             ) {
                 if let Some(mut input_gradient) = input_gradient {
-                    for (((x, y), d), dx) in input
-                        .as_slice()
-                        .chunks_exact(IN)
-                        .zip(output.as_slice().chunks_exact(OUT))
-                        .zip(delta.as_slice().chunks_exact(OUT))
-                        .zip(input_gradient.as_mut_slice().chunks_exact_mut(IN))
-                    {
-                        $backward(&Self::GEOMETRY, x, y, d, dx);
-                    }
+                    $backward_batch::<T, K, S, P, H, W, HOUT, WOUT>(
+                        &Self::GEOMETRY,
+                        (input.as_slice(), output.as_slice()),
+                        delta.as_slice(),
+                        input_gradient.as_mut_slice(),
+                    );
                 }
             }
 
@@ -1090,8 +1310,8 @@ pool2d_layer!(
     /// assert_eq!(Net::zeros().forward(&x), SVector::from([3.0, 4.0]));
     /// ```
     MaxPool2d,
-    max_pool2d_forward,
-    max_pool2d_backward_given_output
+    max_pool2d_forward_batch,
+    max_pool2d_backward_batch
 );
 
 pool2d_layer!(
@@ -1120,10 +1340,8 @@ pool2d_layer!(
     /// assert_eq!(Net::zeros().forward(&x), SVector::from([2.0, -1.0]));
     /// ```
     AvgPool2d,
-    |g: &Pool2dGeometry, x: &[_], y: &mut [_]| avg_pool2d_forward(g, true, x, y),
-    |g: &Pool2dGeometry, _x: &[_], _y: &[_], d: &[_], dx: &mut [_]| {
-        avg_pool2d_backward(g, true, d, dx)
-    }
+    avg_pool2d_forward_batch,
+    avg_pool2d_backward_batch
 );
 
 /// Global average pooling: each channel's mean over all its positions, as PyTorch's
@@ -1467,6 +1685,76 @@ mod tests {
             x[i] = rank as f64 * 1e-2 - 0.5;
         }
         x
+    }
+
+    /// The layer's batch passes over windows that tile the planes (the unrolled loops) against
+    /// the geometry's per-sample functions, on ties (small integers), a window with one NaN and
+    /// one with two, rows and columns no window covers, in f64 and f32.
+    fn check_tiled_layer<
+        T: Scalar,
+        const C: usize,
+        const K: usize,
+        const H: usize,
+        const W: usize,
+        const HOUT: usize,
+        const WOUT: usize,
+        const IN: usize,
+        const OUT: usize,
+    >() {
+        // `v != v` is NaN.
+        #[allow(clippy::eq_op)]
+        let nan = |v: T| v != v;
+        let layer = MaxPool2d::<C, K, K, 0, H, W, HOUT, WOUT, T>::new();
+        let g = MaxPool2d::<C, K, K, 0, H, W, HOUT, WOUT, T>::GEOMETRY;
+        let batch = 3;
+        let mut x: Vec<T> = (0..IN * batch)
+            .map(|i| T::cast_from(((i * 7) % 5) as f64 - 2.0))
+            .collect();
+        // Sample 1's first window: one NaN; sample 2's first window: two.
+        x[IN] = T::cast_from(f64::NAN);
+        x[2 * IN + 1] = T::cast_from(f64::NAN);
+        x[2 * IN + W] = T::cast_from(f64::NAN);
+        let delta: Vec<T> = (1..=OUT * batch).map(|i| T::cast_from(i as f64)).collect();
+        let mut y = vec![T::zero(); OUT * batch];
+        layer.forward_batch(
+            crate::columns::<T, IN>(&x),
+            &mut [],
+            crate::columns_mut::<T, OUT>(&mut y),
+            &mut Phase::Inference,
+        );
+        let mut d = delta.clone();
+        let mut dx = vec![T::cast_from(7.0); IN * batch];
+        layer.backward_batch(
+            crate::columns::<T, IN>(&x),
+            &[],
+            crate::columns::<T, OUT>(&y),
+            crate::columns_mut::<T, OUT>(&mut d),
+            None,
+            Some(crate::columns_mut::<T, IN>(&mut dx)),
+        );
+        for sample in 0..batch {
+            let (xs, ys) = (&x[sample * IN..][..IN], &y[sample * OUT..][..OUT]);
+            let mut expected_y = vec![T::zero(); OUT];
+            max_pool2d_forward(&g, xs, &mut expected_y);
+            let same = |a: T, b: T| a == b || (nan(a) && nan(b));
+            assert!(ys.iter().zip(&expected_y).all(|(&a, &b)| same(a, b)));
+            let mut expected_dx = vec![T::zero(); IN];
+            max_pool2d_backward(&g, xs, &delta[sample * OUT..][..OUT], &mut expected_dx);
+            assert_eq!(
+                &dx[sample * IN..][..IN],
+                &expected_dx[..],
+                "sample {sample}"
+            );
+        }
+        assert!(nan(y[OUT]) && y[2 * OUT..].iter().any(|&v| nan(v)));
+    }
+
+    #[test]
+    fn tiled_windows_match_the_geometry() {
+        check_tiled_layer::<f64, 2, 2, 5, 4, 2, 2, 40, 8>();
+        check_tiled_layer::<f64, 3, 3, 6, 7, 2, 2, 126, 12>();
+        check_tiled_layer::<f32, 16, 2, 8, 8, 4, 4, 1024, 256>();
+        check_tiled_layer::<f32, 1, 1, 2, 3, 2, 3, 6, 6>();
     }
 
     #[test]
