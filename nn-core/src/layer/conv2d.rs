@@ -12,7 +12,7 @@ use core::marker::PhantomData;
 use nalgebra::SVector;
 use rand::Rng;
 
-use super::patches::{self, Kernel, Patches};
+use super::patches::{self, Kernel, PLANE, Patches};
 use super::window::{Padding, Window};
 use super::{FlatWidths2d, HasGradients, Layer, Phase};
 use crate::init::uniform;
@@ -231,6 +231,177 @@ impl Patches for Conv2dGeometry {
                 }
             }
         });
+    }
+}
+
+/// A [`Conv2dGeometry`] with the sizes of its planes and windows as constants. A sample's patch
+/// rows are copied from each channel's plane padded with zeros (in the pass's scratch plane), so
+/// that every output row of a tap is one copy of `WOUT` numbers, with no test for padding; the
+/// gradient rows are added into a padded plane the same way and its inside added back. Planes
+/// that do not fit the scratch go through the geometry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConstPatches<
+    const K: usize,
+    const S: usize,
+    const D: usize,
+    const PB: usize,
+    const PA: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+>(Conv2dGeometry);
+
+impl<
+    const K: usize,
+    const S: usize,
+    const D: usize,
+    const PB: usize,
+    const PA: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+> ConstPatches<K, S, D, PB, PA, H, W, HOUT, WOUT>
+{
+    /// The width of a padded plane.
+    const PADDED_WIDTH: usize = W + PB + PA;
+    /// Whether a padded plane fits the scratch.
+    const FITS: bool = (H + PB + PA) * Self::PADDED_WIDTH <= PLANE;
+
+    /// Calls `f(start, row)` for every output row `row` of tap `tap`, with `start` the index in
+    /// the padded plane of the number its first position reads.
+    #[inline(always)]
+    fn for_each_row(tap: usize, mut f: impl FnMut(usize, usize)) {
+        let (kr, kc) = (tap / K, tap % K);
+        for r in 0..HOUT {
+            f((r * S + kr * D) * Self::PADDED_WIDTH + kc * D, r);
+        }
+    }
+}
+
+impl<
+    const K: usize,
+    const S: usize,
+    const D: usize,
+    const PB: usize,
+    const PA: usize,
+    const H: usize,
+    const W: usize,
+    const HOUT: usize,
+    const WOUT: usize,
+> Patches for ConstPatches<K, S, D, PB, PA, H, W, HOUT, WOUT>
+{
+    #[inline]
+    fn input_size(&self) -> usize {
+        self.0.input_size()
+    }
+
+    #[inline]
+    fn out_channels(&self) -> usize {
+        self.0.out_channels
+    }
+
+    #[inline]
+    fn rows(&self) -> usize {
+        self.0.in_channels * K * K
+    }
+
+    #[inline]
+    fn positions(&self) -> usize {
+        HOUT * WOUT
+    }
+
+    #[inline]
+    fn gather<T: Scalar>(&self, row: usize, input: &[T], out: &mut [T]) {
+        self.0.gather(row, input, out);
+    }
+
+    #[inline]
+    fn scatter<T: Scalar>(&self, row: usize, values: &[T], input_gradient: &mut [T]) {
+        self.0.scatter(row, values, input_gradient);
+    }
+
+    #[inline(always)]
+    fn gather_sample<T: Scalar>(&self, input: &[T], patch: &mut [T], plane: &mut [T; PLANE]) {
+        if !Self::FITS {
+            for (row, out) in patch.chunks_exact_mut(HOUT * WOUT).enumerate() {
+                self.0.gather(row, input, out);
+            }
+            return;
+        }
+        let width = Self::PADDED_WIDTH;
+        let channels = input
+            .chunks_exact(H * W)
+            .zip(patch.chunks_exact_mut(K * K * HOUT * WOUT));
+        for (x, rows) in channels {
+            // The padding around the inside was zero when the pass started and stays so.
+            for (i, x) in x.chunks_exact(W).enumerate() {
+                plane[(i + PB) * width + PB..][..W].copy_from_slice(x);
+            }
+            for (tap, out) in rows.chunks_exact_mut(HOUT * WOUT).enumerate() {
+                Self::for_each_row(tap, |start, r| {
+                    let out = &mut out[r * WOUT..][..WOUT];
+                    if S == 1 {
+                        out.copy_from_slice(&plane[start..][..WOUT]);
+                    } else {
+                        let xs = plane[start..].iter().step_by(S);
+                        for (y, &x) in out.iter_mut().zip(xs) {
+                            *y = x;
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn scatter_rows<T: Scalar>(
+        &self,
+        first: usize,
+        values: &[T],
+        input_gradient: &mut [T],
+        plane: &mut [T; PLANE],
+    ) {
+        if !Self::FITS {
+            for (q, row) in values.chunks_exact(HOUT * WOUT).enumerate() {
+                self.0.scatter(first + q, row, input_gradient);
+            }
+            return;
+        }
+        let (taps, width) = (K * K, Self::PADDED_WIDTH);
+        let padded = &mut plane[..(H + PB + PA) * width];
+        let end = first + values.len() / (HOUT * WOUT);
+        let mut row = first;
+        while row < end {
+            // The rows of one input channel: added into its padded plane, then its inside to
+            // the channel's gradient.
+            let channel = row / taps;
+            let stop = end.min((channel + 1) * taps);
+            padded.fill(T::zero());
+            for r in row..stop {
+                let v = &values[(r - first) * HOUT * WOUT..][..HOUT * WOUT];
+                Self::for_each_row(r % taps, |start, out_row| {
+                    let v = &v[out_row * WOUT..][..WOUT];
+                    if S == 1 {
+                        for (p, &v) in padded[start..][..WOUT].iter_mut().zip(v) {
+                            *p += v;
+                        }
+                    } else {
+                        for (p, &v) in padded[start..].iter_mut().step_by(S).zip(v) {
+                            *p += v;
+                        }
+                    }
+                });
+            }
+            let dx = &mut input_gradient[channel * H * W..][..H * W];
+            for (i, dx) in dx.chunks_exact_mut(W).enumerate() {
+                for (dx, &p) in dx.iter_mut().zip(&padded[(i + PB) * width + PB..][..W]) {
+                    *dx += p;
+                }
+            }
+            row = stop;
+        }
     }
 }
 
@@ -497,6 +668,64 @@ mod tests {
                 case.col_padding,
             ),
         )
+    }
+
+    /// The patch rows the constant-size planes copy and add back against the geometry's own,
+    /// over two samples with one scratch plane (as a pass lends it) and gradient rows given a
+    /// few at a time, so that some calls start and stop inside a channel.
+    fn check_const_patches<
+        const K: usize,
+        const S: usize,
+        const D: usize,
+        const PB: usize,
+        const PA: usize,
+        const H: usize,
+        const W: usize,
+        const HOUT: usize,
+        const WOUT: usize,
+    >(
+        in_channels: usize,
+        seed: u64,
+    ) {
+        let axis = (K, S, D, (PB, PA));
+        let g = geometry((in_channels, 2), (H, W), axis, axis);
+        assert_eq!(g.out_size(), (HOUT, WOUT));
+        let fast = ConstPatches::<K, S, D, PB, PA, H, W, HOUT, WOUT>(g);
+        let (rows, positions) = (Patches::rows(&g), Patches::positions(&g));
+        let mut plane = [0.0; PLANE];
+        for sample in 0..2 {
+            let x = numbers(seed + sample, g.input_size());
+            let mut expected = vec![0.0; rows * positions];
+            for (row, out) in expected.chunks_exact_mut(positions).enumerate() {
+                g.gather(row, &x, out);
+            }
+            let mut patch = vec![f64::NAN; rows * positions];
+            fast.gather_sample(&x, &mut patch, &mut plane);
+            assert_eq!(patch, expected, "gather, sample {sample}");
+        }
+        let values = numbers(seed + 2, rows * positions);
+        let start = numbers(seed + 3, g.input_size());
+        let mut expected = start.clone();
+        for (row, v) in values.chunks_exact(positions).enumerate() {
+            g.scatter(row, v, &mut expected);
+        }
+        let mut dx = start;
+        let mut plane = [0.0; PLANE];
+        for (chunk, v) in values.chunks(5 * positions).enumerate() {
+            fast.scatter_rows(chunk * 5, v, &mut dx, &mut plane);
+        }
+        assert_relative(&dx, &expected, 1e-12, "scatter");
+    }
+
+    #[test]
+    fn constant_planes_match_the_geometry() {
+        check_const_patches::<3, 1, 1, 1, 1, 8, 8, 8, 8>(1, 1);
+        check_const_patches::<3, 1, 1, 1, 1, 4, 4, 4, 4>(3, 2);
+        check_const_patches::<3, 2, 1, 1, 0, 7, 6, 3, 3>(2, 3);
+        check_const_patches::<2, 1, 2, 0, 2, 5, 4, 5, 4>(2, 4);
+        check_const_patches::<2, 3, 2, 2, 1, 6, 7, 3, 3>(1, 5);
+        // A padded plane larger than the scratch: the geometry's rows.
+        check_const_patches::<3, 1, 1, 1, 1, 40, 30, 40, 30>(1, 6);
     }
 
     #[test]
@@ -789,6 +1018,9 @@ impl<
         geometry
     };
 
+    /// The geometry with its planes' sizes as constants, for the batched passes.
+    const PATCHES: ConstPatches<K, S, D, PB, PA, H, W, HOUT, WOUT> = ConstPatches(Self::GEOMETRY);
+
     /// A layer with the given kernel and biases.
     #[must_use]
     pub const fn from_parts(weight: [[[[T; K]; K]; CIN]; COUT], bias: [T; COUT]) -> Self {
@@ -931,7 +1163,7 @@ impl<
             bias: &self.bias,
         };
         patches::forward_batch::<T, A, _, OUT>(
-            &Self::GEOMETRY,
+            &Self::PATCHES,
             kernel,
             input.as_slice(),
             cache,
@@ -987,7 +1219,7 @@ impl<
     ) {
         let mut transposed = Conv2dGradients::<CIN, COUT, K, T>::zeros();
         patches::backward_batch::<T, A, _, OUT>(
-            &Self::GEOMETRY,
+            &Self::PATCHES,
             self.flat_weight(),
             cache,
             a.as_slice(),
@@ -1008,7 +1240,7 @@ impl<
     ) {
         let mut scratch = Conv2dGradients::<CIN, COUT, K, T>::zeros();
         patches::update_batch::<T, _, OUT>(
-            &Self::GEOMETRY,
+            &Self::PATCHES,
             (flat_mut(&mut self.weight), &mut self.bias),
             cache,
             delta.as_slice(),

@@ -33,7 +33,37 @@ pub(crate) trait Patches {
     /// Adds `values`, row `row` of a patch matrix's gradient, to the gradient of the inputs that
     /// row was read from.
     fn scatter<T: Scalar>(&self, row: usize, values: &[T], input_gradient: &mut [T]);
+
+    /// Writes the whole patch matrix of the sample `input` to `patch`, with `plane` as scratch
+    /// (zero when a pass starts, and left for the next sample as this leaves it).
+    #[inline]
+    fn gather_sample<T: Scalar>(&self, input: &[T], patch: &mut [T], plane: &mut [T; PLANE]) {
+        let _ = plane;
+        for (row, out) in patch.chunks_exact_mut(self.positions()).enumerate() {
+            self.gather(row, input, out);
+        }
+    }
+
+    /// Adds `values`, rows `first..` of a patch matrix's gradient (`positions` numbers each),
+    /// to the gradient of the inputs they were read from, with `plane` as scratch.
+    #[inline]
+    fn scatter_rows<T: Scalar>(
+        &self,
+        first: usize,
+        values: &[T],
+        input_gradient: &mut [T],
+        plane: &mut [T; PLANE],
+    ) {
+        let _ = plane;
+        for (q, row) in values.chunks_exact(self.positions()).enumerate() {
+            self.scatter(first + q, row, input_gradient);
+        }
+    }
 }
+
+/// The scalars of the scratch plane a pass lends [`Patches::gather_sample`] and
+/// [`Patches::scatter_rows`]: room for one input channel padded with zeros.
+pub(crate) const PLANE: usize = 1024;
 
 /// The scalars of the patch matrices a batch of `batch` samples keeps.
 #[inline(always)]
@@ -65,10 +95,9 @@ pub(crate) fn forward<T: Scalar, G: Patches>(
         .chunks_exact(g.input_size())
         .zip(patches.chunks_exact_mut(rows * positions))
         .zip(z.chunks_exact_mut(g.out_channels() * positions));
+    let mut plane = [T::zero(); PLANE];
     for ((x, patch), z) in samples {
-        for (row, out) in patch.chunks_exact_mut(positions).enumerate() {
-            g.gather(row, x, out);
-        }
+        g.gather_sample(x, patch, &mut plane);
         for (z, &b) in z.chunks_exact_mut(positions).zip(bias) {
             z.fill(b);
         }
@@ -108,9 +137,9 @@ pub(crate) fn transposed_weight_gradient<T: Scalar, G: Patches>(
             .enumerate()
             .zip(&mut *bias_gradient)
         {
-            *gb += d.iter().fold(T::zero(), |sum, &v| sum + v);
-            for (p, &v) in d.iter().enumerate() {
-                delta_t[p * out + o] = v;
+            *gb += sum(d);
+            for (t, &v) in delta_t[o..].iter_mut().step_by(out).zip(d) {
+                *t = v;
             }
         }
         dispatch::gemm_add(product, patch, delta_t, transposed);
@@ -129,6 +158,7 @@ pub(crate) fn input_gradient<T: Scalar, G: Patches>(
 ) {
     let (rows, positions, out) = (g.rows(), g.positions(), g.out_channels());
     let chunk = (buffer.len() / positions).clamp(1, rows);
+    let mut plane = [T::zero(); PLANE];
     for (d, dx) in delta
         .chunks_exact(out * positions)
         .zip(input_gradient.chunks_exact_mut(g.input_size()))
@@ -149,12 +179,28 @@ pub(crate) fn input_gradient<T: Scalar, G: Patches>(
                 ldc: positions,
             };
             dispatch::gemm_add(product, &weight[first..], d, values);
-            for (q, row) in values.chunks_exact(positions).enumerate() {
-                g.scatter(first + q, row, dx);
-            }
+            g.scatter_rows(first, values, dx, &mut plane);
             first += count;
         }
     }
+}
+
+/// The sum of `values` in eight partial sums, so that the adds do not wait for each other.
+#[inline(always)]
+fn sum<T: Scalar>(values: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut sums = [T::zero(); LANES];
+    let chunks = values.chunks_exact(LANES);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(T::zero(), |total, &v| total + v);
+    for chunk in chunks {
+        for (s, &v) in sums.iter_mut().zip(chunk) {
+            *s += v;
+        }
+    }
+    sums.iter().fold(rest, |total, &s| total + s)
 }
 
 /// `transposed` (`rows x out`) written to `weight_gradient` (`out x rows`).
