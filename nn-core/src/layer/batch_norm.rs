@@ -89,33 +89,41 @@ impl BatchNormGeometry {
     fn count<T: Scalar>(&self, values: usize) -> T {
         T::cast_from((values / self.channels) as f64)
     }
+}
 
-    /// Calls `f(channel, numbers)` for every channel's numbers of every sample in `batch`.
-    #[inline]
-    fn for_each_channel<T>(&self, batch: &[T], mut f: impl FnMut(usize, &[T])) {
-        for sample in batch.chunks_exact(self.sample_size()) {
-            for (c, numbers) in sample.chunks_exact(self.spatial).enumerate() {
-                f(c, numbers);
+/// `sum f(a[i], b[i])` over channel `c`'s numbers in every sample of `a` and `b`, in eight
+/// partial sums (which the compiler keeps in one vector register) added up once for the
+/// channel: a conv's channels hold a few dozen positions per sample, too few to pay for a
+/// reduction each.
+#[inline]
+fn channel_sum<T: Scalar>(
+    g: &BatchNormGeometry,
+    (a, b): (&[T], &[T]),
+    c: usize,
+    f: impl Fn(T, T) -> T,
+) -> T {
+    const LANES: usize = 8;
+    let mut sums = [T::zero(); LANES];
+    let mut rest = T::zero();
+    let samples = a
+        .chunks_exact(g.sample_size())
+        .zip(b.chunks_exact(g.sample_size()));
+    for (a, b) in samples {
+        let (a, b) = (
+            &a[c * g.spatial..][..g.spatial],
+            &b[c * g.spatial..][..g.spatial],
+        );
+        let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        for (&x, &y) in a_chunks.remainder().iter().zip(b_chunks.remainder()) {
+            rest += f(x, y);
+        }
+        for (a, b) in a_chunks.zip(b_chunks) {
+            for ((s, &x), &y) in sums.iter_mut().zip(a).zip(b) {
+                *s += f(x, y);
             }
         }
     }
-}
-
-/// `sum_i f(a[i], b[i])` in eight partial sums, which the compiler keeps in one vector
-/// register: the per-channel sums of a conv's output run over a few dozen positions each.
-#[inline]
-fn sum_pairs<T: Scalar>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> T {
-    const LANES: usize = 8;
-    let mut sums = [T::zero(); LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let rest = a_chunks.remainder().iter().zip(b_chunks.remainder());
-    for (a, b) in a_chunks.zip(b_chunks) {
-        for ((s, &x), &y) in sums.iter_mut().zip(a).zip(b) {
-            *s += f(x, y);
-        }
-    }
-    let total = sums.iter().fold(T::zero(), |total, &s| total + s);
-    rest.fold(total, |total, (&x, &y)| total + f(x, y))
+    sums.iter().fold(rest, |total, &s| total + s)
 }
 
 #[inline]
@@ -143,19 +151,12 @@ pub fn batch_norm_train_forward<T: Scalar>(
     debug_assert_eq!((xhat.len(), output.len()), (input.len(), input.len()));
     debug_assert!([gamma.len(), beta.len(), mean.len(), variance.len()] == [g.channels; 4]);
     let n = g.count::<T>(input.len());
-    mean.fill(T::zero());
-    g.for_each_channel(input, |c, x| mean[c] += sum_pairs(x, x, |v, _| v));
-    for m in mean.iter_mut() {
-        *m /= n;
+    for (c, m) in mean.iter_mut().enumerate() {
+        *m = channel_sum(g, (input, input), c, |v, _| v) / n;
     }
     // Two passes, so that a large mean does not cancel the variance away.
-    variance.fill(T::zero());
-    g.for_each_channel(input, |c, x| {
-        let m = mean[c];
-        variance[c] += sum_pairs(x, x, |v, _| (v - m) * (v - m));
-    });
-    for v in variance.iter_mut() {
-        *v /= n;
+    for (c, (v, &m)) in variance.iter_mut().zip(&*mean).enumerate() {
+        *v = channel_sum(g, (input, input), c, |v, _| (v - m) * (v - m)) / n;
     }
     let samples = xhat
         .chunks_exact_mut(g.sample_size())
@@ -196,17 +197,10 @@ pub fn batch_norm_backward<T: Scalar>(
     debug_assert_eq!(delta.len(), xhat.len());
     debug_assert!([gamma.len(), variance.len()] == [g.channels; 2]);
     debug_assert!([gamma_gradient.len(), beta_gradient.len()] == [g.channels; 2]);
-    gamma_gradient.fill(T::zero());
-    beta_gradient.fill(T::zero());
-    let samples = xhat
-        .chunks_exact(g.sample_size())
-        .zip(delta.chunks_exact(g.sample_size()));
-    for (xhat, d) in samples {
-        let channels = xhat.chunks_exact(g.spatial).zip(d.chunks_exact(g.spatial));
-        for (c, (xhat, d)) in channels.enumerate() {
-            beta_gradient[c] += sum_pairs(d, d, |d, _| d);
-            gamma_gradient[c] += sum_pairs(d, xhat, |d, xh| d * xh);
-        }
+    let channels = gamma_gradient.iter_mut().zip(beta_gradient.iter_mut());
+    for (c, (gg, gb)) in channels.enumerate() {
+        *gb = channel_sum(g, (delta, delta), c, |d, _| d);
+        *gg = channel_sum(g, (delta, xhat), c, |d, xh| d * xh);
     }
     let Some(input_gradient) = input_gradient else {
         return;
