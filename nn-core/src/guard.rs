@@ -72,11 +72,11 @@ impl<T: Scalar> Largest<T> {
     /// count only the batch.
     #[inline(always)]
     pub fn include_scaled(&mut self, values: &[T], factor: T) {
-        self.include(values);
-        let biggest = values
-            .iter()
-            .fold(T::zero(), |m, &v| if v.abs() > m { v.abs() } else { m });
-        self.include(&[biggest * factor]);
+        // One integer maximum over the values (a NaN among them is above every limit, and
+        // stays NaN once scaled).
+        let biggest = T::largest_magnitude(values);
+        self.magnitude = self.magnitude.max(biggest);
+        self.include(&[T::from_magnitude(biggest) * factor]);
     }
 }
 
@@ -280,6 +280,27 @@ mod tests {
         let mut largest = limits.start();
         // The bound is sqrt(2^969), about 7e145.
         largest.include(&[1e145, -1e145, 3.0]);
+        assert!(limits.admit(&largest));
+    }
+
+    #[test]
+    fn a_scaled_include_takes_the_largest_magnitude_times_its_factor() {
+        // The bound is 2^51 (as above): 2^48 passes alone, and 2^48 * 8 = 2^51 does not.
+        let limits = StepLimits::<f32>::new(0.25, 4);
+        let values = [1.0, -2f32.powi(48), 3.0];
+        let mut largest = limits.start();
+        largest.include_scaled(&values, 4.0);
+        assert!(limits.admit(&largest));
+        let mut largest = limits.start();
+        largest.include_scaled(&values, 8.0);
+        assert!(!limits.admit(&largest));
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut largest = limits.start();
+            largest.include_scaled(&[1.0, bad], 1.0);
+            assert!(!limits.admit(&largest), "{bad}");
+        }
+        let mut largest = limits.start();
+        largest.include_scaled(&[], 8.0);
         assert!(limits.admit(&largest));
     }
 

@@ -66,6 +66,11 @@ pub trait Scalar:
     #[must_use]
     fn magnitude(self) -> Self::Magnitude;
 
+    /// The non-negative value whose magnitude is `magnitude`.
+    #[doc(hidden)]
+    #[must_use]
+    fn from_magnitude(magnitude: Self::Magnitude) -> Self;
+
     /// Converts from `f64`, rounding to nearest for `f32`.
     #[must_use]
     fn cast_from(value: f64) -> Self;
@@ -92,6 +97,11 @@ impl Scalar for f32 {
     #[inline(always)]
     fn magnitude(self) -> u32 {
         self.to_bits() & 0x7fff_ffff
+    }
+
+    #[inline(always)]
+    fn from_magnitude(magnitude: u32) -> Self {
+        f32::from_bits(magnitude)
     }
 
     #[inline]
@@ -122,6 +132,11 @@ impl Scalar for f64 {
     #[inline(always)]
     fn magnitude(self) -> u64 {
         self.to_bits() & 0x7fff_ffff_ffff_ffff
+    }
+
+    #[inline(always)]
+    fn from_magnitude(magnitude: u64) -> Self {
+        f64::from_bits(magnitude)
     }
 
     #[inline]
