@@ -264,13 +264,34 @@ fn tile<F: MulAdd, T: Scalar, const R: usize, const C: usize>(
     c: &mut [T],
 ) {
     let mut sums = [[T::zero(); C]; R];
-    for l in 0..p.k {
-        let row = &b[l * p.ldb + j..][..C];
-        for (r, sum) in sums.iter_mut().enumerate() {
-            let scale = a[(i + r) * p.a_row + l * p.a_col];
-            for (s, &x) in sum.iter_mut().zip(row) {
+    // Row `l` of `b`'s columns `j..`: one bounds check a step, not one per element.
+    let b_rows = (0..p.k).zip(b[j..].chunks(p.ldb.max(1)));
+    let add = |sums: &mut [[T; C]; R], row: &[T], scales: [T; R]| {
+        for (sum, scale) in sums.iter_mut().zip(scales) {
+            for (s, &x) in sum.iter_mut().zip(&row[..C]) {
                 *s = F::mul_add(scale, x, *s);
             }
+        }
+    };
+    // The two layouts the convolutions use get loops whose reads of `a` need no bounds checks
+    // inside: rows of `a` sliced once, or the `R` numbers of a column of `a` taken as one slice.
+    if p.a_col == 1 {
+        let rows: [&[T]; R] = core::array::from_fn(|r| &a[(i + r) * p.a_row..][..p.k]);
+        for (l, row) in b_rows {
+            add(&mut sums, row, core::array::from_fn(|r| rows[r][l]));
+        }
+    } else if p.a_row == 1 {
+        for (l, row) in b_rows {
+            let column = &a[l * p.a_col + i..][..R];
+            add(&mut sums, row, core::array::from_fn(|r| column[r]));
+        }
+    } else {
+        for (l, row) in b_rows {
+            add(
+                &mut sums,
+                row,
+                core::array::from_fn(|r| a[(i + r) * p.a_row + l * p.a_col]),
+            );
         }
     }
     for (r, sum) in sums.iter().enumerate() {
@@ -375,18 +396,28 @@ mod tests {
     fn gemm_add_matches_the_definition_for_every_remainder() {
         // Shapes that take every tile: full 4 x 16 tiles, 8-, 4- and 1-wide columns, single rows;
         // `a` read transposed (strides swapped), `b` and `c` with rows longer than `n`.
-        for (m, k, n) in [(1, 1, 1), (4, 3, 16), (5, 7, 29), (9, 2, 3), (8, 16, 45)] {
-            let a: Vec<f64> = (0..m * k).map(|x| (x as f64 * 0.37).sin()).collect();
+        // `a` is read with rows contiguous, transposed (columns contiguous) and with both
+        // strides above 1.
+        let shapes = [(1, 1, 1), (4, 3, 16), (5, 7, 29), (9, 2, 3), (8, 16, 45)];
+        let layouts = |m: usize, k: usize| [(k, 1), (1, m), (2 * k + 1, 2)];
+        for ((m, k, n), (a_row, a_col)) in shapes
+            .into_iter()
+            .flat_map(|(m, k, n)| layouts(m, k).map(|layout| ((m, k, n), layout)))
+        {
+            let a: Vec<f64> = (0..m * k * 3).map(|x| (x as f64 * 0.37).sin()).collect();
             let (ldb, ldc) = (n + 2, n + 3);
-            let b: Vec<f64> = (0..k * ldb).map(|x| (x as f64 * 0.91).cos()).collect();
+            // `b` ends where its last row does, so that a read past a row is caught.
+            let b: Vec<f64> = (0..(k - 1) * ldb + n)
+                .map(|x| (x as f64 * 0.91).cos())
+                .collect();
             let start: Vec<f64> = (0..m * ldc).map(|x| x as f64 * 0.01).collect();
             let mut c = start.clone();
             let p = RowProduct {
                 m,
                 k,
                 n,
-                a_row: 1,
-                a_col: m,
+                a_row,
+                a_col,
                 ldb,
                 ldc,
             };
@@ -395,14 +426,16 @@ mod tests {
                 for j in 0..ldc {
                     let expected = if j < n {
                         start[i * ldc + j]
-                            + (0..k).map(|l| a[l * m + i] * b[l * ldb + j]).sum::<f64>()
+                            + (0..k)
+                                .map(|l| a[i * a_row + l * a_col] * b[l * ldb + j])
+                                .sum::<f64>()
                     } else {
                         start[i * ldc + j]
                     };
                     let found = c[i * ldc + j];
                     assert!(
                         (found - expected).abs() < 1e-12,
-                        "{m}x{k}x{n} at ({i}, {j}): {found} vs {expected}"
+                        "{m}x{k}x{n} ({a_row}, {a_col}) at ({i}, {j}): {found} vs {expected}"
                     );
                 }
             }
