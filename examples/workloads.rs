@@ -6,10 +6,11 @@
 //! ```
 //!
 //! Run with `cargo run --release --example workloads` (`-- --stream` for W4 to W7 alone,
-//! `-- --train-seq` for W8 alone). Single thread (trainers set to one), f32, data from
-//! SplitMix64 with the workloads' seeds; batches are built before the timer starts. As the
-//! PyTorch peer does, each training workload first trains a throwaway network on 50 batches,
-//! untimed, so the timed loop (under 3 ms for W1) does not start on a cold core.
+//! `-- --train-seq` for W8 alone, `-- --cnn` for W9 alone). Single thread (trainers set to
+//! one), f32, data from SplitMix64 with the workloads' seeds; batches are built before the
+//! timer starts. As the PyTorch peer does, each training workload first trains a throwaway
+//! network on 50 batches, untimed, so the timed loop (under 3 ms for W1) does not start on a
+//! cold core.
 //!
 //! `W9_cnn_train_b32` is this project's own line (`benches/bench_torch_cnn.py` is its PyTorch
 //! peer): the digits CNN of `examples/digits_cnn.rs` trained on N = 2048 synthetic images
@@ -92,6 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().any(|arg| arg == "--train-seq") {
         return sequence_training_workload();
     }
+    if std::env::args().any(|arg| arg == "--cnn") {
+        return cnn_workloads(&mut StdRng::seed_from_u64(42));
+    }
     let mut rng = StdRng::seed_from_u64(42);
 
     let (xs, ys) = w1_data(4096);
@@ -153,14 +157,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "n=8192 epochs=2 batch=64 lr=0.01 threads=2",
     );
 
+    cnn_workloads(&mut rng)?;
+    stream_workloads();
+    sequence_training_workload()?;
+    Ok(())
+}
+
+/// W9: the digits CNN trained, then run forward one sample at a time.
+fn cnn_workloads(rng: &mut StdRng) -> Result<(), Box<dyn std::error::Error>> {
     let (xs, ys) = w9_data(2048);
-    let mut model = DigitsCnn::new(&mut rng);
+    let mut model = DigitsCnn::new(rng);
     let trainer = model.trainer(SoftmaxCrossEntropy, Sgd::new(0.01))?;
     let result = train(&mut model, trainer, &xs, &ys, 32, 3, 1)?;
     result.report("W9_cnn_train_b32", "n=2048 epochs=3 batch=32 lr=0.01");
     cnn_inference(&model, &xs)?;
-    stream_workloads();
-    sequence_training_workload()?;
     Ok(())
 }
 
