@@ -8,6 +8,7 @@ use rand::Rng;
 
 #[cfg(feature = "std")]
 use crate::AllocationError;
+use crate::kernels::dispatch::with_wide;
 use crate::layer::{Phase, Stack, StackMut};
 use crate::{
     Columns, ColumnsMut, Init, Loss, Parameters, Scalar, StepLimits, Workspace, columns,
@@ -187,7 +188,7 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>:
     #[must_use]
     #[inline]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
-        with_fma(
+        with_wide(
             #[inline(always)]
             || self.layers().forward(input),
         )

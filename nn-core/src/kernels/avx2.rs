@@ -328,7 +328,7 @@ mod tests {
             let b: Vec<f32> = (0..OUT).map(|k| (k as f32 * 0.11).cos() - 0.5).collect();
             let x: Vec<f32> = (0..IN).map(|k| (k as f32 * 0.73).cos()).collect();
             let (mut z, mut a) = (vec![0.0_f32; OUT], vec![0.0_f32; OUT]);
-            dispatch::affine_single::<f32, A, IN, OUT>(&w, &b, &x, &mut z, &mut a);
+            dispatch::affine_single::<f32, A, IN, OUT>(&w, &b, &x, &mut z, &mut a, false);
             let mut expected_z = vec![0.0_f32; OUT];
             affine::<Separate, f32, IN, OUT>(&w, &b, &x, &mut expected_z);
             let mut expected_a = vec![0.0_f32; OUT];

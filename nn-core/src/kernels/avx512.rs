@@ -4,9 +4,11 @@
 //! registers, so each weight vector loaded serves six multiply-adds.
 
 use core::arch::x86_64::{
-    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps,
-    _mm512_storeu_ps,
+    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
+
+use crate::Activation;
 
 /// Rows per register tile, in vectors of 16.
 const TILE_ROWS: usize = 4;
@@ -192,6 +194,89 @@ fn outer_tile<const R: usize, const C: usize>(
     }
 }
 
+/// Whether [`affine_narrow`] takes a layer of `outputs` units: 2 to 15, except 8 (one AVX2
+/// vector a column wastes nothing there).
+#[inline(always)]
+pub(super) const fn narrow_takes(outputs: usize) -> bool {
+    outputs > 1 && outputs < 16 && outputs != 8
+}
+
+/// `z = W x + b` and `a = A(z)` for one sample of a layer of 2 to 15 units, `W` `OUT x IN`
+/// column-major: one 16-lane multiply-add per input, on the sixteen weights from its column's
+/// start (the lanes past `OUT` hold the next column's, and are dropped), in eight interleaved
+/// sums. The AVX2 kernel spends two multiply-adds on a column of 9 to 15, the second on a
+/// masked load.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+#[inline]
+pub(super) unsafe fn affine_narrow<A: Activation, const IN: usize, const OUT: usize>(
+    weights: &[f32],
+    bias: &[f32],
+    input: &[f32],
+    z: &mut [f32],
+    a: &mut [f32],
+) {
+    let (w, b, x, z, a) = (
+        &weights[..OUT * IN],
+        &bias[..OUT],
+        &input[..IN],
+        &mut z[..OUT],
+        &mut a[..OUT],
+    );
+    let mut sums = [_mm512_setzero_ps(); 8];
+    sums[0] = load_first(b, 0, OUT);
+    let mut i = 0;
+    while i < IN {
+        for sum in &mut sums {
+            if i < IN {
+                // The last columns' loads stop at the end of the weights.
+                let start = i * OUT;
+                let column = load_first(w, start, (OUT * IN - start).min(16));
+                *sum = _mm512_fmadd_ps(column, _mm512_set1_ps(x[i]), *sum);
+            }
+            i += 1;
+        }
+    }
+    let quads = [
+        _mm512_add_ps(sums[0], sums[1]),
+        _mm512_add_ps(sums[2], sums[3]),
+        _mm512_add_ps(sums[4], sums[5]),
+        _mm512_add_ps(sums[6], sums[7]),
+    ];
+    let total = _mm512_add_ps(
+        _mm512_add_ps(quads[0], quads[1]),
+        _mm512_add_ps(quads[2], quads[3]),
+    );
+    let mut lanes = [0.0_f32; 16];
+    // SAFETY: `lanes` holds the sixteen floats written.
+    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), total) };
+    let mut activated = [0.0_f32; 16];
+    A::forward(16, &lanes, &mut activated);
+    z.copy_from_slice(&lanes[..OUT]);
+    a.copy_from_slice(&activated[..OUT]);
+}
+
+/// The `count` (1 to 16) floats of `values` from `start` in the first lanes, zeros in the
+/// others.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn load_first(values: &[f32], start: usize, count: usize) -> __m512 {
+    assert!((1..=16).contains(&count) && start + count <= values.len());
+    let pointer = values[start..].as_ptr();
+    // SAFETY: the assert keeps the `count` floats read inside `values`; a masked load does not
+    // touch the lanes left out of its mask.
+    unsafe {
+        if count == 16 {
+            _mm512_loadu_ps(pointer)
+        } else {
+            _mm512_maskz_loadu_ps(((1_u32 << count) - 1) as u16, pointer)
+        }
+    }
+}
+
 /// Sixteen floats from a slice of exactly sixteen.
 #[target_feature(enable = "avx512f")]
 fn load(values: &[f32]) -> __m512 {
@@ -210,7 +295,60 @@ fn store(values: &mut [f32], vector: __m512) {
 
 #[cfg(test)]
 mod tests {
+    use super::{affine_narrow, narrow_takes};
     use crate::kernels::dispatch::{wide_affine, wide_outer};
+    use crate::{Activation, Identity, Relu, Tanh};
+
+    /// The widths the single-sample kernel for narrow layers takes: 2 to 15 units, except 8.
+    #[test]
+    fn narrow_kernel_takes_2_to_15_units_but_8() {
+        let taken: Vec<usize> = (0..40).filter(|&n| narrow_takes(n)).collect();
+        assert_eq!(taken, [2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15]);
+    }
+
+    /// The single-sample kernel for narrow layers against the definition (in f64), for inputs
+    /// that fill the eight sums, leave some empty, and end them part-way, with weights fewer
+    /// than sixteen and columns whose sixteen lanes run past the end. Without AVX-512F (and
+    /// under miri) there is nothing to run.
+    #[test]
+    fn narrow_kernel_matches_the_definition() {
+        fn check<A: Activation, const IN: usize, const OUT: usize>() {
+            let w: Vec<f32> = (0..IN * OUT).map(|k| (k as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..OUT).map(|k| (k as f32 * 0.11).cos() - 0.5).collect();
+            let x: Vec<f32> = (0..IN).map(|k| (k as f32 * 0.73).cos()).collect();
+            let (mut z, mut a) = (vec![7.0_f32; OUT], vec![7.0_f32; OUT]);
+            // SAFETY: the caller checked the CPU for AVX-512F, and the widths are taken.
+            unsafe { affine_narrow::<A, IN, OUT>(&w, &b, &x, &mut z, &mut a) };
+            for o in 0..OUT {
+                let want = f64::from(b[o])
+                    + (0..IN)
+                        .map(|i| f64::from(w[i * OUT + o]) * f64::from(x[i]))
+                        .sum::<f64>();
+                let close = |got: f32, want: f64| {
+                    (f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0)
+                };
+                assert!(close(z[o], want), "{IN} -> {OUT}, z[{o}] = {}", z[o]);
+                let mut activated = [0.0_f32];
+                A::forward(1, &z[o..=o], &mut activated);
+                assert_eq!(a[o], activated[0], "{IN} -> {OUT}, a[{o}]");
+            }
+        }
+        if !(cfg!(all(target_arch = "x86_64", not(miri)))
+            && std::arch::is_x86_feature_detected!("avx512f"))
+        {
+            return;
+        }
+        check::<Relu, 32, 10>();
+        check::<Identity, 3, 10>();
+        check::<Tanh, 17, 10>();
+        check::<Relu, 1, 2>();
+        check::<Identity, 9, 2>();
+        check::<Tanh, 20, 3>();
+        check::<Relu, 5, 7>();
+        check::<Identity, 33, 15>();
+        check::<Tanh, 7, 9>();
+        check::<Relu, 1, 13>();
+    }
 
     /// The AVX-512 products against the definition (in f64), over shapes with full and edge
     /// tiles in both directions. On a CPU without AVX-512F (or under miri) they decline, and

@@ -8,36 +8,57 @@ use crate::kernels::portable::Fused;
 use crate::kernels::portable::{self, Separate};
 use crate::{Activation, Scalar};
 
-/// Whether this CPU has AVX2 and FMA: asked once, then one relaxed load of a cached answer
-/// (the standard library's detection costs a few loads and tests per feature, which a
-/// single-sample pass would pay at every kernel).
+/// What this CPU has, asked once and then read as one relaxed load of a cached answer (the
+/// standard library's detection costs a few loads and tests per feature, which a single-sample
+/// pass would pay at every kernel): 1 neither of the below, 2 AVX2 and FMA, 3 AVX-512F too.
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64")),
+    expect(dead_code, reason = "only x86 has run-time dispatch")
+)]
+#[inline(always)]
+fn features() -> u8 {
+    #[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
+    {
+        use core::sync::atomic::{AtomicU8, Ordering};
+        /// 0 until asked, then the answer.
+        static FEATURES: AtomicU8 = AtomicU8::new(0);
+        match FEATURES.load(Ordering::Relaxed) {
+            0 => {
+                let fused = std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("avx2");
+                let wide = fused && std::arch::is_x86_feature_detected!("avx512f");
+                let answer = 1 + u8::from(fused) + u8::from(wide);
+                FEATURES.store(answer, Ordering::Relaxed);
+                answer
+            }
+            answer => answer,
+        }
+    }
+    // Without `std` there is no run-time detection: the portable kernels.
+    #[cfg(not(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64"))))]
+    {
+        1
+    }
+}
+
+/// Whether this CPU has AVX2 and FMA.
 #[cfg_attr(
     not(any(target_arch = "x86", target_arch = "x86_64")),
     expect(dead_code, reason = "only x86 has run-time dispatch")
 )]
 #[inline(always)]
 pub(crate) fn fused() -> bool {
-    #[cfg(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64")))]
-    {
-        use core::sync::atomic::{AtomicU8, Ordering};
-        /// 0 until asked, then 1 without the features and 2 with them.
-        static FUSED: AtomicU8 = AtomicU8::new(0);
-        match FUSED.load(Ordering::Relaxed) {
-            2 => true,
-            1 => false,
-            _ => {
-                let fused = std::arch::is_x86_feature_detected!("fma")
-                    && std::arch::is_x86_feature_detected!("avx2");
-                FUSED.store(if fused { 2 } else { 1 }, Ordering::Relaxed);
-                fused
-            }
-        }
-    }
-    // Without `std` there is no run-time detection: the portable kernels.
-    #[cfg(not(all(feature = "std", any(target_arch = "x86", target_arch = "x86_64"))))]
-    {
-        false
-    }
+    features() >= 2
+}
+
+/// Whether this CPU has AVX-512F, as well as AVX2 and FMA.
+#[cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64")),
+    expect(dead_code, reason = "only x86-64 has AVX-512 kernels")
+)]
+#[inline(always)]
+fn wide() -> bool {
+    features() == 3
 }
 
 macro_rules! dispatched {
@@ -61,7 +82,10 @@ macro_rules! dispatched {
 /// [`with_fma`], so the whole pass is one function with no call between layers); otherwise
 /// [`affine`].
 ///
-/// Writes the pre-activation to `z` and the activation `A` of it to `a`.
+/// Writes the pre-activation to `z` and the activation `A` of it to `a`. In `inference` (a pass
+/// that runs inside [`with_wide`]), layers of 2 to 15 units but 8 go to AVX-512 where the CPU
+/// has it; training's passes, compiled for AVX2 and FMA only, would call that kernel out of
+/// line.
 #[inline(always)]
 pub(crate) fn affine_single<T: Scalar, A: Activation, const IN: usize, const OUT: usize>(
     weights: &[T],
@@ -69,7 +93,25 @@ pub(crate) fn affine_single<T: Scalar, A: Activation, const IN: usize, const OUT
     input: &[T],
     z: &mut [T],
     a: &mut [T],
+    inference: bool,
 ) {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if inference
+        && super::avx512::narrow_takes(OUT)
+        && A::ELEMENTWISE
+        && wide()
+        && let (Some(weights), Some(bias), Some(input), Some(z), Some(a)) = (
+            f32s(weights),
+            f32s(bias),
+            f32s(input),
+            f32s_mut(z),
+            f32s_mut(a),
+        )
+    {
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
+        unsafe { super::avx512::affine_narrow::<A, IN, OUT>(weights, bias, input, z, a) };
+        return;
+    }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if (OUT == 1 || OUT >= 8)
         && A::ELEMENTWISE
@@ -131,6 +173,19 @@ pub fn with_fma<R>(work: impl FnOnce() -> R) -> R {
         return unsafe { x86::run(work) };
     }
     work()
+}
+
+/// Runs `work` compiled for AVX-512F (with AVX2 and FMA) when this CPU has it, so that the
+/// AVX-512 single-sample kernels inline into it; otherwise as [`with_fma`] does.
+#[inline(always)]
+pub(crate) fn with_wide<R>(work: impl FnOnce() -> R) -> R {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if wide() {
+        // SAFETY: `wide()` has just checked that this CPU has the features `run_wide` is
+        // compiled for.
+        return unsafe { x86::run_wide(work) };
+    }
+    with_fma(work)
 }
 
 dispatched!(
@@ -252,6 +307,14 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     pub(super) fn run<R>(work: impl FnOnce() -> R) -> R {
+        work()
+    }
+
+    /// `work()`, compiled for AVX-512F, AVX2 and FMA.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[inline]
+    pub(super) fn run_wide<R>(work: impl FnOnce() -> R) -> R {
         work()
     }
 

@@ -6,7 +6,7 @@ use rand::Rng;
 use super::{HasGradients, Layer, Phase};
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
-use crate::kernels::dispatch::{self, with_fma};
+use crate::kernels::dispatch::{self, with_wide};
 #[cfg(feature = "std")]
 use crate::kernels::dispatch::{wide_affine, wide_outer};
 #[cfg(feature = "std")]
@@ -329,9 +329,10 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         }
     }
 
-    /// `(z, a)` for one sample: the pre-activation and the output.
+    /// `(z, a)` for one sample: the pre-activation and the output (`inference`: see
+    /// `dispatch::affine_single`).
     #[inline(always)]
-    fn parts(&self, input: &SVector<T, IN>) -> (SVector<T, OUT>, SVector<T, OUT>) {
+    fn parts(&self, input: &SVector<T, IN>, inference: bool) -> (SVector<T, OUT>, SVector<T, OUT>) {
         let mut z = self.bias;
         let mut a = self.bias;
         if OUT <= SMALL_WIDTH {
@@ -341,6 +342,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
                 input.as_slice(),
                 z.as_mut_slice(),
                 a.as_mut_slice(),
+                inference,
             );
         } else {
             z.gemv(T::one(), &self.weights, input, T::one());
@@ -512,9 +514,9 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
 
     #[inline]
     fn forward(&self, input: &SVector<T, IN>) -> SVector<T, OUT> {
-        with_fma(
+        with_wide(
             #[inline(always)]
-            || self.parts(input).1,
+            || self.parts(input, true).1,
         )
     }
 
@@ -522,9 +524,9 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     fn forward_single(
         &self,
         input: &SVector<T, IN>,
-        _phase: &mut Phase,
+        phase: &mut Phase,
     ) -> (SVector<T, OUT>, SVector<T, OUT>) {
-        self.parts(input)
+        self.parts(input, matches!(*phase, Phase::Inference))
     }
 
     #[inline(always)]
