@@ -13,6 +13,25 @@ network! {
     struct Wide(Dense<64, 256, Relu>, Dense<256, 10>);
 }
 
+network! {
+    /// W3's shape in f32 (784 -> 128 Relu -> 10): a batch of 192 splits in two or three, and
+    /// the first layer's update (over 19 M multiply-adds) is spread over the threads, through
+    /// the AVX-512 tiles of 16 units on CPUs that have them.
+    struct Digits(Dense<784, 128, Relu>, Dense<128, 10>);
+}
+
+fn digits(samples: usize) -> (Vec<SVector<f32, 784>>, Vec<SVector<f32, 10>>) {
+    let mut rng = SplitMix64::new(7);
+    let inputs: Vec<SVector<f32, 784>> = (0..samples)
+        .map(|_| SVector::from_fn(|_, _| rng.next_f32()))
+        .collect();
+    let targets = inputs
+        .iter()
+        .map(|x| SVector::from_fn(|j, _| x[j * 70] - x[j * 70 + 3]))
+        .collect();
+    (inputs, targets)
+}
+
 fn data(samples: usize) -> Dataset<f64, 64, 10> {
     let mut rng = SplitMix64::new(11);
     let inputs: Vec<[f64; 64]> = (0..samples)
@@ -205,4 +224,79 @@ fn predictions_and_evaluation_do_not_depend_on_the_threads() {
         total += model.evaluate(&batch, &Mse) * inputs.len() as f64;
     }
     assert_eq!(model.evaluate(&data, &Mse), total / 2048.0);
+}
+
+#[test]
+fn a_split_plain_sgd_step_in_f32_agrees_with_one_thread() {
+    let (inputs, targets) = digits(192);
+    let start = Digits::<f32>::new_boxed(&mut StdRng::seed_from_u64(3));
+    let mut one = start.clone();
+    let mut trainer = one.trainer(Mse, Sgd::new(0.5)).expect("valid settings");
+    let expected = trainer
+        .step(&mut *one, &inputs, &targets)
+        .expect("a finite step");
+    // How far the step moved the weights, the yardstick for the threads' rounding.
+    let moved = largest_difference(&*start, &*one);
+    assert!(moved > 1e-3, "the step moved the weights by {moved:e}");
+    for threads in [2, 3] {
+        let mut split = start.clone();
+        let mut trainer = split.trainer(Mse, Sgd::new(0.5)).expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        let loss = trainer
+            .step(&mut *split, &inputs, &targets)
+            .expect("a finite step");
+        assert!(
+            (loss - expected).abs() <= 1e-6 * expected,
+            "{threads} threads: loss {loss} against {expected}"
+        );
+        // f32 rounding of sums of 192 products, against a move of over 1e-3.
+        let difference = largest_difference(&*one, &*split);
+        assert!(
+            difference < 1e-3 * moved,
+            "{threads} threads: {difference:e} against a move of {moved:e}"
+        );
+        // The same count again gives the same bits.
+        let mut again = start.clone();
+        let mut trainer = again.trainer(Mse, Sgd::new(0.5)).expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        trainer
+            .step(&mut *again, &inputs, &targets)
+            .expect("a finite step");
+        assert!(*again == *split, "{threads} threads, twice");
+    }
+}
+
+/// The largest difference between two f32 networks' parameters.
+fn largest_difference<P: Parameters<f32>>(a: &P, b: &P) -> f32 {
+    let mut difference = 0.0_f32;
+    for tensor in 0..P::TENSORS {
+        for (x, y) in a.tensor(tensor).iter().zip(b.tensor(tensor)) {
+            difference = difference.max((x - y).abs());
+        }
+    }
+    difference
+}
+
+#[test]
+fn split_steps_meter_the_training_metrics() {
+    let history = |threads| {
+        let mut model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
+        let options = FitOptions::new()
+            .epochs(2)
+            .batch_size(128)
+            .metrics(&[Metric::Mae])
+            .threads(threads);
+        model
+            .fit(&data(512), Mse, Sgd::new(0.05), &options)
+            .expect("a finite training")
+    };
+    let (one, two) = (history(1), history(2));
+    for (one, two) in one.metrics[0].values.iter().zip(&two.metrics[0].values) {
+        assert!(one.is_finite() && *one > 0.1, "{one}");
+        assert!((one - two).abs() < 1e-12 * one, "{one} against {two}");
+    }
+    for (one, two) in one.loss.iter().zip(&two.loss) {
+        assert!((one - two).abs() < 1e-12 * one, "{one} against {two}");
+    }
+    assert_eq!(two.metrics[0].values.len(), 2);
 }

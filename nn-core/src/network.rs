@@ -150,9 +150,10 @@ pub trait Network<T: Scalar, const IN: usize, const OUT: usize>:
     where
         Self: 'a;
 
-    /// The layers lent out mutably, for training's updates.
+    /// The layers lent out mutably, for training's updates (and read by the threads of a
+    /// split step together, before the update).
     #[doc(hidden)]
-    type LayersMut<'a>: StackMut<T, IN, OUT>
+    type LayersMut<'a>: StackMut<T, IN, OUT> + Sync
     where
         Self: 'a;
 

@@ -53,15 +53,19 @@ use crate::{
 /// # Threads
 ///
 /// A batch big enough to be worth it is split across up to [`threads`](Self::set_threads)
-/// threads (by default one; see [`FitOptions::threads`] for why): each computes the gradients of its
-/// contiguous share into buffers of its own, and the shares are added in order, weighted by
-/// their sizes, before one update. A given thread count gives the same numbers on every run and
-/// every machine; two counts differ by rounding. One thread, a batch whose shares would each
-/// have under about a million parameters times samples, and a network with batch statistics or
-/// dropout, run the step on one thread exactly as before. The first threaded step allocates the
-/// shares' buffers; later ones allocate nothing on the calling thread but a block of the pool's
-/// job queue for every 63 jobs handed to it (a step hands it one, and one per tensor of over
-/// 16,384 numbers).
+/// threads (by default one; see [`FitOptions::threads`] for why), each taking a contiguous
+/// share. With plain SGD each thread runs its share's forward and backward pass, and then the
+/// update of each big layer is split across the threads by parameters (blocks of a Dense
+/// layer's input columns), each adding every share's part for its parameters in share order:
+/// no gradient buffers. With other optimizers each thread computes its share's gradients into
+/// buffers of its own, and the shares are added in order, weighted by their sizes, before one
+/// update. A given thread count gives the same numbers on every run and every machine; two
+/// counts differ by rounding. One thread, a batch whose shares would each have under about a
+/// million parameters times samples, and a network with batch statistics or dropout, run the
+/// step on one thread exactly as before. The first threaded step allocates the shares'
+/// buffers; later ones allocate on the calling thread only a list of the shares' passes (plain
+/// SGD) and a block of the pool's job queue for every 63 jobs handed to it (a step hands it
+/// one, and one per big layer or tensor of over 16,384 numbers).
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.
@@ -292,6 +296,24 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             self.shares.resize_with(shares, Share::new);
         }
         let shares = &mut self.shares[..shares];
+        if let Some(learning_rate) = self.optimizer.plain_sgd() {
+            let learning_rate = T::cast_from(learning_rate);
+            let phase = &self.phase;
+            match parallel::sgd(
+                network,
+                inputs,
+                targets,
+                &self.loss,
+                phase,
+                shares,
+                learning_rate,
+            ) {
+                Fused::Applied(loss) => return Ok(loss),
+                Fused::Declined(loss) => {
+                    checked(loss, self.epoch, self.step)?;
+                }
+            }
+        }
         let reduced =
             parallel::compute(&*network, inputs, targets, &self.loss, &self.phase, shares);
         let loss = checked(reduced.loss, self.epoch, self.step)?;

@@ -140,42 +140,73 @@ pub(super) unsafe fn outer(
         &x[..depth * batch],
         &mut w[..rows * depth],
     );
+    let whole = |_: usize| (d, x);
     for_each_tile!(rows, depth, |row, column| outer_tile(
-        alpha, d, x, w, accumulate, rows, depth, batch, row, column
+        alpha, 1, &whole, w, accumulate, rows, depth, 0, row, column
     ));
 }
 
-/// One tile of `W`: rows `row..row + 16 R`, columns (inputs) `column..column + C`.
+/// `W[:, columns] += alpha * delta x[columns]^T` over a batch held in `count` shares, whose
+/// samples are taken in share order, as one batch's are: `share(s)` gives share `s`'s deltas
+/// and inputs, and `w` holds just the columns `first..first + w.len() / rows` (see
+/// [`wide_outer_shares`](super::dispatch::wide_outer_shares)).
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn outer_shares<'a>(
+    alpha: f32,
+    count: usize,
+    share: &dyn Fn(usize) -> (&'a [f32], &'a [f32]),
+    w: &mut [f32],
+    first: usize,
+    (rows, depth): (usize, usize),
+) {
+    assert!(rows % 16 == 0, "wide_outer: rows not a multiple of 16");
+    let columns = w.len() / rows;
+    assert!(
+        first + columns <= depth,
+        "wide_outer: columns past the inputs"
+    );
+    for_each_tile!(rows, columns, |row, column| outer_tile(
+        alpha, count, share, w, true, rows, depth, first, row, column
+    ));
+}
+
+/// One tile of `W`: rows `row..row + 16 R`, columns `column..column + C` of `w`, which are the
+/// inputs `first + column..first + column + C`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-fn outer_tile<const R: usize, const C: usize>(
+fn outer_tile<'a, const R: usize, const C: usize>(
     alpha: f32,
-    d: &[f32],
-    x: &[f32],
+    count: usize,
+    share: &dyn Fn(usize) -> (&'a [f32], &'a [f32]),
     w: &mut [f32],
     accumulate: bool,
     rows: usize,
     depth: usize,
-    batch: usize,
+    first: usize,
     row: usize,
     column: usize,
 ) {
     let mut sums = [[_mm512_setzero_ps(); C]; R];
-    // Each sample's deltas in this tile's rows and inputs in its columns, as slices of
-    // known length, so that the loop below needs no bounds checks.
-    for (sample_deltas, sample_inputs) in
-        d.chunks_exact(rows).zip(x.chunks_exact(depth)).take(batch)
-    {
-        let tile = &sample_deltas[row..row + 16 * R];
-        let inputs = &sample_inputs[column..column + C];
-        let mut deltas = [_mm512_setzero_ps(); R];
-        for (vector, chunk) in deltas.iter_mut().zip(tile.chunks_exact(16)) {
-            *vector = load(chunk);
-        }
-        for c in 0..C {
-            let scale = _mm512_set1_ps(inputs[c]);
-            for r in 0..R {
-                sums[r][c] = _mm512_fmadd_ps(deltas[r], scale, sums[r][c]);
+    for index in 0..count {
+        let (d, x) = share(index);
+        // Each sample's deltas in this tile's rows and inputs in its columns, as slices of
+        // known length, so that the loop below needs no bounds checks.
+        for (sample_deltas, sample_inputs) in d.chunks_exact(rows).zip(x.chunks_exact(depth)) {
+            let tile = &sample_deltas[row..row + 16 * R];
+            let inputs = &sample_inputs[first + column..first + column + C];
+            let mut deltas = [_mm512_setzero_ps(); R];
+            for (vector, chunk) in deltas.iter_mut().zip(tile.chunks_exact(16)) {
+                *vector = load(chunk);
+            }
+            for c in 0..C {
+                let scale = _mm512_set1_ps(inputs[c]);
+                for r in 0..R {
+                    sums[r][c] = _mm512_fmadd_ps(deltas[r], scale, sums[r][c]);
+                }
             }
         }
     }

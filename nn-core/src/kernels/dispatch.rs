@@ -268,6 +268,42 @@ pub(crate) fn wide_outer<T: Scalar>(
     false
 }
 
+/// Plain SGD's update of the columns `first..first + weights.len() / rows` of a `rows x depth`
+/// column-major matrix (`weights` holds just them) from a batch held in `count` shares:
+/// `share(s)` gives share `s`'s deltas and inputs, whose samples are summed in share order, as
+/// [`wide_outer`] sums one batch's. Under the same conditions as [`wide_outer`]; returns whether
+/// it ran.
+#[cfg(feature = "std")]
+pub(crate) fn wide_outer_shares<'a, T: Scalar>(
+    alpha: T,
+    count: usize,
+    share: &(dyn Fn(usize) -> (&'a [T], &'a [T]) + Sync),
+    weights: &mut [T],
+    first: usize,
+    (rows, depth): (usize, usize),
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if rows % 16 == 0
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && let Some(w) = f32s_mut(weights)
+    {
+        let alpha: f32 = bytemuck::cast(alpha);
+        // `T` is f32: `weights` was just seen to be.
+        let operands = |index: usize| {
+            let (d, x) = share(index);
+            (
+                bytemuck::cast_slice::<T, f32>(d),
+                bytemuck::cast_slice::<T, f32>(x),
+            )
+        };
+        // SAFETY: the CPU has just been checked for AVX-512F.
+        unsafe { super::avx512::outer_shares(alpha, count, &operands, w, first, (rows, depth)) };
+        return true;
+    }
+    let _ = (alpha, count, share, weights, first, rows, depth);
+    false
+}
+
 /// `values` as f32, when `T` is f32.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline(always)]

@@ -3,15 +3,15 @@ use core::marker::PhantomData;
 use nalgebra::{ArrayStorage, SMatrix, SVector};
 use rand::Rng;
 
-use super::{HasGradients, Layer, Phase};
+use super::{HasGradients, Layer, Phase, ShareTape};
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
 use crate::kernels::dispatch::{self, with_wide};
 #[cfg(feature = "std")]
-use crate::kernels::dispatch::{wide_affine, wide_outer};
+use crate::kernels::dispatch::{wide_affine, wide_outer, wide_outer_shares};
 #[cfg(feature = "std")]
 use crate::kernels::gemm::{MatrixMut, MatrixRef, gemm};
-use crate::{Columns, ColumnsMut, Init, Layout, Parameters, Scalar, TensorInfo};
+use crate::{Columns, ColumnsMut, Init, Layout, Parameters, Scalar, TensorInfo, columns};
 
 /// Products of up to this many multiply-adds run in the small kernels.
 const SMALL_PRODUCT: usize = 1 << 16;
@@ -352,6 +352,101 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
     }
 }
 
+/// The least multiply-adds a batch's update must have to be spread over threads: about 30 us
+/// of one core's work, as much as a hand-off to rayon's pool costs (see `train/parallel.rs`).
+#[cfg(feature = "std")]
+const SPREAD_WORK: usize = 1 << 20;
+
+#[cfg(feature = "std")]
+impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT, A, T> {
+    /// Plain SGD's update `W += alpha * delta x^T` from `count` shares of a batch,
+    /// spread over rayon's threads by columns of `W` (inputs), one contiguous block of columns
+    /// per share: each weight is written by one thread, which adds up the samples in share
+    /// order, so the result does not depend on which thread runs which block. The bias adds
+    /// every delta in the same order on the calling thread, as [`Layer::update_batch`] does.
+    /// Returns whether it ran: only for a batch of at least [`SPREAD_WORK`] multiply-adds.
+    fn spread_sgd_update<'a>(
+        &mut self,
+        count: usize,
+        share: &(dyn Fn(usize) -> ShareTape<'a, T> + Sync),
+        alpha: T,
+    ) -> bool {
+        use rayon::prelude::*;
+
+        let batch: usize = (0..count).map(|index| share(index).0.len() / IN).sum();
+        if Self::small(batch) || OUT * IN * batch < SPREAD_WORK {
+            return false;
+        }
+
+        let mut bias_step = SVector::<T, OUT>::zeros();
+        for index in 0..count {
+            for column in share(index).2.chunks_exact(OUT) {
+                for (g, &d) in bias_step.iter_mut().zip(column) {
+                    *g += d;
+                }
+            }
+        }
+        for (b, &g) in self.bias.iter_mut().zip(bias_step.iter()) {
+            *b += alpha * g;
+        }
+        let block = IN.div_ceil(count);
+        self.weights
+            .as_mut_slice()
+            .par_chunks_mut(block * OUT)
+            .enumerate()
+            .for_each(|(part, weights)| {
+                let first = part * block;
+                let operands = |index: usize| {
+                    let (input, _, delta) = share(index);
+                    (delta, input)
+                };
+                if wide_outer_shares(alpha, count, &operands, weights, first, (OUT, IN)) {
+                    return;
+                }
+                let width = weights.len() / OUT;
+                for index in 0..count {
+                    let (input, _, delta) = share(index);
+                    let samples = input.len() / IN;
+                    // The block's rows of the inputs, transposed: sample `j`'s input `first + i`
+                    // is at `j * IN + first + i`.
+                    let inputs = MatrixRef {
+                        data: &input[first..],
+                        rows: samples,
+                        cols: width,
+                        row_stride: IN,
+                        col_stride: 1,
+                    };
+                    gemm(
+                        alpha,
+                        MatrixRef::column_major(delta, OUT, samples),
+                        inputs,
+                        T::one(),
+                        MatrixMut {
+                            data: &mut *weights,
+                            rows: OUT,
+                            cols: width,
+                        },
+                    );
+                }
+            });
+        true
+    }
+}
+
+#[cfg(not(feature = "std"))]
+impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT, A, T> {
+    /// Without `std` there are no threads: the shares are applied one after another.
+    #[inline(always)]
+    fn spread_sgd_update<'a>(
+        &mut self,
+        _count: usize,
+        _share: &(dyn Fn(usize) -> ShareTape<'a, T> + Sync),
+        _alpha: T,
+    ) -> bool {
+        false
+    }
+}
+
 /// `W = alpha * delta x^T`, added to what `weights` holds when `accumulate`: the AVX-512 tiles
 /// where they apply, otherwise matrixmultiply with the transposed input as a strided view.
 #[cfg(feature = "std")]
@@ -663,12 +758,98 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         }
         self.large_sgd_update(input, delta.as_slice(), alpha);
     }
+
+    #[inline(always)]
+    fn update_shares<'a>(
+        &mut self,
+        count: usize,
+        share: &(dyn Fn(usize) -> ShareTape<'a, T> + Sync),
+        learning_rate: T,
+    ) {
+        if count > 1 && self.spread_sgd_update(count, share, -learning_rate) {
+            return;
+        }
+        for index in 0..count {
+            let (input, cache, delta) = share(index);
+            self.update_batch(columns(input), cache, columns(delta), learning_rate);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Identity;
+
+    /// A layer of `IN x OUT` with weights and a batch of `batch` inputs and deltas from a
+    /// simple sequence, in `T`.
+    fn spread_case<T: Scalar, const IN: usize, const OUT: usize>(
+        batch: usize,
+    ) -> (Dense<IN, OUT, Identity, T>, Vec<T>, Vec<T>) {
+        let value = |k: usize, scale: f64| T::cast_from((k as f64 * scale).sin());
+        let mut layer = Dense::<IN, OUT, Identity, T>::zeros();
+        for (k, w) in layer.weights.iter_mut().enumerate() {
+            *w = value(k, 0.37);
+        }
+        for (k, b) in layer.bias.iter_mut().enumerate() {
+            *b = value(k, 1.3);
+        }
+        let inputs = (0..IN * batch).map(|k| value(k, 0.11)).collect();
+        let deltas = (0..OUT * batch).map(|k| value(k, 0.23)).collect();
+        (layer, inputs, deltas)
+    }
+
+    /// Plain SGD's update from a batch in uneven shares, spread over the threads by blocks of
+    /// columns (256 inputs in three blocks of 86, 86 and 84), against the update from the
+    /// whole batch at once; the f32 layer (32 units) takes the AVX-512 tiles where the CPU has
+    /// them, the f64 one matrixmultiply.
+    fn spread_update_matches_one_batch<T: Scalar>(tolerance: f64) {
+        const IN: usize = 256;
+        const OUT: usize = 32;
+        // 32 x 256 x 130 = 1.06 M multiply-adds: over the least that is spread.
+        let (batch, sizes) = (130, [44, 43, 43]);
+        let (layer, inputs, deltas) = spread_case::<T, IN, OUT>(batch);
+        let mut whole = layer.clone();
+        whole.update_batch(columns(&inputs), &[], columns(&deltas), T::cast_from(0.01));
+        let mut spread = layer.clone();
+        let starts = [0, 44, 87, 130];
+        let share = |index: usize| {
+            let (start, end) = (starts[index], starts[index + 1]);
+            assert_eq!(end - start, sizes[index]);
+            (
+                &inputs[start * IN..end * IN],
+                &[][..],
+                &deltas[start * OUT..end * OUT],
+            )
+        };
+        spread.update_shares(3, &share, T::cast_from(0.01));
+        // The weights moved (by up to 0.01 * 130), and as the whole batch moves them.
+        let (mut moved, mut largest) = (0.0_f64, 0.0_f64);
+        for ((w, s), before) in whole
+            .weights
+            .iter()
+            .zip(spread.weights.iter())
+            .zip(layer.weights.iter())
+        {
+            moved = moved.max((w.as_f64() - before.as_f64()).abs());
+            largest = largest.max((w.as_f64() - s.as_f64()).abs());
+        }
+        assert!(moved > 0.1, "the largest move is {moved}");
+        assert!(largest <= tolerance, "weights differ by {largest:e}");
+        // The bias adds the deltas in the same order either way.
+        assert_eq!(whole.bias, spread.bias);
+        assert_ne!(whole.bias, layer.bias);
+    }
+
+    #[test]
+    fn spread_update_matches_one_batch_f32() {
+        spread_update_matches_one_batch::<f32>(1e-5);
+    }
+
+    #[test]
+    fn spread_update_matches_one_batch_f64() {
+        spread_update_matches_one_batch::<f64>(1e-13);
+    }
 
     /// The derived `Zeroable` is what `zeros_boxed` builds from: all-zero bytes, read as layers
     /// of zeros.

@@ -77,7 +77,7 @@ pub(crate) use window::{Padding, Window};
 use nalgebra::SVector;
 use rand::Rng;
 
-use crate::{Columns, ColumnsMut, Init, Largest, Parameters, Scalar};
+use crate::{Columns, ColumnsMut, Init, Largest, Parameters, Scalar, columns};
 
 /// A layer that maps `IN` numbers per sample to `OUT` numbers per sample.
 ///
@@ -196,6 +196,25 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
         learning_rate: T,
     );
 
+    /// Plain SGD's update for a batch whose passes ran in `count` shares, `share(s)` giving
+    /// share `s`'s input, cache and delta (whose loss gradient was scaled to the whole batch):
+    /// every share's contribution is applied, in share order. A big layer may spread the work
+    /// over threads by its parameters, so that no two threads write the same one. The default
+    /// applies [`update_batch`](Self::update_batch) share after share, which is right for any
+    /// layer whose update reads only what the pass kept, not its own parameters.
+    #[inline(always)]
+    fn update_shares<'a>(
+        &mut self,
+        count: usize,
+        share: &(dyn Fn(usize) -> ShareTape<'a, T> + Sync),
+        learning_rate: T,
+    ) {
+        for index in 0..count {
+            let (input, cache, delta) = share(index);
+            self.update_batch(columns(input), cache, columns(delta), learning_rate);
+        }
+    }
+
     /// Adds to `largest` what bounds this layer's plain-SGD update: a fused step is applied only
     /// if every update is shown to keep the parameters finite (see [`StepLimits`](crate::StepLimits)).
     /// The default is right for layers whose weights move by sums of `delta * input` products,
@@ -222,6 +241,11 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
         let _ = cache;
     }
 }
+
+/// What a batched training pass kept for one layer on one share of a batch, as flat slices of
+/// its samples: the layer's input (`IN` numbers a sample), its cache and its delta (`OUT`
+/// numbers a sample) ([`Layer::update_shares`]).
+pub type ShareTape<'a, T> = (&'a [T], &'a [T], &'a [T]);
 
 /// Proof, where a layer with channels is used, that its flat widths are its shapes':
 /// `IN = C_IN * L_IN` and `OUT = C_OUT * L_OUT`. A layer implements [`Layer`] at any widths and

@@ -62,8 +62,9 @@ pub trait Stack<T: Scalar, const IN: usize, const OUT: usize> {
     type Trace;
     /// Every layer's delta after a single-sample backward pass.
     type Deltas;
-    /// What a batched training pass keeps, in scratch memory that lives for `'s`.
-    type Tape<'s>
+    /// What a batched training pass keeps, in scratch memory that lives for `'s`: plain
+    /// slices, which the threads of a split step hand back and read together.
+    type Tape<'s>: Send + Sync
     where
         T: 's;
     /// Where a batched backward pass writes every layer's parameter gradients.
@@ -146,6 +147,16 @@ pub trait StackMut<T: Scalar, const IN: usize, const OUT: usize>: Stack<T, IN, O
 
     /// Plain SGD's update of every layer from a batched pass.
     fn update_batch(&mut self, input: Columns<'_, T, IN>, tape: &Self::Tape<'_>, learning_rate: T);
+
+    /// Plain SGD's update of every layer from a batch whose passes ran in `count` shares,
+    /// `share(s)` giving share `s`'s input and tape ([`Layer::update_shares`]).
+    fn update_shares<'a, 's: 'a>(
+        &mut self,
+        count: usize,
+        share: &(dyn Fn(usize) -> (&'a [T], &'a Self::Tape<'s>) + Sync),
+        learning_rate: T,
+    ) where
+        T: 's;
 
     /// Every layer's non-trainable state, from a batched training pass.
     fn update_buffers(&mut self, batch: usize, tape: &Self::Tape<'_>);
@@ -333,6 +344,27 @@ where
     }
 
     #[inline(always)]
+    fn update_shares<'a, 's: 'a>(
+        &mut self,
+        count: usize,
+        share: &(dyn Fn(usize) -> (&'a [T], &'a Self::Tape<'s>) + Sync),
+        learning_rate: T,
+    ) where
+        T: 's,
+    {
+        let own = |index: usize| {
+            let (input, tape) = share(index);
+            (input, &*tape.cache, &*tape.delta)
+        };
+        self.0.update_shares(count, &own, learning_rate);
+        let rest = |index: usize| {
+            let (_, tape) = share(index);
+            (&*tape.output, &tape.rest)
+        };
+        self.1.update_shares(count, &rest, learning_rate);
+    }
+
+    #[inline(always)]
     fn update_buffers(&mut self, batch: usize, tape: &Self::Tape<'_>) {
         self.0.update_buffers(tape.cache, batch);
         self.1.update_buffers(batch, &tape.rest);
@@ -422,6 +454,17 @@ impl<T: Scalar, const N: usize> StackMut<T, N, N> for End {
 
     #[inline(always)]
     fn update_batch(&mut self, _input: Columns<'_, T, N>, _tape: &(), _rate: T) {}
+
+    #[inline(always)]
+    fn update_shares<'a, 's: 'a>(
+        &mut self,
+        _count: usize,
+        _share: &(dyn Fn(usize) -> (&'a [T], &'a ()) + Sync),
+        _rate: T,
+    ) where
+        T: 's,
+    {
+    }
 
     #[inline(always)]
     fn update_buffers(&mut self, _batch: usize, _tape: &()) {}
