@@ -143,11 +143,15 @@ impl FitOptions {
     ///
     /// Unset, `fit` uses the trainer's count: for [`Train::fit`](crate::Train::fit), one thread.
     /// PyTorch and Keras use every core by default; typenn does not yet, because on the 2-core
-    /// machines measured a split `W3_train_b64` step (784 -> 128 -> 10, batch 64) was as often
-    /// slower as faster than one thread (0.63x to 1.2x, quiet machine, `BENCHMARKS.md`). Each thread computes the gradients of a contiguous share of the
-    /// batch, and the shares are added in a fixed order, so a given count gives the same numbers
-    /// on every run and every machine, and two counts differ by rounding (under `1e-12`
-    /// relative in `f64` after 8 steps, in `tests/threads.rs`).
+    /// machines measured a split `W3_train_b64` step (784 -> 128 -> 10, batch 64) through
+    /// per-share gradients was as often slower as faster than one thread (0.63x to 1.2x, quiet
+    /// machine, `BENCHMARKS.md`); plain SGD's split update, without gradients, is still to be
+    /// measured on a quiet machine. Each thread takes a contiguous share of the batch: with
+    /// plain SGD each big layer's update is then split by its parameters, each adding every
+    /// share's part in share order; with other optimizers the shares' gradients are added in a
+    /// fixed order. So a given count gives the same numbers on every run and every machine, and
+    /// two counts differ by rounding (under `1e-12` relative in `f64` after 8 steps, in
+    /// `tests/threads.rs`).
     ///
     /// Small steps run on one thread whatever the count: a share must have at least 2^20
     /// parameters times samples (about 30 us of work on one core, as much as handing it to
