@@ -63,9 +63,9 @@ use crate::{
 /// counts differ by rounding. One thread, a batch whose shares would each have under about a
 /// million parameters times samples, and a network with batch statistics or dropout, run the
 /// step on one thread exactly as before. The first threaded step allocates the shares'
-/// buffers; later ones allocate on the calling thread only a list of the shares' passes (plain
-/// SGD) and a block of the pool's job queue for every 63 jobs handed to it (a step hands it
-/// one, and one per big layer or tensor of over 16,384 numbers).
+/// buffers; later ones allocate on the calling thread only a block of the pool's job queue for
+/// every 63 jobs handed to it (a step hands it one, and one per big layer or tensor of over
+/// 16,384 numbers), and with more than 8 threads the list of the shares' passes of plain SGD.
 #[derive(Debug)]
 pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     /// The loss, which also gathers `fit`'s training metrics from each step's outputs when asked.

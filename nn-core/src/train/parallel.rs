@@ -190,6 +190,9 @@ where
 
 /// What the pass of one share of a plain-SGD step left: its tape, its part of the batch's loss,
 /// whether the step's bound admits it, and its metrics.
+/// Shares whose passes a split plain-SGD step keeps on the stack.
+const STACK_SHARES: usize = 8;
+
 struct Pass<T, P> {
     tape: P,
     loss: T,
@@ -224,10 +227,21 @@ where
     let limits = StepLimits::new(learning_rate, batch);
     let mut layers = network.layers_mut();
     let shared = &layers;
-    let passes: Vec<_> = shares
+    // The passes of up to `STACK_SHARES` shares sit on the stack, so that a step allocates
+    // nothing of its own; more go to a vector.
+    let mut stack: [Option<Pass<T, _>>; STACK_SHARES] = core::array::from_fn(|_| None);
+    let mut heap = Vec::new();
+    let slots = if count <= STACK_SHARES {
+        &mut stack[..count]
+    } else {
+        heap.resize_with(count, || None);
+        &mut heap[..]
+    };
+    slots
         .par_iter_mut()
+        .zip(shares.par_iter_mut())
         .enumerate()
-        .map(|(index, share)| {
+        .for_each(|(index, (slot, share))| {
             let range = share_range(batch, count, index);
             let weight = T::cast_from(range.len() as f64 / batch as f64);
             let input = columns(flatten(&inputs[range.clone()]));
@@ -262,29 +276,32 @@ where
                     (tape, limits.admit(&largest))
                 },
             );
-            Pass {
+            *slot = Some(Pass {
                 tape,
                 loss: weight * value,
                 admitted,
                 totals: meter.into_totals(),
-            }
-        })
-        .collect();
+            });
+        });
+    let passes: &[Option<Pass<T, _>>] = slots;
     let mut total = T::zero();
     let mut admitted = true;
-    for pass in &passes {
+    for pass in passes.iter().flatten() {
         total += pass.loss;
         admitted &= pass.admitted;
     }
     if !total.as_f64().is_finite() || !admitted {
         return declined(total);
     }
-    for pass in &passes {
+    for pass in passes.iter().flatten() {
         loss.merge(pass.totals);
     }
     let share = |index: usize| {
         let range = share_range(batch, count, index);
-        (flatten(&inputs[range]), &passes[index].tape)
+        let pass = passes[index]
+            .as_ref()
+            .expect("every share's pass ran before the update");
+        (flatten(&inputs[range]), &pass.tape)
     };
     layers.update_shares(count, &share, learning_rate);
     Fused::Applied(total)
