@@ -21,7 +21,7 @@ use core::arch::x86_64::{
     _mm512_storeu_ps, _mm512_sub_ps,
 };
 
-use super::avx512_gates::has_avx512;
+use super::dispatch::wide;
 
 /// Vectors of gate rows the kernels hold in registers: 64 LSTM units, 40 GRU units.
 const MAX_VECTORS: usize = 16;
@@ -53,7 +53,7 @@ pub(crate) fn lstm_step<const IN: usize, const H: usize>(
     h: &mut [f32],
     c: &mut [f32],
 ) -> bool {
-    if (4 * H).div_ceil(16) > MAX_VECTORS || !has_avx512() {
+    if (4 * H).div_ceil(16) > MAX_VECTORS || !wide() {
         return false;
     }
     // SAFETY: the CPU has just been checked for AVX-512F.
@@ -69,7 +69,7 @@ pub(crate) fn gru_step<const IN: usize, const H: usize>(
     x: &[f32],
     h: &mut [f32],
 ) -> bool {
-    if (2 * H).div_ceil(16) + H.div_ceil(16) > MAX_VECTORS || !has_avx512() {
+    if (2 * H).div_ceil(16) + H.div_ceil(16) > MAX_VECTORS || !wide() {
         return false;
     }
     // SAFETY: the CPU has just been checked for AVX-512F.

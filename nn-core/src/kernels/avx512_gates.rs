@@ -3,6 +3,7 @@
 //! and its input broadcast once. For narrow cells the columns alternate between two sets of
 //! sums, so that the chain of multiply-adds a step waits for is half as long.
 
+use super::dispatch::wide;
 use core::arch::x86_64::{
     _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
     _mm512_storeu_ps,
@@ -16,23 +17,6 @@ const MAX_VECTORS: usize = 16;
 /// vector width) costs more than the wider vectors save (measured on W4 and W5: 16 units).
 const MIN_ROWS: usize = 128;
 
-/// Whether this CPU has AVX-512F: asked once, then one relaxed load of the cached answer.
-#[inline(always)]
-pub(super) fn has_avx512() -> bool {
-    use core::sync::atomic::{AtomicU8, Ordering};
-    /// 0 until asked, then 1 without the feature and 2 with it.
-    static WIDE: AtomicU8 = AtomicU8::new(0);
-    match WIDE.load(Ordering::Relaxed) {
-        2 => true,
-        1 => false,
-        _ => {
-            let wide = std::arch::is_x86_feature_detected!("avx512f");
-            WIDE.store(if wide { 2 } else { 1 }, Ordering::Relaxed);
-            wide
-        }
-    }
-}
-
 /// [`gate_products`] for `K` gates of `H` rows when the CPU has AVX-512F and the rows fit
 /// (a multiple of 16, from `MIN_ROWS` to `16 * MAX_VECTORS`); returns whether it ran.
 #[inline(always)]
@@ -42,7 +26,7 @@ pub(crate) fn wide_gate_products<const K: usize, const H: usize, const PARTS: us
     out: &mut [f32],
 ) -> bool {
     let rows = K * H;
-    if !rows.is_multiple_of(16) || !(MIN_ROWS..=16 * MAX_VECTORS).contains(&rows) || !has_avx512() {
+    if !rows.is_multiple_of(16) || !(MIN_ROWS..=16 * MAX_VECTORS).contains(&rows) || !wide() {
         return false;
     }
     // SAFETY: the CPU has just been checked for AVX-512F.

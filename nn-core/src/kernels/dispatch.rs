@@ -57,7 +57,7 @@ pub(crate) fn fused() -> bool {
     expect(dead_code, reason = "only x86-64 has AVX-512 kernels")
 )]
 #[inline(always)]
-fn wide() -> bool {
+pub(super) fn wide() -> bool {
     features() == 3
 }
 
@@ -227,11 +227,11 @@ pub(crate) fn wide_affine<T: Scalar>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if rows % 16 == 0
-        && std::arch::is_x86_feature_detected!("avx512f")
+        && wide()
         && let (Some(w), Some(b), Some(x), Some(z)) =
             (f32s(weights), f32s(bias), f32s(inputs), f32s_mut(outputs))
     {
-        // SAFETY: the CPU has just been checked for AVX-512F.
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
         unsafe { super::avx512::affine(w, b, x, z, (rows, depth, batch)) };
         return true;
     }
@@ -254,11 +254,11 @@ pub(crate) fn wide_outer<T: Scalar>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if rows % 16 == 0
-        && std::arch::is_x86_feature_detected!("avx512f")
+        && wide()
         && let (Some(d), Some(x), Some(w)) = (f32s(delta), f32s(inputs), f32s_mut(weights))
     {
         let alpha: f32 = bytemuck::cast(alpha);
-        // SAFETY: the CPU has just been checked for AVX-512F.
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
         unsafe { super::avx512::outer(alpha, d, x, w, accumulate, (rows, depth, batch)) };
         return true;
     }
@@ -284,7 +284,7 @@ pub(crate) fn wide_outer_shares<'a, T: Scalar>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if rows % 16 == 0
-        && std::arch::is_x86_feature_detected!("avx512f")
+        && wide()
         && let Some(w) = f32s_mut(weights)
     {
         let alpha: f32 = bytemuck::cast(alpha);
@@ -296,7 +296,7 @@ pub(crate) fn wide_outer_shares<'a, T: Scalar>(
                 bytemuck::cast_slice::<T, f32>(x),
             )
         };
-        // SAFETY: the CPU has just been checked for AVX-512F.
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
         unsafe { super::avx512::outer_shares(alpha, count, &operands, w, first, (rows, depth)) };
         return true;
     }
