@@ -300,11 +300,18 @@ fn weightless_unknown_layers_are_skipped_as_rtneural_skips_them() -> Result<(), 
     let model = Amp::<f64>::from_rtneural_json(&json.to_string())?;
     assert_eq!(model, Amp::<f64>::from_rtneural_json(MODEL)?);
     // A layer RTNeural reads and this reader does not is named where the network differs.
+    json["layers"][1]["type"] = "conv2d".into();
+    let error = refusal(&json.to_string());
+    assert_eq!(
+        error.to_string(),
+        "expected a gru layer for the network's `gru`, but layer 1 of the file is a `conv2d` layer"
+    );
+    // A conv1d, which this reader reads, where the network has its GRU.
     json["layers"][1]["type"] = "conv1d".into();
     let error = refusal(&json.to_string());
     assert_eq!(
         error.to_string(),
-        "expected a gru layer for the network's `gru`, but layer 1 of the file is a `conv1d` layer"
+        "expected a gru layer for the network's `gru`, but layer 1 of the file is a conv1d layer"
     );
     Ok(())
 }

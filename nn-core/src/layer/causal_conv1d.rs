@@ -210,6 +210,13 @@ where
     const TENSORS: usize = 2;
     const PARAMETERS: usize = OUT_CH * (IN_CH * KERNEL + 1);
 
+    fn kind() -> super::LayerKind {
+        super::LayerKind::CausalConv1d {
+            dilation: DILATION,
+            activation: super::type_name_of::<A>(),
+        }
+    }
+
     #[inline]
     fn zeros() -> Self {
         let () = Self::NONZERO_SIZES;

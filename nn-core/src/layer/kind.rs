@@ -23,6 +23,14 @@ pub enum LayerKind {
         /// The nonlinearity's type name.
         activation: &'static str,
     },
+    /// `CausalConv1d` with its dilation, which no tensor's shape holds (the kernel size is the
+    /// weight's last dimension), and its activation's name.
+    CausalConv1d {
+        /// The spacing of the kernel's taps, in time steps.
+        dilation: usize,
+        /// The activation's type name.
+        activation: &'static str,
+    },
     /// `Dropout`: nothing at inference.
     Dropout,
     /// Any other layer, or a network.

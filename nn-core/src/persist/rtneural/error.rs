@@ -30,7 +30,7 @@ pub enum RtNeuralError {
         expected: &'static str,
     },
     /// A layer of the network has no counterpart in RTNeural's format as read here (dense,
-    /// activations, lstm, gru).
+    /// activations, lstm, gru, conv1d).
     UnsupportedLayer {
         /// The network's field.
         field: &'static str,
@@ -79,10 +79,25 @@ pub enum RtNeuralError {
         /// weight array by Keras's name: `kernel`, `recurrent_kernel`, `bias`.
         tensor: &'static str,
         /// The shape the network needs, Keras's as RTNeural stores it: `[in, out]` for a
-        /// dense kernel, `[in, 4 H]` for an LSTM's.
+        /// dense kernel, `[in, 4 H]` for an LSTM's, `[KERNEL, in, out]` for a conv1d's.
         expected: Vec<usize>,
         /// The shape in the file.
         found: Vec<usize>,
+    },
+    /// A file layer's setting is not the network's: a `conv1d` layer's `kernel_size` or
+    /// `dilation` (the network's `CausalConv1d`'s `KERNEL` and `DILATION`), or its `groups`,
+    /// which must be 1.
+    WrongSetting {
+        /// Its position in the file.
+        index: usize,
+        /// The network's field.
+        field: &'static str,
+        /// The setting, by its name in the file: `kernel_size`, `dilation`, `groups`.
+        setting: &'static str,
+        /// What the network needs.
+        expected: usize,
+        /// What the file holds.
+        found: usize,
     },
     /// A weight is NaN or infinite (written as `NaN` or `Infinity` by Python's `json`).
     NonFinite {
@@ -129,13 +144,13 @@ impl fmt::Display for RtNeuralError {
             Self::UnsupportedLayer { field } => write!(
                 f,
                 "expected layers that RTNeural's format holds (Dense, activations, Dropout, Lstm, \
-                 Gru), but {} is not one",
+                 Gru, CausalConv1d), but {} is not one",
                 Field(field)
             ),
             Self::UnsupportedFileLayer { index, kind } => write!(
                 f,
-                "expected dense, activation, lstm or gru layers, but layer {index} of the file \
-                 is `{kind}`"
+                "expected dense, activation, lstm, gru or conv1d layers, but layer {index} of the \
+                 file is `{kind}`"
             ),
             Self::MissingLayer { field, expected } => write!(
                 f,
@@ -168,6 +183,18 @@ impl fmt::Display for RtNeuralError {
                 f,
                 "expected `{tensor}` of shape {expected:?} in layer {index} of the file \
                  (`{kind}`, for {}), but found shape {found:?}",
+                Field(field)
+            ),
+            Self::WrongSetting {
+                index,
+                field,
+                setting,
+                expected,
+                found,
+            } => write!(
+                f,
+                "expected `{setting}` {expected} in layer {index} of the file (`conv1d`, for {}), \
+                 but found {found}",
                 Field(field)
             ),
             Self::NonFinite {

@@ -17,13 +17,22 @@
 //! | `activation` | none | an activation layer: `tanh`, `relu`, `sigmoid`, `softmax`, `elu` |
 //! | `lstm` | kernel `[in, 4 H]`, recurrent kernel `[H, 4 H]`, bias `[4 H]`; gates i, f, c, o | `Lstm<IN, H>` |
 //! | `gru` | kernel `[in, 3 H]`, recurrent kernel `[H, 3 H]`, bias `[2, 3 H]` (`reset_after`); gates z, r, h | `Gru<IN, H>` |
+//! | `conv1d` (with `kernel_size`, `dilation`, `groups`) | kernel `[KERNEL, in, out]`, bias `[out]` | `CausalConv1d<IN, OUT, KERNEL, DILATION, A>`, `A` from `activation` |
 //!
-//! A dense layer's `activation` is a layer of its own in RTNeural; here it must be the
-//! activation of the `Dense` or the activation layer that follows it. `Dropout` layers of the
-//! network stand for nothing (the exporter writes Keras's `Dropout` as a weightless `unknown`
-//! layer, which RTNeural skips, as this reader does). `conv1d`, `conv2d`, `prelu` and
-//! `batchnorm` layers are not read yet. A `lstm` or `gru` layer's `activation` is ignored, as
-//! RTNeural ignores it (both compute tanh and sigmoid).
+//! A dense or conv1d layer's `activation` is a layer of its own in RTNeural; here it must be
+//! the activation of the `Dense` or `CausalConv1d`, or the activation layer that follows it.
+//! `Dropout` layers of the network stand for nothing (the exporter writes Keras's `Dropout` as
+//! a weightless `unknown` layer, which RTNeural skips, as this reader does). `conv2d`, `prelu`
+//! and `batchnorm` layers are not read yet. A `lstm` or `gru` layer's `activation` is ignored,
+//! as RTNeural ignores it (both compute tanh and sigmoid).
+//!
+//! RTNeural runs every `conv1d` as a causal convolution one time step at a time, whatever the
+//! Keras layer's `padding` was (the exporter does not write it): `CausalConv1d` computes the
+//! same. The kernel's taps are in Keras's order, oldest first: tap `k` of `KERNEL` reads the
+//! input of `(KERNEL - 1 - k) * DILATION` steps before, as `CausalConv1d`'s `weight[k]` does,
+//! so `kernel[k][c][o]` is `weight[k][c][o]` (RTNeural's reader reverses the taps because its
+//! own layer keeps them newest first). `kernel_size` and `dilation` must be the network's, and
+//! `groups` 1: `CausalConv1d` has no groups.
 //!
 //! Everything is checked before the network is written: each file layer's kind against the
 //! network's layer in its place, its `shape` and every weight array's shape, and every value;
@@ -137,7 +146,12 @@ pub fn load_json<T: Scalar, N: Parameters<T>>(
                 index: here.index,
                 field: there.field,
             };
-            width = read.tensors::<T, N>(there.step, there.first_tensor, width, &mut scratch)?;
+            width = match there.kind {
+                LayerKind::CausalConv1d { dilation, .. } => {
+                    read.conv1d::<T, N>(there.first_tensor, dilation, width, &mut scratch)?
+                }
+                _ => read.tensors::<T, N>(there.step, there.first_tensor, width, &mut scratch)?,
+            };
         }
     }
     for (index, values) in scratch {
@@ -161,9 +175,10 @@ enum Step {
     Dense,
     Lstm,
     Gru,
+    Conv1d,
     /// An activation by RTNeural's name (`tanh`).
     Activation(&'static str),
-    /// A file layer RTNeural reads and this reader does not (`conv1d`).
+    /// A file layer RTNeural reads and this reader does not (`conv2d`).
     Unread(&'static str),
 }
 
@@ -173,6 +188,7 @@ impl Step {
             Self::Dense => "dense".to_owned(),
             Self::Lstm => "lstm".to_owned(),
             Self::Gru => "gru".to_owned(),
+            Self::Conv1d => "conv1d".to_owned(),
             Self::Activation(name) => format!("`{name}` activation"),
             Self::Unread(kind) => format!("`{kind}`"),
         }
@@ -204,6 +220,8 @@ struct NetworkStep {
     field: &'static str,
     /// The index of the layer's first tensor in the network.
     first_tensor: usize,
+    /// The layer's kind, for the settings no tensor's shape holds (a convolution's dilation).
+    kind: LayerKind,
 }
 
 /// The network's steps, in order.
@@ -219,6 +237,7 @@ fn network_steps<T: Scalar, N: Parameters<T>>() -> Result<Vec<NetworkStep>, RtNe
                 step,
                 field,
                 first_tensor,
+                kind: layer.kind,
             });
         };
         let activation = |name| {
@@ -229,6 +248,14 @@ fn network_steps<T: Scalar, N: Parameters<T>>() -> Result<Vec<NetworkStep>, RtNe
         match layer.kind {
             LayerKind::Dense { activation: name } => {
                 push(Step::Dense);
+                if name != "Identity" {
+                    push(activation(name)?);
+                }
+            }
+            LayerKind::CausalConv1d {
+                activation: name, ..
+            } => {
+                push(Step::Conv1d);
                 if name != "Identity" {
                     push(activation(name)?);
                 }
@@ -274,11 +301,11 @@ fn file_steps(root: &Value) -> Result<Vec<FileStep<'_>>, RtNeuralError> {
             "dense" | "time-distributed-dense" => Step::Dense,
             "lstm" => Step::Lstm,
             "gru" => Step::Gru,
+            "conv1d" => Step::Conv1d,
             "activation" => {
                 push_activation(&mut steps, index, activation)?;
                 continue;
             }
-            "conv1d" => Step::Unread("conv1d"),
             "conv2d" => Step::Unread("conv2d"),
             "prelu" => Step::Unread("prelu"),
             "batchnorm" => Step::Unread("batchnorm"),
@@ -297,7 +324,7 @@ fn file_steps(root: &Value) -> Result<Vec<FileStep<'_>>, RtNeuralError> {
             index,
             layer: Some(layer),
         });
-        if step == Step::Dense {
+        if matches!(step, Step::Dense | Step::Conv1d) {
             push_activation(&mut steps, index, activation)?;
         }
     }
@@ -340,9 +367,12 @@ fn in_width(root: &Value) -> Result<usize, RtNeuralError> {
     root.get("in_shape")
         .and_then(Value::as_array)
         .and_then(|shape| shape.last())
-        .and_then(Value::as_u64)
-        .and_then(|width| usize::try_from(width).ok())
+        .and_then(as_usize)
         .ok_or_else(|| format_error("in_shape", "an array ending with the input width"))
+}
+
+fn as_usize(value: &Value) -> Option<usize> {
+    value.as_u64().and_then(|n| usize::try_from(n).ok())
 }
 
 fn format_error(at: &str, expected: &'static str) -> RtNeuralError {
@@ -427,6 +457,79 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    /// As [`tensors`](Self::tensors) for a `CausalConv1d` whose tensors start at `first`, of
+    /// the given `dilation`: the file's kernel `[KERNEL, in, out]` is PyTorch's weight
+    /// `[out, in, KERNEL]` with its axes reversed, the taps in the same order.
+    fn conv1d<T: Scalar, N: Parameters<T>>(
+        &self,
+        first: usize,
+        dilation: usize,
+        width: usize,
+        scratch: &mut Vec<(usize, Vec<f64>)>,
+    ) -> Result<usize, RtNeuralError> {
+        let Some(&[out, inputs, kernel]) = N::tensor_info(first).map(|info| info.shape) else {
+            return Err(RtNeuralError::UnsupportedLayer { field: self.field });
+        };
+        if inputs != width {
+            let tensor = if self.index == 0 { "in_shape" } else { "shape" };
+            return Err(self.wrong_shape(tensor, vec![inputs], vec![width]));
+        }
+        self.check_width(out)?;
+        // RTNeural reads the last number of Keras's tuples (`"kernel_size": [3]`) and takes
+        // a missing `groups` as 1.
+        self.check_setting("kernel_size", kernel, None)?;
+        self.check_setting("dilation", dilation, None)?;
+        self.check_setting("groups", 1, Some(1))?;
+        let arrays = weights(self.layer, self.index)?;
+        let [kernel_array, bias_array] = arrays else {
+            return Err(self.wrong_shape("weights", vec![2], vec![arrays.len()]));
+        };
+        let keras = self.array("kernel", kernel_array, &[kernel, inputs, out])?;
+        let bias = self.array("bias", bias_array, &[out])?;
+        let mut torch = Vec::with_capacity(keras.len());
+        for o in 0..out {
+            for c in 0..inputs {
+                for k in 0..kernel {
+                    torch.push(keras[(k * inputs + c) * out + o]);
+                }
+            }
+        }
+        scratch.push((first, torch));
+        scratch.push((first + 1, bias));
+        Ok(out)
+    }
+
+    /// The layer's setting `name` (a number, or an array ending with one) must be `expected`;
+    /// `default` when the file leaves it out, which is a mistake without one.
+    fn check_setting(
+        &self,
+        name: &'static str,
+        expected: usize,
+        default: Option<usize>,
+    ) -> Result<(), RtNeuralError> {
+        let found = match self.layer.get(name) {
+            None => default,
+            Some(Value::Array(items)) => items.last().and_then(as_usize),
+            Some(value) => as_usize(value),
+        }
+        .ok_or_else(|| {
+            format_error(
+                &format!("layers[{}].{name}", self.index),
+                "a number or an array ending with one",
+            )
+        })?;
+        if found == expected {
+            return Ok(());
+        }
+        Err(RtNeuralError::WrongSetting {
+            index: self.index,
+            field: self.field,
+            setting: name,
+            expected,
+            found,
+        })
+    }
+
     /// The layer's `shape` (`[null, null, out]`) must end with the network's width `out`.
     fn check_width(&self, out: usize) -> Result<(), RtNeuralError> {
         let found = self
@@ -434,8 +537,7 @@ impl Reader<'_> {
             .get("shape")
             .and_then(Value::as_array)
             .and_then(|shape| shape.last())
-            .and_then(Value::as_u64)
-            .and_then(|width| usize::try_from(width).ok())
+            .and_then(as_usize)
             .ok_or_else(|| {
                 format_error(
                     &format!("layers[{}].shape", self.index),
@@ -592,7 +694,88 @@ fn quote_non_finite(json: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use nalgebra::SVector;
+
     use super::*;
+    use crate::activation::{Identity, Tanh};
+    use crate::layer::{CausalConv1d, Streaming};
+
+    /// A conv1d layer of `in_ch` inputs taking `kernel`, with RTNeural's settings.
+    fn conv1d(in_ch: usize, kernel: &str, bias: &str, settings: &str) -> String {
+        format!(
+            r#"{{ "in_shape": [null, null, {in_ch}], "layers": [ {{ "type": "conv1d",
+                "activation": "", "shape": [null, null, 2], {settings},
+                "weights": [{kernel}, {bias}] }} ] }}"#
+        )
+    }
+
+    #[test]
+    fn a_conv1d_kernel_is_read_oldest_tap_first_by_hand() -> Result<(), RtNeuralError> {
+        // One channel in and out, three taps two steps apart: an impulse comes out through
+        // the taps newest first, tap 2 at once, tap 1 two steps later, tap 0 after four.
+        let json = conv1d(
+            1,
+            "[[[1.0]], [[10.0]], [[100.0]]]",
+            "[0.5]",
+            r#""kernel_size": [3], "dilation": [2], "groups": 1"#,
+        )
+        .replace("[null, null, 2]", "[null, null, 1]");
+        let conv: CausalConv1d<1, 1, 3, 2, Identity, f64> = from_json(&json)?;
+        let mut state = Default::default();
+        let ys: Vec<f64> = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+            .iter()
+            .map(|&x| conv.step(&mut state, &SVector::from([x]))[0])
+            .collect();
+        assert_eq!(ys, [100.5, 0.5, 10.5, 0.5, 1.5, 0.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_conv1d_kernel_is_keras_tap_channel_output_by_hand() -> Result<(), RtNeuralError> {
+        // kernel[k][c][o]: tap 0 (one step back) [[1, 2], [3, 4]], tap 1 (now) [[5, 6], [7, 8]].
+        let json = conv1d(
+            2,
+            "[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]",
+            "[0.25, -0.5]",
+            r#""kernel_size": [2], "dilation": [1], "groups": 1"#,
+        );
+        let conv: CausalConv1d<2, 2, 2, 1, Identity, f64> = from_json(&json)?;
+        // PyTorch's weight[o][c][k] is kernel[k][c][o].
+        assert_eq!(conv.weight[0][1], SVector::from([3.0, 4.0]));
+        assert_eq!(conv.weight[1][0], SVector::from([5.0, 6.0]));
+        let mut state = Default::default();
+        // x0 = (1, 0): tap 1 on channel 0: (5, 6) + bias.
+        let y0 = conv.step(&mut state, &SVector::from([1.0, 0.0]));
+        assert_eq!(y0, SVector::from([5.25, 5.5]));
+        // x1 = (0, 1): tap 1 on channel 1 (7, 8), tap 0 on x0's channel 0 (1, 2), + bias.
+        let y1 = conv.step(&mut state, &SVector::from([0.0, 1.0]));
+        assert_eq!(y1, SVector::from([8.25, 9.5]));
+        Ok(())
+    }
+
+    #[test]
+    fn a_lone_conv1d_with_its_activation_and_the_wrong_setting() {
+        let json = conv1d(
+            2,
+            "[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]",
+            "[0.25, -0.5]",
+            r#""kernel_size": [2], "dilation": [3], "groups": 1"#,
+        );
+        let error = from_json::<f64, CausalConv1d<2, 2, 2, 1, Identity, f64>>(&json).err();
+        assert_eq!(
+            error.map(|e| e.to_string()).as_deref(),
+            Some(
+                "expected `dilation` 1 in layer 0 of the file (`conv1d`, for the network's \
+                 layer), but found 3"
+            )
+        );
+        // The file has no activation; a layer with tanh needs one.
+        let error = from_json::<f64, CausalConv1d<2, 2, 2, 3, Tanh, f64>>(&json).err();
+        assert!(
+            matches!(&error, Some(RtNeuralError::MissingLayer { field: "", expected }) if expected == "`tanh` activation"),
+            "{error:?}"
+        );
+    }
 
     #[test]
     fn python_non_finite_numbers_are_quoted_outside_strings() {
