@@ -18,7 +18,8 @@ BSD-3-Clause, see tests/fixtures/rtneural_conv/README.md) into tests/fixtures/rt
 It then builds tests/reference/rtneural_driver.cpp against the vendored RTNeural and the
 system's Eigen, streams each model's input through RTNeural (conv.json by its JSON reader,
 json_parser::parseJson; conv1d_torch.json by torch_helpers::loadConv1D, as RTNeural's own tests
-read it), checks that RTNeural's outputs are TensorFlow's and PyTorch's, and writes RTNeural's
+read it, and again by its JSON reader as tests/rtneural_conv1d.rs writes it in RTNeural's
+format), checks that RTNeural's outputs are TensorFlow's and PyTorch's, and writes RTNeural's
 outputs for conv.json (Model<double>, one step per line) to
 tests/fixtures/rtneural_conv/conv_rtneural_outputs.csv.
 
@@ -31,6 +32,7 @@ The output is the same bytes on every run.
 """
 
 import argparse
+import json
 import pathlib
 import shutil
 import subprocess
@@ -93,6 +95,25 @@ def main():
         # RTNeural streams causally: its step t is PyTorch's "valid" window ending at t.
         error = np.abs(rtneural[4:].T - torch).max()
         print(f"conv1d_torch.json: RTNeural and PyTorch (both float64) agree within {error:.1e}")
+        assert rtneural.shape == (1000, 12) and error < 1e-12, error
+
+        # The same convolution in RTNeural's JSON format, as tests/rtneural_conv1d.rs writes it
+        # (Keras's kernel [KERNEL, in, out] is PyTorch's weight with its axes reversed, the taps
+        # in the same order), read by RTNeural's JSON reader: PyTorch's outputs again.
+        state = json.loads((FIXTURES / "conv1d_torch.json").read_text())
+        layer = {
+            "type": "conv1d", "activation": "", "shape": [None, None, 12],
+            "kernel_size": [5], "dilation": [1], "groups": 1,
+            "weights": [np.transpose(np.array(state["weight"]), (2, 1, 0)).tolist(), state["bias"]],
+        }
+        converted = pathlib.Path(build) / "conv1d_torch_rtneural.json"
+        converted.write_text(json.dumps({"in_shape": [None, None, 1], "layers": [layer]}))
+        outputs = run(converted, FIXTURES / "conv1d_torch_x_python.csv")
+        rtneural = np.array([[float(v) for v in line.split(",")] for line in outputs.splitlines()])
+        error = np.abs(rtneural[4:].T - torch).max()
+        print(
+            f"conv1d_torch.json in RTNeural's format: its reader and PyTorch agree within {error:.1e}"
+        )
         assert rtneural.shape == (1000, 12) and error < 1e-12, error
 
 
