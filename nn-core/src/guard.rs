@@ -12,13 +12,19 @@
 #[cfg(feature = "std")]
 use crate::Parameters;
 use crate::Scalar;
+use crate::kernels::dispatch::{self, Lanes, Vectors};
 
 /// The bound on a plain-SGD step's deltas and layer inputs under which its update cannot
 /// overflow, for one learning rate and batch size.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepLimits<T> {
+pub struct StepLimits<T: Scalar> {
     limit: T,
+    /// `limit`'s magnitude, and the largest f32 magnitude below it (for the lanes of
+    /// [`Largest`]), worked out once rather than at each step.
+    magnitude: T::Magnitude,
+    below: u32,
+    vectors: Vectors,
 }
 
 impl<T: Scalar> StepLimits<T> {
@@ -33,7 +39,20 @@ impl<T: Scalar> StepLimits<T> {
         } else {
             T::zero()
         };
-        Self { limit }
+        Self {
+            limit,
+            magnitude: limit.magnitude(),
+            below: dispatch::largest_lane_below(limit),
+            vectors: Vectors::default(),
+        }
+    }
+
+    /// These limits, read with the vector kernels that `vectors` allows.
+    #[cfg(feature = "std")]
+    #[inline(always)]
+    #[must_use]
+    pub(crate) fn with_vectors(self, vectors: Vectors) -> Self {
+        Self { vectors, ..self }
     }
 
     /// An empty record of the magnitudes a step is made of.
@@ -42,6 +61,8 @@ impl<T: Scalar> StepLimits<T> {
     pub fn start(&self) -> Largest<T> {
         Largest {
             magnitude: T::Magnitude::default(),
+            lanes: Lanes::default(),
+            vectors: self.vectors,
         }
     }
 
@@ -49,7 +70,8 @@ impl<T: Scalar> StepLimits<T> {
     #[inline(always)]
     #[must_use]
     pub fn admit(&self, largest: &Largest<T>) -> bool {
-        largest.magnitude < self.limit.magnitude()
+        largest.magnitude < self.magnitude
+            && dispatch::lanes_below(&largest.lanes, self.limit, self.below, self.vectors)
     }
 }
 
@@ -58,13 +80,19 @@ impl<T: Scalar> StepLimits<T> {
 #[derive(Clone, Copy, Debug)]
 pub struct Largest<T: Scalar> {
     magnitude: T::Magnitude,
+    /// Where the vector kernel keeps the magnitudes of the f32 slices it has taken, one maximum
+    /// per lane, compared with the limit lane by lane in [`StepLimits::admit`].
+    lanes: Lanes,
+    vectors: Vectors,
 }
 
 impl<T: Scalar> Largest<T> {
     /// Takes in `values`.
     #[inline(always)]
     pub fn include(&mut self, values: &[T]) {
-        self.magnitude = self.magnitude.max(T::largest_magnitude(values));
+        if !dispatch::take_magnitudes(values, &mut self.lanes, self.vectors) {
+            self.magnitude = self.magnitude.max(T::largest_magnitude(values));
+        }
     }
 
     /// Takes in `values`, and their largest magnitude times `factor`: for an update that adds
@@ -167,10 +195,50 @@ pub(crate) fn restore<T: Scalar, P: Parameters<T>>(parameters: &mut P, copy: &[T
 mod tests {
     use super::*;
 
+    /// Whether `limits` admit `values`, asked both one by one and, on a CPU with AVX2, with
+    /// the vector kernel, which must agree.
     fn admits(limits: &StepLimits<f32>, values: &[f32]) -> bool {
-        let mut largest = limits.start();
-        largest.include(values);
-        limits.admit(&largest)
+        let ask = |limits: StepLimits<f32>| {
+            let mut largest = limits.start();
+            largest.include(values);
+            limits.admit(&largest)
+        };
+        let one_by_one = ask(*limits);
+        let vectors = dispatch::with_fma_told(|vectors| ask(limits.with_vectors(vectors)));
+        assert_eq!(vectors, one_by_one, "{values:?} against {limits:?}");
+        one_by_one
+    }
+
+    /// The vector kernel and the one-by-one maximum agree on every side of the limit, in
+    /// slices of every length up to 20 (full vectors, pieces of 4, 2 and 1), wherever the
+    /// deciding value sits.
+    #[test]
+    fn vectors_and_one_by_one_agree_at_the_limit() {
+        let limits = StepLimits::<f32>::new(0.25, 4);
+        let limit = limits.limit;
+        let just_below = f32::from_bits(limit.to_bits() - 1);
+        for length in 1..=20 {
+            for position in 0..length {
+                for (value, admitted) in [
+                    (just_below, true),
+                    (-just_below, true),
+                    (limit, false),
+                    (-limit, false),
+                    (f32::NAN, false),
+                    (f32::INFINITY, false),
+                ] {
+                    let mut values = vec![0.5_f32; length];
+                    values[position] = value;
+                    assert_eq!(
+                        admits(&limits, &values),
+                        admitted,
+                        "{value} at {position} of {length}"
+                    );
+                }
+            }
+        }
+        // A learning rate past the safe step refuses even a step of zeros, either way.
+        assert!(!admits(&StepLimits::new(f32::MAX, 1), &[0.0; 9]));
     }
 
     #[test]

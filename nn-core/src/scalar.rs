@@ -54,7 +54,7 @@ pub trait Scalar:
     /// is the magnitudes' (with NaN above infinity), so that the largest of many is an integer
     /// maximum, which vectorizes, and NaN is never below a limit.
     #[doc(hidden)]
-    type Magnitude: Copy + Ord + Default + Debug + Send + Sync;
+    type Magnitude: Copy + Ord + Default + Debug + Send + Sync + From<u32>;
 
     /// The largest magnitude among `values` (0 for none).
     #[doc(hidden)]

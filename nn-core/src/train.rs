@@ -32,7 +32,7 @@ use metrics::Metered;
 use parallel::Share;
 
 use crate::guard;
-use crate::kernels::dispatch::with_fma;
+use crate::kernels::dispatch::{Vectors, with_fma, with_fma_told};
 use crate::layer::Phase;
 use crate::network::Fused;
 use crate::rng::SplitMix64;
@@ -155,9 +155,9 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
                 return self.parallel_step(network, inputs, targets, shares);
             }
         }
-        with_fma(
+        with_fma_told(
             #[inline(always)]
-            || self.apply(network, inputs, targets),
+            |vectors| self.apply(network, inputs, targets, vectors),
         )
     }
 
@@ -169,12 +169,13 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         network: &mut N,
         inputs: &[SVector<T, IN>],
         targets: &[SVector<T, OUT>],
+        vectors: Vectors,
     ) -> Result<T, TrainError> {
         if let Some(learning_rate) = self.optimizer.plain_sgd() {
             let learning_rate = T::cast_from(learning_rate);
             let fused = match (inputs, targets) {
                 ([input], [target]) => {
-                    let limits = self.limits;
+                    let limits = self.limits.with_vectors(vectors);
                     network.sgd_single(
                         input,
                         target,
@@ -189,7 +190,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
                     columns(flatten(targets)),
                     &self.loss,
                     learning_rate,
-                    &StepLimits::new(learning_rate, inputs.len()),
+                    &StepLimits::new(learning_rate, inputs.len()).with_vectors(vectors),
                     &mut self.workspace,
                     &mut self.phase,
                 ),

@@ -8,10 +8,13 @@
 
 use crate::Activation;
 use core::arch::x86_64::{
-    __m256, __m256i, _mm_cvtss_f32, _mm_fmadd_ps, _mm_fmadd_ss, _mm_loadu_ps, _mm_set_ss,
-    _mm_storeu_ps, _mm256_add_ps, _mm256_castps256_ps128, _mm256_cmpgt_epi32, _mm256_fmadd_ps,
-    _mm256_hadd_ps, _mm256_loadu_ps, _mm256_maskload_ps, _mm256_permute2f128_ps, _mm256_set1_epi32,
-    _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps, _mm256_storeu_ps,
+    __m256, __m256i, _mm_cvtss_f32, _mm_fmadd_ps, _mm_fmadd_ss, _mm_loadu_ps, _mm_loadu_si128,
+    _mm_set_ss, _mm_storeu_ps, _mm256_add_ps, _mm256_and_si256, _mm256_broadcastsi128_si256,
+    _mm256_castpd_si256, _mm256_castps_si256, _mm256_castps256_ps128, _mm256_cmpeq_epi32,
+    _mm256_cmpgt_epi32, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_loadu_si256,
+    _mm256_maskload_ps, _mm256_max_epu32, _mm256_movemask_epi8, _mm256_permute2f128_ps,
+    _mm256_set1_epi32, _mm256_set1_pd, _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_ps,
+    _mm256_storeu_ps, _mm256_storeu_si256,
 };
 
 /// `a * b + c` in one rounding (`f32::mul_add` needs `std`).
@@ -312,6 +315,66 @@ pub(super) unsafe fn affine<A: Activation, const IN: usize, const OUT: usize>(
     }
 }
 
+/// Takes the magnitudes of `values` (their bits without the sign: NaN above infinity above
+/// every finite number) into eight running maxima, one per lane, with no reduction across
+/// lanes: plain SGD's step bound reads its deltas and inputs this way, and compares them with
+/// its limit once per step ([`all_at_most`]). The values are read 8 at a time, then as a piece
+/// of 4, of 2 and of 1, each repeated across the lanes: the pieces the passes keep short
+/// vectors in, so that the compiler can take them from registers instead of memory.
+///
+/// # Safety
+///
+/// The CPU must have AVX2.
+#[inline(always)]
+pub(super) unsafe fn take_magnitudes(values: &[f32], lanes: &mut [u32; 8]) {
+    // SAFETY: the caller guarantees the CPU features; every load reads values of the slice.
+    unsafe {
+        let sign = _mm256_set1_epi32(0x7fff_ffff);
+        let mut largest = _mm256_loadu_si256(lanes.as_ptr().cast());
+        let mut chunks = values.chunks_exact(8);
+        for chunk in &mut chunks {
+            let loaded = _mm256_loadu_si256(chunk.as_ptr().cast());
+            largest = _mm256_max_epu32(largest, _mm256_and_si256(loaded, sign));
+        }
+        let mut rest = chunks.remainder();
+        let mut piece = |repeated: __m256i| {
+            largest = _mm256_max_epu32(largest, _mm256_and_si256(repeated, sign));
+        };
+        if rest.len() >= 4 {
+            piece(_mm256_broadcastsi128_si256(_mm_loadu_si128(
+                rest.as_ptr().cast(),
+            )));
+            rest = &rest[4..];
+        }
+        if rest.len() >= 2 {
+            piece(_mm256_castpd_si256(_mm256_set1_pd(
+                rest.as_ptr().cast::<f64>().read_unaligned(),
+            )));
+            rest = &rest[2..];
+        }
+        if let [last] = rest {
+            piece(_mm256_castps_si256(_mm256_set1_ps(*last)));
+        }
+        _mm256_storeu_si256(lanes.as_mut_ptr().cast(), largest);
+    }
+}
+
+/// Whether each of the eight maxima of [`take_magnitudes`] is at most `top`, without reducing
+/// them to one: a lane is when its maximum with `top` is `top`.
+///
+/// # Safety
+///
+/// The CPU must have AVX2.
+#[inline(always)]
+pub(super) unsafe fn all_at_most(lanes: &[u32; 8], top: u32) -> bool {
+    // SAFETY: the caller guarantees the CPU features; the load reads the eight lanes.
+    unsafe {
+        let top = _mm256_set1_epi32(top as i32);
+        let capped = _mm256_max_epu32(_mm256_loadu_si256(lanes.as_ptr().cast()), top);
+        _mm256_movemask_epi8(_mm256_cmpeq_epi32(capped, top)) == -1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::kernels::dispatch;
@@ -433,5 +496,44 @@ mod tests {
         check::<2, 15>();
         check::<4, 20>();
         check::<1, 1>();
+    }
+
+    /// The magnitudes kernel against an integer maximum taken one by one: every length from 1
+    /// to 41, with the largest number (or a NaN, an infinity, a negative, a subnormal) at every
+    /// position, so that full vectors, the overlapping last one and the sign are all tested.
+    #[test]
+    fn magnitudes_kernel_finds_the_largest_anywhere() {
+        let specials = [
+            1e30_f32,
+            -1e30,
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        let mut checked = 0;
+        for length in 1..=41 {
+            let base: Vec<f32> = (0..length)
+                .map(|k| (k as f32 * 0.37).sin() * 1e-3)
+                .collect();
+            for position in 0..length {
+                for &special in &specials {
+                    let mut values = base.clone();
+                    values[position] = special;
+                    let expected = values.iter().map(|v| v.to_bits() & 0x7fff_ffff).max();
+                    let got = dispatch::with_fma_told(|vectors| {
+                        let mut lanes = dispatch::Lanes::default();
+                        dispatch::take_magnitudes(&values, &mut lanes, vectors)
+                            .then(|| lanes.largest())
+                    });
+                    assert_eq!(got.is_some(), dispatch::fused(), "only with AVX2");
+                    if let Some(got) = got {
+                        assert_eq!(Some(got), expected, "{special} at {position} of {length}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 0 || !dispatch::fused());
     }
 }

@@ -128,6 +128,7 @@ pub(crate) fn affine_single<T: Scalar, A: Activation, const IN: usize, const OUT
         unsafe { super::avx2::affine::<A, IN, OUT>(weights, bias, input, z, a) };
         return;
     }
+    let _ = inference;
     affine::<T, IN, OUT>(weights, bias, input, z);
     A::forward(OUT, z, a);
 }
@@ -173,6 +174,100 @@ pub fn with_fma<R>(work: impl FnOnce() -> R) -> R {
         return unsafe { x86::run(work) };
     }
     work()
+}
+
+/// As [`with_fma`], telling `work` which copy runs: [`Vectors`] that allow the AVX2 kernels
+/// inside the copy compiled for AVX2 and FMA, and none in the portable one. Inlined, the answer
+/// is a constant in each copy, so a kernel chosen by it costs no test at run time.
+#[cfg(feature = "std")]
+#[inline(always)]
+pub(crate) fn with_fma_told<R>(work: impl FnOnce(Vectors) -> R) -> R {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if fused() {
+        // SAFETY: `fused()` has just checked that this CPU has the features `run` is
+        // compiled for.
+        return unsafe {
+            x86::run(
+                #[inline(always)]
+                || work(Vectors { avx2: true }),
+            )
+        };
+    }
+    work(Vectors::default())
+}
+
+/// Whether the running code may use the AVX2 kernels: only [`with_fma_told`] hands out one that
+/// does, after it has checked the CPU, so a kernel it lets run is known to be safe. The default
+/// allows none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vectors {
+    avx2: bool,
+}
+
+/// Eight running maxima of f32 magnitudes (as bits without the sign), one per vector lane, for
+/// [`take_magnitudes`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lanes([u32; 8]);
+
+impl Lanes {
+    /// The largest of the eight.
+    #[inline(always)]
+    pub(crate) fn largest(&self) -> u32 {
+        self.0.iter().fold(0, |largest, &lane| largest.max(lane))
+    }
+}
+
+/// Takes the magnitudes of `values` into `lanes` with the AVX2 kernel, when `vectors` allows it
+/// and `values` are f32s; otherwise leaves `lanes` as they are and returns false, for the caller
+/// to take them one by one.
+#[inline(always)]
+pub(crate) fn take_magnitudes<T: Scalar>(
+    values: &[T],
+    lanes: &mut Lanes,
+    vectors: Vectors,
+) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if vectors.avx2
+        && let Some(values) = f32s(values)
+    {
+        // SAFETY: `vectors` allows AVX2 only where `with_fma_told` has checked the CPU.
+        unsafe { super::avx2::take_magnitudes(values, &mut lanes.0) };
+        return true;
+    }
+    let _ = (values, lanes, vectors.avx2);
+    false
+}
+
+/// The largest f32 magnitude below `limit`'s (0 if there is none, or if `T` is not f32): what
+/// [`lanes_below`] compares with.
+#[inline]
+pub(crate) fn largest_lane_below<T: Scalar>(limit: T) -> u32 {
+    let magnitude = bytemuck::cast_slice::<T, u32>(core::slice::from_ref(&limit));
+    match magnitude {
+        [bits] if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() => {
+            (bits & 0x7fff_ffff).saturating_sub(1)
+        }
+        _ => 0,
+    }
+}
+
+/// Whether every magnitude in `lanes` is below `limit`'s, given `below`, the largest f32
+/// magnitude below it ([`largest_lane_below`]). A `limit` of 0, below which nothing is, is for
+/// the caller to refuse.
+#[inline(always)]
+pub(crate) fn lanes_below<T: Scalar>(
+    lanes: &Lanes,
+    limit: T,
+    below: u32,
+    vectors: Vectors,
+) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if vectors.avx2 && core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() {
+        // SAFETY: `vectors` allows AVX2 only where `with_fma_told` has checked the CPU.
+        return unsafe { super::avx2::all_at_most(&lanes.0, below) };
+    }
+    let _ = (vectors.avx2, below);
+    T::Magnitude::from(lanes.largest()) < limit.magnitude()
 }
 
 /// Runs `work` compiled for AVX-512F (with AVX2 and FMA) when this CPU has it, so that the
