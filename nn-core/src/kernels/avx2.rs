@@ -511,7 +511,6 @@ mod tests {
             f32::INFINITY,
             f32::NEG_INFINITY,
         ];
-        let mut checked = 0;
         for length in 1..=41 {
             let base: Vec<f32> = (0..length)
                 .map(|k| (k as f32 * 0.37).sin() * 1e-3)
@@ -529,11 +528,9 @@ mod tests {
                     assert_eq!(got.is_some(), dispatch::fused(), "only with AVX2");
                     if let Some(got) = got {
                         assert_eq!(Some(got), expected, "{special} at {position} of {length}");
-                        checked += 1;
                     }
                 }
             }
         }
-        assert!(checked > 0 || !dispatch::fused());
     }
 }

@@ -242,10 +242,9 @@ pub(crate) fn take_magnitudes<T: Scalar>(
 /// [`lanes_below`] compares with.
 #[inline]
 pub(crate) fn largest_lane_below<T: Scalar>(limit: T) -> u32 {
-    let magnitude = bytemuck::cast_slice::<T, u32>(core::slice::from_ref(&limit));
-    match magnitude {
-        [bits] if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() => {
-            (bits & 0x7fff_ffff).saturating_sub(1)
+    match bytemuck::cast_slice::<T, f32>(core::slice::from_ref(&limit)) {
+        [limit] if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>() => {
+            limit.magnitude().saturating_sub(1)
         }
         _ => 0,
     }

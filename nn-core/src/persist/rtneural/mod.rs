@@ -700,11 +700,12 @@ mod tests {
     use crate::activation::{Identity, Tanh};
     use crate::layer::{CausalConv1d, Streaming};
 
-    /// A conv1d layer of `in_ch` inputs taking `kernel`, with RTNeural's settings.
-    fn conv1d(in_ch: usize, kernel: &str, bias: &str, settings: &str) -> String {
+    /// A conv1d layer of `in_ch` inputs and `out_ch` outputs taking `kernel`, with RTNeural's
+    /// settings.
+    fn conv1d(in_ch: usize, out_ch: usize, kernel: &str, bias: &str, settings: &str) -> String {
         format!(
             r#"{{ "in_shape": [null, null, {in_ch}], "layers": [ {{ "type": "conv1d",
-                "activation": "", "shape": [null, null, 2], {settings},
+                "activation": "", "shape": [null, null, {out_ch}], {settings},
                 "weights": [{kernel}, {bias}] }} ] }}"#
         )
     }
@@ -715,11 +716,11 @@ mod tests {
         // the taps newest first, tap 2 at once, tap 1 two steps later, tap 0 after four.
         let json = conv1d(
             1,
+            1,
             "[[[1.0]], [[10.0]], [[100.0]]]",
             "[0.5]",
             r#""kernel_size": [3], "dilation": [2], "groups": 1"#,
-        )
-        .replace("[null, null, 2]", "[null, null, 1]");
+        );
         let conv: CausalConv1d<1, 1, 3, 2, Identity, f64> = from_json(&json)?;
         let mut state = Default::default();
         let ys: Vec<f64> = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
@@ -734,6 +735,7 @@ mod tests {
     fn a_conv1d_kernel_is_keras_tap_channel_output_by_hand() -> Result<(), RtNeuralError> {
         // kernel[k][c][o]: tap 0 (one step back) [[1, 2], [3, 4]], tap 1 (now) [[5, 6], [7, 8]].
         let json = conv1d(
+            2,
             2,
             "[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]",
             "[0.25, -0.5]",
@@ -756,6 +758,7 @@ mod tests {
     #[test]
     fn a_lone_conv1d_with_its_activation_and_the_wrong_setting() {
         let json = conv1d(
+            2,
             2,
             "[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]",
             "[0.25, -0.5]",
