@@ -1,7 +1,7 @@
 use nalgebra::SVector;
 
 use super::super::recurrent::{flat, flat_mut, gate_products, sigmoid, tanh};
-use super::{ThroughTime, add, add_outer, back_product, transpose_into};
+use super::{ThroughTime, add, add_outer, add_outers, back_product, transpose_into};
 use crate::{Lstm, LstmState, Scalar};
 
 /// The state is `h` then `c`; a step keeps its gates i, f, g, o (after their activations) and
@@ -87,41 +87,101 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> ThroughTime<T, IN, HIDDEN>
         d_state: &mut [T],
         gradients: &mut Self,
     ) -> SVector<T, IN> {
-        let load = |values: &[T]| SVector::<T, HIDDEN>::from_column_slice(&values[..HIDDEN]);
-        let (h, c) = (&before[..HIDDEN], load(&before[HIDDEN..]));
-        let [i, f, g, o, squashed] =
-            core::array::from_fn(|k| load(&trace[k * HIDDEN..(k + 1) * HIDDEN]));
-        let one = SVector::<T, HIDDEN>::repeat(T::one());
-        let dh = d_output + load(d_state);
-        let dc = load(&d_state[HIDDEN..])
-            + dh.component_mul(&o)
-                .component_mul(&(one - squashed.component_mul(&squashed)));
-        // The gates' pre-activations' gradients, in the gates' order i, f, g, o.
-        let sigmoid_slope = |a: &SVector<T, HIDDEN>| a.component_mul(&(one - a));
-        let dz = [
-            dc.component_mul(&g).component_mul(&sigmoid_slope(&i)),
-            dc.component_mul(&c).component_mul(&sigmoid_slope(&f)),
-            dc.component_mul(&i)
-                .component_mul(&(one - g.component_mul(&g))),
-            dh.component_mul(&squashed)
-                .component_mul(&sigmoid_slope(&o)),
-        ];
-        d_state[HIDDEN..2 * HIDDEN].copy_from_slice(dc.component_mul(&f).as_slice());
+        let (dz, d_input) = cell_backward(transposed, before, trace, d_output, d_state);
         let dz: &[T] = bytemuck::cast_slice(&dz[..]);
         add(bytemuck::cast_slice_mut(&mut gradients.bias_ih[..]), dz);
         add(bytemuck::cast_slice_mut(&mut gradients.bias_hh[..]), dz);
         add_outer(flat_mut(&mut gradients.weight_ih), input.as_slice(), dz);
-        add_outer(flat_mut(&mut gradients.weight_hh), h, dz);
-        let (ih, hh) = transposed.split_at(4 * HIDDEN * IN);
-        let mut d_input = SVector::<T, IN>::zeros();
-        back_product::<T, IN>(
-            ih,
-            dz,
-            SVector::<T, IN>::zeros().as_slice(),
-            d_input.as_mut_slice(),
-        );
-        let zeros = SVector::<T, HIDDEN>::zeros();
-        back_product::<T, HIDDEN>(hh, dz, zeros.as_slice(), &mut d_state[..HIDDEN]);
+        add_outer(flat_mut(&mut gradients.weight_hh), &before[..HIDDEN], dz);
         d_input
     }
+
+    /// A step keeps its gates' pre-activations' gradients `dz` (`4 HIDDEN`).
+    const DEFERRED_LEN: usize = 4 * HIDDEN;
+
+    #[inline(always)]
+    fn deferred_backward_step(
+        &self,
+        transposed: &[T],
+        _input: &SVector<T, IN>,
+        before: &[T],
+        trace: &[T],
+        d_output: &SVector<T, HIDDEN>,
+        d_state: &mut [T],
+        deferred: &mut [T],
+        _gradients: &mut Self,
+    ) -> SVector<T, IN> {
+        let (dz, d_input) = cell_backward(transposed, before, trace, d_output, d_state);
+        deferred[..4 * HIDDEN].copy_from_slice(bytemuck::cast_slice(&dz[..]));
+        d_input
+    }
+
+    /// `dW_ih = sum dz x^T` and `dW_hh = sum dz h^T` over every step at once, and both biases'
+    /// `sum dz`.
+    #[inline(always)]
+    fn deferred_gradients(inputs: &[T], befores: &[T], deferred: &[T], gradients: &mut Self) {
+        let rows = 4 * HIDDEN;
+        add_outers(
+            flat_mut(&mut gradients.weight_ih),
+            rows,
+            (deferred, rows),
+            (inputs, IN),
+        );
+        add_outers(
+            flat_mut(&mut gradients.weight_hh),
+            rows,
+            (deferred, rows),
+            (befores, 2 * HIDDEN),
+        );
+        let bias: &mut [T] = bytemuck::cast_slice_mut(&mut gradients.bias_ih[..]);
+        for dz in deferred.chunks_exact(rows) {
+            add(bias, dz);
+        }
+        gradients.bias_hh = gradients.bias_ih;
+    }
+}
+
+/// One step of the cell back: the gates' pre-activations' gradients `dz` (i, f, g, o) and the
+/// gradient with respect to the step's input; `d_state` as for
+/// [`ThroughTime::backward_step`].
+#[inline(always)]
+fn cell_backward<T: Scalar, const IN: usize, const HIDDEN: usize>(
+    transposed: &[T],
+    before: &[T],
+    trace: &[T],
+    d_output: &SVector<T, HIDDEN>,
+    d_state: &mut [T],
+) -> ([SVector<T, HIDDEN>; 4], SVector<T, IN>) {
+    let load = |values: &[T]| SVector::<T, HIDDEN>::from_column_slice(&values[..HIDDEN]);
+    let c = load(&before[HIDDEN..]);
+    let [i, f, g, o, squashed] =
+        core::array::from_fn(|k| load(&trace[k * HIDDEN..(k + 1) * HIDDEN]));
+    let one = SVector::<T, HIDDEN>::repeat(T::one());
+    let dh = d_output + load(d_state);
+    let dc = load(&d_state[HIDDEN..])
+        + dh.component_mul(&o)
+            .component_mul(&(one - squashed.component_mul(&squashed)));
+    // The gates' pre-activations' gradients, in the gates' order i, f, g, o.
+    let sigmoid_slope = |a: &SVector<T, HIDDEN>| a.component_mul(&(one - a));
+    let dz = [
+        dc.component_mul(&g).component_mul(&sigmoid_slope(&i)),
+        dc.component_mul(&c).component_mul(&sigmoid_slope(&f)),
+        dc.component_mul(&i)
+            .component_mul(&(one - g.component_mul(&g))),
+        dh.component_mul(&squashed)
+            .component_mul(&sigmoid_slope(&o)),
+    ];
+    d_state[HIDDEN..2 * HIDDEN].copy_from_slice(dc.component_mul(&f).as_slice());
+    let flat_dz: &[T] = bytemuck::cast_slice(&dz[..]);
+    let (ih, hh) = transposed.split_at(4 * HIDDEN * IN);
+    let mut d_input = SVector::<T, IN>::zeros();
+    back_product::<T, IN>(
+        ih,
+        flat_dz,
+        SVector::<T, IN>::zeros().as_slice(),
+        d_input.as_mut_slice(),
+    );
+    let zeros = SVector::<T, HIDDEN>::zeros();
+    back_product::<T, HIDDEN>(hh, flat_dz, zeros.as_slice(), &mut d_state[..HIDDEN]);
+    (dz, d_input)
 }

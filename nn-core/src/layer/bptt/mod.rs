@@ -81,6 +81,46 @@ pub trait ThroughTime<T: Scalar, const IN: usize, const OUT: usize>: Streaming<T
         d_state: &mut [T],
         gradients: &mut Self::Gradients,
     ) -> SVector<T, IN>;
+
+    /// Scalars per step that [`deferred_backward_step`](Self::deferred_backward_step) leaves
+    /// for [`deferred_gradients`](Self::deferred_gradients); zero for a layer that adds its
+    /// weight gradients step by step.
+    const DEFERRED_LEN: usize = 0;
+
+    /// [`backward_step`](Self::backward_step), leaving in `deferred` (`DEFERRED_LEN` scalars)
+    /// what the parameter gradients need instead of adding them, where the layer defers them.
+    #[must_use]
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn deferred_backward_step(
+        &self,
+        transposed: &[T],
+        input: &SVector<T, IN>,
+        before: &[T],
+        trace: &[T],
+        d_output: &SVector<T, OUT>,
+        d_state: &mut [T],
+        deferred: &mut [T],
+        gradients: &mut Self::Gradients,
+    ) -> SVector<T, IN> {
+        let _ = deferred;
+        self.backward_step(
+            transposed, input, before, trace, d_output, d_state, gradients,
+        )
+    }
+
+    /// The parameter gradients every step's `deferred` scalars stand for, added to
+    /// `gradients` at once: `inputs`, `befores` and `deferred` hold all the steps, `IN`,
+    /// `STATE_LEN` and `DEFERRED_LEN` scalars each, in the same order.
+    #[inline(always)]
+    fn deferred_gradients(
+        inputs: &[T],
+        befores: &[T],
+        deferred: &[T],
+        gradients: &mut Self::Gradients,
+    ) {
+        let _ = (inputs, befores, deferred, gradients);
+    }
 }
 
 /// A chain of layers from `IN` to `OUT` numbers per step, run over batches of whole sequences.
@@ -157,7 +197,9 @@ where
     fn scratch_len(sequences: usize, steps: usize, training: bool) -> usize {
         let count = sequences * steps;
         let own = if training {
-            count * (L::TRACE_LEN + L::STATE_LEN + 2 * A) + L::STATE_LEN + L::TRANSPOSED_LEN
+            count * (L::TRACE_LEN + L::STATE_LEN + L::DEFERRED_LEN + 2 * A)
+                + L::STATE_LEN
+                + L::TRANSPOSED_LEN
         } else {
             count * A
         };
@@ -215,6 +257,8 @@ where
         let output = scratch.slice(count * A);
         let delta = scratch.slice(count * A);
         let d_state = scratch.slice(state_len);
+        let deferred_len = L::DEFERRED_LEN;
+        let deferred = scratch.slice(count * deferred_len);
         let transposed = scratch.slice(L::TRANSPOSED_LEN);
         let x = input.as_slice();
         for s in 0..sequences {
@@ -247,13 +291,14 @@ where
             for t in (s * steps..(s + 1) * steps).rev() {
                 let step = SVector::<T, IN>::from_column_slice(&x[t * IN..][..IN]);
                 let d_output = SVector::<T, A>::from_column_slice(&delta[t * A..][..A]);
-                let d_input = self.0.backward_step(
+                let d_input = self.0.deferred_backward_step(
                     transposed,
                     &step,
                     &befores[t * state_len..][..state_len],
                     &traces[t * trace_len..][..trace_len],
                     &d_output,
                     d_state,
+                    &mut deferred[t * deferred_len..][..deferred_len],
                     own,
                 );
                 if let Some(gradient) = input_gradient.as_mut() {
@@ -261,6 +306,7 @@ where
                 }
             }
         }
+        L::deferred_gradients(x, befores, deferred, own);
     }
 }
 
@@ -470,5 +516,119 @@ fn transpose_into<T: Scalar>(weights: &[T], rows: usize, out: &mut [T]) {
 fn add<T: Scalar>(gradient: &mut [T], dz: &[T]) {
     for (g, &d) in gradient.iter_mut().zip(dz) {
         *g += d;
+    }
+}
+
+/// `gradient += sum_n dz_n x_n^T` over steps `n` (column-major, `rows` rows): `dz_n` is
+/// `deltas[n * delta_stride..][..rows]` and `x_n` is `inputs[n * input_stride..][..columns]`.
+/// One product over all the steps instead of an outer product added at each: a block of the
+/// gradient's rows stays in registers while the steps go by. With fused multiply-add where the
+/// CPU has it.
+#[inline(always)]
+fn add_outers<T: Scalar>(
+    gradient: &mut [T],
+    rows: usize,
+    (deltas, delta_stride): (&[T], usize),
+    (inputs, input_stride): (&[T], usize),
+) {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if fused() {
+        outers::<Fused, T>(
+            gradient,
+            rows,
+            (deltas, delta_stride),
+            (inputs, input_stride),
+        );
+        return;
+    }
+    outers::<Separate, T>(
+        gradient,
+        rows,
+        (deltas, delta_stride),
+        (inputs, input_stride),
+    );
+}
+
+/// Rows of [`add_outers`]'s register block.
+const OUTER_ROWS: usize = 32;
+
+/// Steps [`add_outers`] takes at a time, so that their deltas stay in the nearest cache while
+/// every column of the gradient goes over them.
+const OUTER_STEPS: usize = 32;
+
+#[inline(always)]
+fn outers<F: MulAdd, T: Scalar>(
+    gradient: &mut [T],
+    rows: usize,
+    (deltas, delta_stride): (&[T], usize),
+    (inputs, input_stride): (&[T], usize),
+) {
+    if rows == 0 || delta_stride < rows || input_stride == 0 {
+        return;
+    }
+    let steps = (deltas.len() / delta_stride).min(inputs.len() / input_stride);
+    let mut first = 0;
+    while first < steps {
+        let count = OUTER_STEPS.min(steps - first);
+        let dz = &deltas[first * delta_stride..][..(count - 1) * delta_stride + rows];
+        let x = &inputs[first * input_stride..][..count * input_stride];
+        for (j, column) in gradient.chunks_exact_mut(rows).enumerate() {
+            let mut start = 0;
+            for block in column.chunks_mut(OUTER_ROWS) {
+                if let Ok(block) = <&mut [T; OUTER_ROWS]>::try_from(&mut *block) {
+                    let mut sum = *block;
+                    for n in 0..count {
+                        let scale = x[n * input_stride + j];
+                        let d = &dz[n * delta_stride + start..][..OUTER_ROWS];
+                        for (s, &d) in sum.iter_mut().zip(d) {
+                            *s = F::mul_add(d, scale, *s);
+                        }
+                    }
+                    *block = sum;
+                } else {
+                    for n in 0..count {
+                        let scale = x[n * input_stride + j];
+                        let d = &dz[n * delta_stride + start..][..block.len()];
+                        for (g, &d) in block.iter_mut().zip(d) {
+                            *g = F::mul_add(d, scale, *g);
+                        }
+                    }
+                }
+                start += block.len();
+            }
+        }
+        first += count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_product_over_the_steps_adds_what_each_steps_outer_product_adds() {
+        // 37 rows (a register block and rows over), 3 columns read at a stride of 5, and 70
+        // steps (two whole chunks of steps and a part) with deltas at a stride of 40.
+        let (rows, columns, steps) = (37, 3, 70_u32);
+        let deltas: Vec<f64> = (0..steps * 40)
+            .map(|i| (f64::from(i) * 0.37).sin())
+            .collect();
+        let inputs: Vec<f64> = (0..steps * 5)
+            .map(|i| (f64::from(i) * 0.91).cos())
+            .collect();
+        let start: Vec<f64> = (0..37_u32 * 3).map(|i| f64::from(i) * 0.5).collect();
+        let mut expected = start.clone();
+        for n in 0..steps as usize {
+            add_outer(
+                &mut expected,
+                &inputs[n * 5..][..columns],
+                &deltas[n * 40..][..rows],
+            );
+        }
+        let mut got = start;
+        add_outers(&mut got, rows, (&deltas, 40), (&inputs, 5));
+        for (g, e) in got.iter().zip(&expected) {
+            assert!((g - e).abs() < 1e-12, "{g} vs {e}");
+        }
     }
 }
