@@ -126,6 +126,43 @@ fn channel_sum<T: Scalar>(
     sums.iter().fold(rest, |total, &s| total + s)
 }
 
+/// `(sum dy, sum dy xhat)` over channel `c`'s numbers in every sample, in one pass over `delta`
+/// and `xhat`: each sum taken in the order [`channel_sum`] takes it, so the same bits.
+#[inline]
+fn channel_gradient_sums<T: Scalar>(
+    g: &BatchNormGeometry,
+    (delta, xhat): (&[T], &[T]),
+    c: usize,
+) -> (T, T) {
+    const LANES: usize = 8;
+    let (mut sums, mut products) = ([T::zero(); LANES], [T::zero(); LANES]);
+    let (mut rest, mut products_rest) = (T::zero(), T::zero());
+    let samples = delta
+        .chunks_exact(g.sample_size())
+        .zip(xhat.chunks_exact(g.sample_size()));
+    for (d, x) in samples {
+        let (d, x) = (
+            &d[c * g.spatial..][..g.spatial],
+            &x[c * g.spatial..][..g.spatial],
+        );
+        let (d_chunks, x_chunks) = (d.chunks_exact(LANES), x.chunks_exact(LANES));
+        for (&d, &x) in d_chunks.remainder().iter().zip(x_chunks.remainder()) {
+            rest += d;
+            products_rest += d * x;
+        }
+        for (d, x) in d_chunks.zip(x_chunks) {
+            for (((s, p), &d), &x) in sums.iter_mut().zip(&mut products).zip(d).zip(x) {
+                *s += d;
+                *p += d * x;
+            }
+        }
+    }
+    (
+        sums.iter().fold(rest, |total, &s| total + s),
+        products.iter().fold(products_rest, |total, &p| total + p),
+    )
+}
+
 #[inline]
 pub(crate) fn inverse_std<T: Scalar>(variance: T, eps: T) -> T {
     T::one() / (variance + eps).sqrt()
@@ -199,8 +236,7 @@ pub fn batch_norm_backward<T: Scalar>(
     debug_assert!([gamma_gradient.len(), beta_gradient.len()] == [g.channels; 2]);
     let channels = gamma_gradient.iter_mut().zip(beta_gradient.iter_mut());
     for (c, (gg, gb)) in channels.enumerate() {
-        *gb = channel_sum(g, (delta, delta), c, |d, _| d);
-        *gg = channel_sum(g, (delta, xhat), c, |d, xh| d * xh);
+        (*gb, *gg) = channel_gradient_sums(g, (delta, xhat), c);
     }
     let Some(input_gradient) = input_gradient else {
         return;
