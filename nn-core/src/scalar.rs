@@ -80,6 +80,30 @@ pub trait Scalar:
     fn as_f64(self) -> f64;
 }
 
+/// Running maxima of [`largest_bits`]: one 512-bit vector of `u32`, or two of 256 bits.
+const MAXIMA: usize = 16;
+
+/// The largest of `bits & mask` (0 for none), in [`MAXIMA`] running maxima reduced at the end,
+/// so that the loop compiles to vector maxima (an integer maximum is the same in any order).
+#[inline(always)]
+fn largest_bits<B>(bits: &[B], mask: B) -> B
+where
+    B: Copy + Ord + Default + core::ops::BitAnd<Output = B>,
+{
+    let chunks = bits.chunks_exact(MAXIMA);
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(B::default(), |largest, &b| largest.max(b & mask));
+    let mut maxima = [B::default(); MAXIMA];
+    for chunk in chunks {
+        for (largest, &b) in maxima.iter_mut().zip(chunk) {
+            *largest = (*largest).max(b & mask);
+        }
+    }
+    maxima.iter().fold(rest, |largest, &m| largest.max(m))
+}
+
 impl Scalar for f32 {
     const NAME: &'static str = "f32";
     const SAFE_STEP: Self = f32::from_bits((127 + 102) << 23);
@@ -89,9 +113,7 @@ impl Scalar for f32 {
 
     #[inline(always)]
     fn largest_magnitude(values: &[Self]) -> u32 {
-        values.iter().fold(0, |largest, value| {
-            largest.max(value.to_bits() & 0x7fff_ffff)
-        })
+        largest_bits(bytemuck::cast_slice::<f32, u32>(values), 0x7fff_ffff)
     }
 
     #[inline(always)]
@@ -124,9 +146,10 @@ impl Scalar for f64 {
 
     #[inline(always)]
     fn largest_magnitude(values: &[Self]) -> u64 {
-        values.iter().fold(0, |largest, value| {
-            largest.max(value.to_bits() & 0x7fff_ffff_ffff_ffff)
-        })
+        largest_bits(
+            bytemuck::cast_slice::<f64, u64>(values),
+            0x7fff_ffff_ffff_ffff,
+        )
     }
 
     #[inline(always)]
@@ -147,5 +170,54 @@ impl Scalar for f64 {
     #[inline]
     fn as_f64(self) -> f64 {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scalar;
+
+    /// The sixteen running maxima against one maximum taken value by value, for lengths that
+    /// fill them, leave a remainder or have only one, with the largest in a chunk or in the
+    /// remainder, negative, infinite or NaN (whose magnitude is above every other).
+    #[test]
+    fn largest_magnitude_is_the_largest_of_every_value() {
+        fn one_by_one<T: Scalar>(values: &[T]) -> T::Magnitude {
+            values.iter().fold(T::Magnitude::default(), |largest, &v| {
+                largest.max(v.magnitude())
+            })
+        }
+        fn check<T: Scalar>() {
+            let specials = [
+                T::cast_from(-7.5),
+                T::cast_from(f64::INFINITY),
+                T::cast_from(f64::NEG_INFINITY),
+                T::cast_from(f64::NAN),
+            ];
+            for len in [0_usize, 1, 15, 16, 17, 33, 40] {
+                let values: Vec<T> = (0..len)
+                    .map(|i| T::cast_from((i as f64 * 0.7).sin() * 3.0))
+                    .collect();
+                assert_eq!(T::largest_magnitude(&values), one_by_one(&values), "{len}");
+                for at in [0, len / 2, len.saturating_sub(1)]
+                    .into_iter()
+                    .take(len.min(3))
+                {
+                    for special in specials {
+                        let mut values = values.clone();
+                        values[at] = special;
+                        let largest = T::largest_magnitude(&values);
+                        assert_eq!(largest, special.magnitude(), "{len} at {at}");
+                        assert_eq!(largest, one_by_one(&values));
+                    }
+                }
+            }
+            assert_eq!(
+                T::largest_magnitude(&[T::cast_from(f64::INFINITY), T::cast_from(f64::NAN)]),
+                T::cast_from(f64::NAN).magnitude()
+            );
+        }
+        check::<f32>();
+        check::<f64>();
     }
 }
