@@ -203,3 +203,38 @@ fn fit_trains_a_network_with_batch_norm() {
             .all(|v| v.is_finite() && *v > 0.0)
     );
 }
+
+/// `restore_best_weights` brings back the best epoch's running statistics with its parameters:
+/// the network `fit` returns scores exactly the best epoch's validation loss. With the last
+/// epoch's statistics and the best epoch's weights it would not.
+#[test]
+fn restoring_the_best_epoch_restores_its_running_statistics() {
+    let mut rng = typenn::SplitMix64::new(5);
+    let mut draw = || 2.0 * rng.next_f32() - 1.0;
+    let inputs: Vec<SVector<f32, 3>> = (0..64).map(|_| SVector::from_fn(|_, _| draw())).collect();
+    // Targets without a pattern: training overfits, so the validation loss turns up and the
+    // best epoch is not the last one.
+    let targets: Vec<SVector<f32, 2>> = (0..64).map(|_| SVector::from_fn(|_, _| draw())).collect();
+    let data = Dataset::new(inputs, targets).unwrap();
+    let validation = data.subset(&(48..64).collect::<Vec<_>>()).unwrap();
+
+    let mut model = Tabular::new(&mut StdRng::seed_from_u64(1));
+    let options = FitOptions::new()
+        .epochs(200)
+        .batch_size(8)
+        .validation_split(0.25)
+        .early_stopping(
+            EarlyStopping::new(Monitor::ValLoss)
+                .patience(5)
+                .restore_best_weights(true),
+        );
+    let history = model.fit(&data, Mse, Sgd::new(0.1), &options).unwrap();
+    let best = history.best_epoch.unwrap();
+    assert!(best < history.epochs(), "best epoch {best} is the last one");
+    let best_loss = history.val_loss.as_ref().unwrap()[best - 1];
+    let loss = model.evaluate(&validation, &Mse);
+    assert!(
+        (loss - best_loss).abs() <= 1e-6 * best_loss,
+        "restored network scores {loss}, the best epoch {best_loss}"
+    );
+}

@@ -65,7 +65,9 @@ impl fmt::Display for Monitor {
 /// and training never stops after its first epoch. A NaN never improves.
 ///
 /// With `restore_best_weights`, the network ends with the parameters it had at the end of the
-/// best epoch, whether training stopped early or ran all its epochs (Keras restores only when it
+/// best epoch, and with that epoch's non-trainable state (BatchNorm's running statistics), as
+/// Keras restores its non-trainable weights: the best epoch's network as it was validated. It
+/// restores whether training stopped early or ran all its epochs (Keras restores only when it
 /// stops early). If training fails with an error, the network is left as the error says.
 ///
 /// The defaults are Keras's: patience 0, `min_delta` 0, no restoring.
@@ -142,6 +144,9 @@ pub(crate) struct Stopper<G> {
     best_epoch: Option<usize>,
     wait: usize,
     best_weights: Option<G>,
+    /// The best epoch's buffers (running statistics), when restoring; as `f64`, which holds every
+    /// `f32` and `f64` value exactly.
+    best_buffers: Vec<f64>,
 }
 
 impl<G> Stopper<G> {
@@ -159,6 +164,7 @@ impl<G> Stopper<G> {
             best_epoch: None,
             wait: 0,
             best_weights: config.restore_best_weights.then(G::zeros),
+            best_buffers: Vec::new(),
         }
     }
 
@@ -195,6 +201,11 @@ impl<G> Stopper<G> {
         self.best_epoch = Some(epoch);
         if let Some(best) = &mut self.best_weights {
             copy(network, best);
+            self.best_buffers.clear();
+            for buffer in 0..P::BUFFERS {
+                let values = network.buffer(buffer).iter().map(|&value| value.as_f64());
+                self.best_buffers.extend(values);
+            }
         }
     }
 
@@ -215,6 +226,12 @@ impl<G> Stopper<G> {
     {
         if let (Some(best), Some(_)) = (&self.best_weights, self.best_epoch) {
             copy(best, network);
+            let mut kept = self.best_buffers.iter();
+            for buffer in 0..P::BUFFERS {
+                for (value, &best) in network.buffer_mut(buffer).iter_mut().zip(&mut kept) {
+                    *value = T::cast_from(best);
+                }
+            }
         }
     }
 }
@@ -233,7 +250,7 @@ fn copy<T: Scalar, A: Parameters<T>, B: Parameters<T>>(from: &A, to: &mut B) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Dense, DenseGradients, Identity};
+    use crate::{BatchNorm, BatchNormGradients, Dense, DenseGradients, Identity};
 
     type Layer = Dense<1, 1, Identity, f64>;
 
@@ -254,6 +271,33 @@ mod tests {
         }
         stopper.restore(&mut layer);
         (stopped, stopper.best_epoch(), layer.weights[(0, 0)])
+    }
+
+    /// The best epoch's running statistics come back with its parameters: a BatchNorm whose
+    /// weight and running mean both hold the epoch number ends with the best epoch's in both.
+    #[test]
+    fn restoring_brings_back_the_best_epochs_running_statistics() {
+        let config = EarlyStopping::new(Monitor::ValLoss)
+            .patience(2)
+            .restore_best_weights(true);
+        let mut stopper = Stopper::<BatchNormGradients<2, f32>>::new::<f32>(config);
+        let mut layer = BatchNorm::<2, 1, f32>::from_parts([1.0; 2], [0.0; 2], [0.0; 2], [1.0; 2]);
+        let mut stopped = None;
+        for (index, value) in [3.0, 1.0, 2.0, 2.5, 0.5].into_iter().enumerate() {
+            let epoch = index + 1;
+            layer.weight = [epoch as f32; 2];
+            layer.running_mean = [epoch as f32, -(epoch as f32)];
+            layer.running_var = [0.1 * epoch as f32; 2];
+            if stopper.observe(epoch, value, &layer) {
+                stopped = Some(epoch);
+                break;
+            }
+        }
+        stopper.restore(&mut layer);
+        assert_eq!((stopped, stopper.best_epoch()), (Some(4), Some(2)));
+        assert_eq!(layer.weight, [2.0; 2]);
+        assert_eq!(layer.running_mean, [2.0, -2.0]);
+        assert_eq!(layer.running_var, [0.1 * 2.0_f32; 2]);
     }
 
     #[test]
