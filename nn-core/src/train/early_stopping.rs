@@ -3,7 +3,7 @@
 use core::fmt;
 
 use super::Metric;
-use crate::{Parameters, Scalar};
+use crate::{Parameters, Scalar, guard};
 
 /// Whether a smaller or a larger value of a figure is better.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -136,25 +136,21 @@ impl EarlyStopping {
 }
 
 /// The running state of early stopping within one `fit`: the best value and epoch, the epochs
-/// waited, and (when restoring) a copy of the best parameters in a gradient-shaped buffer.
+/// waited, and (when restoring) a copy of the best epoch's parameters and buffers.
 #[derive(Debug)]
-pub(crate) struct Stopper<G> {
+pub(crate) struct Stopper<T> {
     config: EarlyStopping,
     best: f64,
     best_epoch: Option<usize>,
     wait: usize,
-    best_weights: Option<G>,
-    /// The best epoch's buffers (running statistics), when restoring; as `f64`, which holds every
-    /// `f32` and `f64` value exactly.
-    best_buffers: Vec<f64>,
+    /// The best epoch's parameters and buffers (running statistics), as [`guard::save`] copies
+    /// them, when restoring.
+    best_network: Option<Vec<T>>,
 }
 
-impl<G> Stopper<G> {
-    /// A stopper that has seen nothing; `G` must list the same tensor shapes as the network.
-    pub(crate) fn new<T: Scalar>(config: EarlyStopping) -> Self
-    where
-        G: Parameters<T>,
-    {
+impl<T: Scalar> Stopper<T> {
+    /// A stopper that has seen nothing.
+    pub(crate) fn new(config: EarlyStopping) -> Self {
         Self {
             config,
             best: match config.monitor.mode() {
@@ -163,22 +159,18 @@ impl<G> Stopper<G> {
             },
             best_epoch: None,
             wait: 0,
-            best_weights: config.restore_best_weights.then(G::zeros),
-            best_buffers: Vec::new(),
+            best_network: config.restore_best_weights.then(Vec::new),
         }
     }
 
     /// Records the monitored `value` of `epoch` (counting from 1), whose parameters are
     /// `network`'s, and tells whether training should stop.
-    pub(crate) fn observe<T: Scalar, P: Parameters<T>>(
+    pub(crate) fn observe<P: Parameters<T>>(
         &mut self,
         epoch: usize,
         value: f64,
         network: &P,
-    ) -> bool
-    where
-        G: Parameters<T>,
-    {
+    ) -> bool {
         // As Keras: the first epoch's parameters are kept even when its value is NaN, so there is
         // always something to restore.
         if self.best_epoch.is_none() {
@@ -194,18 +186,10 @@ impl<G> Stopper<G> {
         self.wait >= self.config.patience && epoch > 1
     }
 
-    fn keep<T: Scalar, P: Parameters<T>>(&mut self, epoch: usize, network: &P)
-    where
-        G: Parameters<T>,
-    {
+    fn keep<P: Parameters<T>>(&mut self, epoch: usize, network: &P) {
         self.best_epoch = Some(epoch);
-        if let Some(best) = &mut self.best_weights {
-            copy(network, best);
-            self.best_buffers.clear();
-            for buffer in 0..P::BUFFERS {
-                let values = network.buffer(buffer).iter().map(|&value| value.as_f64());
-                self.best_buffers.extend(values);
-            }
+        if let Some(best) = &mut self.best_network {
+            guard::save(network, best);
         }
     }
 
@@ -219,30 +203,10 @@ impl<G> Stopper<G> {
         self.best_epoch
     }
 
-    /// Writes the best epoch's parameters back into `network`, when restoring.
-    pub(crate) fn restore<T: Scalar, P: Parameters<T>>(&self, network: &mut P)
-    where
-        G: Parameters<T>,
-    {
-        if let (Some(best), Some(_)) = (&self.best_weights, self.best_epoch) {
-            copy(best, network);
-            let mut kept = self.best_buffers.iter();
-            for buffer in 0..P::BUFFERS {
-                for (value, &best) in network.buffer_mut(buffer).iter_mut().zip(&mut kept) {
-                    *value = T::cast_from(best);
-                }
-            }
-        }
-    }
-}
-
-/// Copies every tensor of `from` into `to`, which list the same shapes.
-fn copy<T: Scalar, A: Parameters<T>, B: Parameters<T>>(from: &A, to: &mut B) {
-    for index in 0..A::TENSORS {
-        let (from, to) = (from.tensor(index), to.tensor_mut(index));
-        debug_assert_eq!(from.len(), to.len(), "tensor {index} differs in shape");
-        for (to, &from) in to.iter_mut().zip(from) {
-            *to = from;
+    /// Writes the best epoch's parameters and buffers back into `network`, when restoring.
+    pub(crate) fn restore<P: Parameters<T>>(&self, network: &mut P) {
+        if let (Some(best), Some(_)) = (&self.best_network, self.best_epoch) {
+            guard::restore(network, best);
         }
     }
 }
@@ -250,7 +214,7 @@ fn copy<T: Scalar, A: Parameters<T>, B: Parameters<T>>(from: &A, to: &mut B) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BatchNorm, BatchNormGradients, Dense, DenseGradients, Identity};
+    use crate::{BatchNorm, Dense, Identity};
 
     type Layer = Dense<1, 1, Identity, f64>;
 
@@ -258,7 +222,7 @@ mod tests {
     /// stopper says stop; returns the epoch it stopped at (if any), the best epoch and the
     /// restored weight.
     fn run(config: EarlyStopping, values: &[f64]) -> (Option<usize>, Option<usize>, f64) {
-        let mut stopper = Stopper::<DenseGradients<1, 1, f64>>::new::<f64>(config);
+        let mut stopper = Stopper::<f64>::new(config);
         let mut layer = Layer::zeros();
         let mut stopped = None;
         for (index, &value) in values.iter().enumerate() {
@@ -280,7 +244,7 @@ mod tests {
         let config = EarlyStopping::new(Monitor::ValLoss)
             .patience(2)
             .restore_best_weights(true);
-        let mut stopper = Stopper::<BatchNormGradients<2, f32>>::new::<f32>(config);
+        let mut stopper = Stopper::<f32>::new(config);
         let mut layer = BatchNorm::<2, 1, f32>::from_parts([1.0; 2], [0.0; 2], [0.0; 2], [1.0; 2]);
         let mut stopped = None;
         for (index, value) in [3.0, 1.0, 2.0, 2.5, 0.5].into_iter().enumerate() {

@@ -65,21 +65,20 @@ pub(super) trait Epochs<N, X, Y> {
 
 /// Trains `network` on `training` for the options' epochs, `history` holding the columns the
 /// run reports, and `stopper` early stopping when asked for. The options are checked already.
-pub(super) fn run<N, X, Y, E, G>(
+pub(super) fn run<N, X, Y, E>(
     epochs_of: &mut E,
     network: &mut N,
     training: Items<'_, X, Y>,
     options: &FitOptions,
     callbacks: &mut [&mut dyn Callback],
     mut history: History,
-    mut stopper: Option<Stopper<G>>,
+    mut stopper: Option<Stopper<E::Scalar>>,
 ) -> Result<History, TrainError>
 where
     X: Copy,
     Y: Copy,
     E: Epochs<N, X, Y>,
     N: Parameters<E::Scalar>,
-    G: Parameters<E::Scalar>,
 {
     let epochs = options.epochs_value();
     let batch_size = options.batch_size_value();

@@ -210,9 +210,7 @@ impl<'a, T: Scalar, const IN: usize, const OUT: usize> Fit<'a, T, IN, OUT> {
         let options = self.options;
         let metrics = options.metric_set();
         trainer.phase = super::training_phase(options.shuffle_seed().unwrap_or(0));
-        let stopper = options
-            .early_stopping_value()
-            .map(Stopper::<N::Gradients>::new::<T>);
+        let stopper = options.early_stopping_value().map(Stopper::<T>::new);
         let mut epochs = SampleEpochs {
             trainer,
             validation,

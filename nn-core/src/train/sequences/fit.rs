@@ -221,9 +221,7 @@ impl<'a, T: Scalar, const STEPS: usize, const IN: usize, const OUT: usize>
     {
         let options = self.options;
         trainer.phase = super::super::training_phase(options.shuffle_seed().unwrap_or(0));
-        let stopper = options
-            .early_stopping_value()
-            .map(Stopper::<N::Gradients>::new::<T>);
+        let stopper = options.early_stopping_value().map(Stopper::<T>::new);
         let mut epochs = SequenceEpochs {
             trainer,
             validation,
