@@ -11,6 +11,8 @@
 
 mod common;
 #[path = "common/digits.rs"]
+// Both networks and their training; not the cross-validation's pieces.
+#[allow(dead_code)]
 mod digits;
 
 use std::hint::black_box;
@@ -82,12 +84,19 @@ fn cnn(
     train: &Dataset<f32, 64, 10>,
     test: &Dataset<f32, 64, 10>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (model, history, elapsed) = digits::train_cnn(train)?;
+    let training = digits::train_cnn(train)?;
+    let model = training.model;
     println!(
-        "\nCNN trained in {} epochs ({:.2} s); kept epoch {}",
-        history.epochs(),
-        elapsed.as_secs_f64(),
-        history.best_epoch.unwrap_or(history.epochs())
+        "\nCNN: best epoch {} of {} on the held-out part ({:.2} s), then {} epochs on every \
+         training image ({:.2} s)",
+        training
+            .search
+            .best_epoch
+            .unwrap_or(training.search.epochs()),
+        training.search.epochs(),
+        training.elapsed.0.as_secs_f64(),
+        training.last.epochs(),
+        training.elapsed.1.as_secs_f64(),
     );
     let int8 = model.quantize(train)?;
     println!(
