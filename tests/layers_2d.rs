@@ -57,6 +57,76 @@ network! {
     struct Global1d(Conv1d<2, 3, 3, Tanh>, GlobalAvgPool, Dense<3, 1>);
 }
 
+network! {
+    /// Convolutions only (strided, padded, dilated), whose patch matrices (18 x 25 and 27 x 25
+    /// numbers) a single-sample pass builds on the stack.
+    #[input_shape(2, 9, 9)]
+    struct Convolutions(
+        Conv2d<2, 3, 3, 2, 1, 1, Tanh>,
+        Conv2d<3, 4, 3, 1, Same, 2>,
+        Relu,
+        Flatten,
+    );
+}
+
+network! {
+    /// A convolution whose patch matrix (4 x 9 rows, 20 x 20 positions: 14,400 numbers) is too
+    /// big for the stack: one sample takes the direct loop.
+    #[input_shape(4, 20, 20)]
+    struct WideConvolution(Conv2d<4, 2, 3, 1, 1>, Flatten);
+}
+
+network! {
+    /// The same in 1-d.
+    #[input_shape(2, 9)]
+    struct Convolutions1d(Conv1d<2, 3, 3, 2, 1, 1, Tanh>, Conv1d<3, 2, 3, 1, Same, 2>, Flatten);
+}
+
+/// `model.forward` on one sample against `predict` (the batched passes) for a few samples:
+/// equal to the bit when `exact`, otherwise within rounding.
+fn single_matches_batch<N, const IN: usize, const OUT: usize>(
+    label: &str,
+    mut model: N,
+    seed: u64,
+    exact: bool,
+) where
+    N: Network<f64, IN, OUT>,
+{
+    let mut numbers = Numbers(seed);
+    randomize_biases(&mut model, &mut numbers);
+    let inputs: Vec<SVector<f64, IN>> = (0..3).map(|_| numbers.vector()).collect();
+    for (sample, (x, batched)) in inputs.iter().zip(model.predict(&inputs)).enumerate() {
+        let single = model.forward(x);
+        for (k, (&a, &b)) in single.iter().zip(batched.iter()).enumerate() {
+            if exact {
+                assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "{label}, sample {sample}, output {k}: {a} against {b}"
+                );
+            } else {
+                assert!(
+                    (a - b).abs() <= 1e-13 * (1.0 + b.abs()),
+                    "{label}, sample {sample}, output {k}: {a} against {b}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn one_sample_goes_through_the_batch_product() {
+    let mut rng = StdRng::seed_from_u64(11);
+    single_matches_batch("2-d", Convolutions::<f64>::new(&mut rng), 1, true);
+    single_matches_batch("1-d", Convolutions1d::<f64>::new(&mut rng), 2, true);
+    single_matches_batch(
+        "too big for the stack",
+        *WideConvolution::<f64>::new_boxed(&mut rng),
+        3,
+        false,
+    );
+}
+
 /// Checks every parameter of `model`'s gradients on a batch of three against finite
 /// differences.
 fn check_network<N, const IN: usize, const OUT: usize>(label: &str, mut model: N, seed: u64)

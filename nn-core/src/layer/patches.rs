@@ -71,6 +71,33 @@ pub(crate) fn patches_len<G: Patches>(g: &G, batch: usize) -> usize {
     g.rows() * g.positions() * batch
 }
 
+/// The most patch-matrix scalars [`forward_single`] builds on the stack (16 KiB in `f32`).
+#[cfg(feature = "std")]
+pub(crate) const SINGLE_PATCH: usize = 4096;
+
+/// `z = bias + W P` for the one sample `input`, as [`forward`] computes it for a batch, with
+/// the patch matrix on the stack: one product, not a loop per channel, tap and row. Returns
+/// whether it ran: only when the patch matrix fits in [`SINGLE_PATCH`].
+///
+/// With `std` only: targets without it keep the direct loop, whose stack is a few scalars.
+#[cfg(feature = "std")]
+#[inline]
+pub(crate) fn forward_single<T: Scalar, G: Patches>(
+    g: &G,
+    weight: &[T],
+    bias: &[T],
+    input: &[T],
+    z: &mut [T],
+) -> bool {
+    let len = g.rows() * g.positions();
+    if len > SINGLE_PATCH {
+        return false;
+    }
+    let mut patch = [T::zero(); SINGLE_PATCH];
+    forward(g, weight, bias, input, &mut patch[..len], z);
+    true
+}
+
 /// `z = bias + W P` for every sample of `input`, each sample's patch matrix written to
 /// `patches` on the way.
 pub(crate) fn forward<T: Scalar, G: Patches>(
