@@ -808,25 +808,14 @@ impl<
         let _ = Self::GEOMETRY;
         let mut z = SVector::<T, OUT>::zeros();
         let weight = self.weight.as_flattened().as_flattened();
-        #[cfg(feature = "std")]
-        let done = patches::forward_single(
+        patches::forward_single(
             &Self::GEOMETRY,
             weight,
             &self.bias,
             input.as_slice(),
             z.as_mut_slice(),
+            |z| conv1d_forward(&Self::GEOMETRY, input.as_slice(), weight, &self.bias, z),
         );
-        #[cfg(not(feature = "std"))]
-        let done = false;
-        if !done {
-            conv1d_forward(
-                &Self::GEOMETRY,
-                input.as_slice(),
-                weight,
-                &self.bias,
-                z.as_mut_slice(),
-            );
-        }
         let mut a = SVector::<T, OUT>::zeros();
         A::forward(OUT, z.as_slice(), a.as_mut_slice());
         (z, a)

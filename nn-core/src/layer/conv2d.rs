@@ -1137,25 +1137,15 @@ impl<
     ) -> (SVector<T, OUT>, SVector<T, OUT>) {
         let () = FlatWidths2d::<IN, OUT, CIN, H, W, COUT, HOUT, WOUT>::MATCH;
         let mut z = SVector::<T, OUT>::zeros();
-        #[cfg(feature = "std")]
-        let done = patches::forward_single(
+        let (weight, bias) = (self.flat_weight(), &self.bias[..]);
+        patches::forward_single(
             &Self::PATCHES,
-            self.flat_weight(),
-            &self.bias,
+            weight,
+            bias,
             input.as_slice(),
             z.as_mut_slice(),
+            |z| conv2d_forward(&Self::GEOMETRY, input.as_slice(), weight, bias, z),
         );
-        #[cfg(not(feature = "std"))]
-        let done = false;
-        if !done {
-            conv2d_forward(
-                &Self::GEOMETRY,
-                input.as_slice(),
-                self.flat_weight(),
-                &self.bias,
-                z.as_mut_slice(),
-            );
-        }
         let mut a = SVector::<T, OUT>::zeros();
         A::forward(OUT, z.as_slice(), a.as_mut_slice());
         (z, a)

@@ -76,11 +76,10 @@ pub(crate) fn patches_len<G: Patches>(g: &G, batch: usize) -> usize {
 pub(crate) const SINGLE_PATCH: usize = 4096;
 
 /// `z = bias + W P` for the one sample `input`, as [`forward`] computes it for a batch, with
-/// the patch matrix on the stack: one product, not a loop per channel, tap and row. Returns
-/// whether it ran: only when the patch matrix fits in [`SINGLE_PATCH`].
-///
-/// With `std` only: targets without it keep the direct loop, whose stack is a few scalars.
-#[cfg(feature = "std")]
+/// the patch matrix on the stack: one product, not a loop per channel, tap and row. When the
+/// patch matrix does not fit in [`SINGLE_PATCH`], and without `std` (whose targets keep the
+/// stack a few scalars deep), `direct` writes `z` instead: the layer's own loop over the
+/// geometry.
 #[inline]
 pub(crate) fn forward_single<T: Scalar, G: Patches>(
     g: &G,
@@ -88,14 +87,19 @@ pub(crate) fn forward_single<T: Scalar, G: Patches>(
     bias: &[T],
     input: &[T],
     z: &mut [T],
-) -> bool {
-    let len = g.rows() * g.positions();
-    if len > SINGLE_PATCH {
-        return false;
+    direct: impl FnOnce(&mut [T]),
+) {
+    #[cfg(feature = "std")]
+    {
+        let len = g.rows() * g.positions();
+        if len <= SINGLE_PATCH {
+            let mut patch = [T::zero(); SINGLE_PATCH];
+            forward(g, weight, bias, input, &mut patch[..len], z);
+            return;
+        }
     }
-    let mut patch = [T::zero(); SINGLE_PATCH];
-    forward(g, weight, bias, input, &mut patch[..len], z);
-    true
+    let _ = (g, weight, bias, input);
+    direct(z);
 }
 
 /// `z = bias + W P` for every sample of `input`, each sample's patch matrix written to
