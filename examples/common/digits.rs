@@ -135,6 +135,12 @@ pub fn train_cnn_for(
 /// number of training images over the number the first run trained on (`1 / (1 - VALIDATION)`),
 /// to the nearest epoch.
 pub fn refit_epochs(best: usize) -> usize {
+    // 1.25 is 1 / (1 - VALIDATION), written out in integers: a split other than 0.2 must
+    // change it too.
+    const _: () = assert!(
+        VALIDATION == 0.2,
+        "refit_epochs assumes a validation split of 0.2"
+    );
     (best * 5 + 2) / 4
 }
 
