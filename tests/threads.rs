@@ -300,3 +300,47 @@ fn split_steps_meter_the_training_metrics() {
     }
     assert_eq!(two.metrics[0].values.len(), 2);
 }
+
+/// On CPUs with AVX-512, plain SGD in f32 shares the products of W3's first layer (128 units)
+/// out among the threads by rows, each thread computing whole tiles as one thread would: every
+/// thread count gives one thread's bits, step after step and through `fit`. (Elsewhere the
+/// batch is split instead, which the tests above hold to rounding.)
+#[test]
+fn plain_sgd_shared_by_rows_gives_the_bits_of_one_thread() {
+    if !(cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx512f")) {
+        return;
+    }
+    let (inputs, targets) = digits(256);
+    let start = Digits::<f32>::new_boxed(&mut StdRng::seed_from_u64(7));
+    let steps = |threads: usize| {
+        let mut model = start.clone();
+        let mut trainer = model.trainer(Mse, Sgd::new(0.1)).expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        let losses: Vec<f32> = inputs
+            .chunks(64)
+            .zip(targets.chunks(64))
+            .map(|(x, y)| trainer.step(&mut *model, x, y).expect("a finite step"))
+            .collect();
+        (model, losses)
+    };
+    let (one, losses) = steps(1);
+    assert!(largest_difference(&*start, &*one) > 1e-3);
+    for threads in [2, 3] {
+        let (shared, shared_losses) = steps(threads);
+        assert_eq!(shared_losses, losses, "{threads} threads");
+        assert!(*shared == *one, "{threads} threads");
+    }
+    let data = Dataset::new(inputs, targets).expect("a finite dataset");
+    let fitted = |threads: usize| {
+        let mut model = start.clone();
+        let options = FitOptions::new().epochs(2).batch_size(64).threads(threads);
+        let history = model
+            .fit(&data, Mse, Sgd::new(0.1), &options)
+            .expect("a finite training");
+        (model, history.loss)
+    };
+    let (one, loss) = fitted(1);
+    let (two, two_loss) = fitted(2);
+    assert_eq!(two_loss, loss);
+    assert!(*two == *one);
+}

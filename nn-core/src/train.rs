@@ -32,8 +32,10 @@ use metrics::Metered;
 use parallel::Share;
 
 use crate::guard;
-use crate::kernels::dispatch::{Vectors, with_fma, with_fma_told};
+use crate::kernels::dispatch::{Vectors, rows_shared, with_fma, with_fma_told};
+use crate::kernels::team::Team;
 use crate::layer::Phase;
+use crate::layer::Stack;
 use crate::network::Fused;
 use crate::rng::SplitMix64;
 use crate::{
@@ -52,9 +54,21 @@ use crate::{
 ///
 /// # Threads
 ///
-/// A batch big enough to be worth it is split across up to [`threads`](Self::set_threads)
-/// threads (by default one; see [`FitOptions::threads`] for why), each taking a contiguous
-/// share. With plain SGD each thread runs its share's forward and backward pass, and then the
+/// A step may use up to [`threads`](Self::set_threads) threads (by default one; see
+/// [`FitOptions::threads`] for why), in one of two ways.
+///
+/// **Shared by rows.** With plain SGD in `f32` on a CPU with AVX-512, a network with a Dense
+/// layer of more than 64 units (a multiple of 16; [`Layer::SHARES_ROWS`](crate::Layer)) runs
+/// its step as on one thread, except that the big products (that layer's forward pass, weight
+/// update and gradient, from about 2^18 multiply-adds) are shared out by tiles of 64 output
+/// rows, each thread computing its own tiles exactly as one thread would. Every thread count
+/// gives one thread's numbers to the bit, and each thread keeps writing the same rows of the
+/// weights, which therefore never move between cores. The threads are the trainer's own: the
+/// first such step starts `threads - 1` helpers, which live as long as the trainer, wait for
+/// the next product by spinning for up to 0.3 ms, and then sleep until woken.
+///
+/// **Batch split.** Otherwise a batch big enough to be worth it is split across the threads of
+/// rayon's pool, each taking a contiguous share. With plain SGD each thread runs its share's forward and backward pass, and then the
 /// update of each big layer is split across the threads by parameters (blocks of a Dense
 /// layer's input columns), each adding every share's part for its parameters in share order:
 /// no gradient buffers. With other optimizers each thread computes its share's gradients into
@@ -62,7 +76,7 @@ use crate::{
 /// update. A given thread count gives the same numbers on every run and every machine; two
 /// counts differ by rounding. One thread, a batch whose shares would each have under about a
 /// million parameters times samples, and a network with batch statistics or dropout, run the
-/// step on one thread exactly as before. The first threaded step allocates the shares'
+/// step on one thread exactly as before. The first split step allocates the shares'
 /// buffers; later ones allocate on the calling thread only a block of the pool's job queue for
 /// every 63 jobs handed to it (a step hands it one, and one per big layer or tensor of over
 /// 16,384 numbers), and with more than 8 threads the list of the shares' passes of plain SGD.
@@ -80,6 +94,9 @@ pub struct Trainer<T: Scalar, G: Parameters<T>, L, O: Optimizer<T>> {
     threads: usize,
     /// Each thread's buffers, allocated by the first step that splits its batch.
     shares: Vec<Share<T, G>>,
+    /// The threads that share out plain SGD's products by rows, started by the first step
+    /// that uses them.
+    team: Option<Team>,
     /// Whether the optimizer's settings may have changed since they were last checked.
     unchecked: bool,
     /// The bound plain SGD's fused single-sample steps are checked against, for the learning
@@ -111,6 +128,7 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             saved: Vec::new(),
             threads: 1,
             shares: Vec::new(),
+            team: None,
             unchecked: false,
             workspace: Workspace::new(),
             phase: Phase::training(TRAINING_SEED),
@@ -149,6 +167,26 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         self.step += 1;
         // Before the passes compiled for fused multiply-add, and never for one sample, so that
         // the single-thread steps are as they were.
+        // Plain SGD's products shared out by rows on the trainer's team, started by the first
+        // step that needs it; if the system refuses a thread, the batch is split instead.
+        if inputs.len() > 1
+            && self.threads > 1
+            && self.shares_rows(network)
+            && let Some(mut team) = self
+                .team
+                .take()
+                .filter(|team| team.members() == self.threads)
+                .or_else(|| Team::new(self.threads))
+        {
+            let result = team.install(|| {
+                with_fma_told(
+                    #[inline(always)]
+                    |vectors| self.apply(network, inputs, targets, vectors),
+                )
+            });
+            self.team = Some(team);
+            return result;
+        }
         if inputs.len() > 1 {
             let shares = parallel::training_shares(network, self.threads, inputs.len());
             if shares > 1 {
@@ -159,6 +197,18 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
             #[inline(always)]
             |vectors| self.apply(network, inputs, targets, vectors),
         )
+    }
+
+    /// Whether a step on `network` shares its products out by rows ([`Team`]) rather than
+    /// splitting its batch: plain SGD, on a network with a layer that
+    /// [shares its rows](crate::Layer::SHARES_ROWS), where the CPU runs those products.
+    fn shares_rows<N: Network<T, IN, OUT, Gradients = G>, const IN: usize, const OUT: usize>(
+        &self,
+        _network: &N,
+    ) -> bool {
+        <N::LayersMut<'_> as Stack<T, IN, OUT>>::SHARES_ROWS
+            && rows_shared::<T>()
+            && self.optimizer.plain_sgd().is_some()
     }
 
     /// The body of [`Trainer::step`] once the batch is checked: one function, so that it is

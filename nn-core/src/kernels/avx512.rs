@@ -8,6 +8,7 @@ use core::arch::x86_64::{
     _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
+use super::team;
 use crate::Activation;
 
 /// Rows per register tile, in vectors of 16.
@@ -19,9 +20,10 @@ const TILE_COLUMNS: usize = 6;
 /// (smaller at the edges), so that every tile's sums are fixed-size arrays in registers.
 macro_rules! for_each_tile {
     ($rows:expr, $columns:expr, |$r:ident, $c:ident| $tile:ident($($arg:expr),*)) => {{
-        let mut row = 0;
-        while row < $rows {
-            let vectors = (($rows - row) / 16).min(TILE_ROWS);
+        let rows: core::ops::Range<usize> = $rows;
+        let mut row = rows.start;
+        while row < rows.end {
+            let vectors = ((rows.end - row) / 16).min(TILE_ROWS);
             let mut column = 0;
             while column < $columns {
                 let width = ($columns - column).min(TILE_COLUMNS);
@@ -51,7 +53,9 @@ macro_rules! for_each_tile {
     }};
 }
 
-/// `z = W x + b` (see [`wide_affine`](super::dispatch::wide_affine)).
+/// `z = W x + b` (see [`wide_affine`](super::dispatch::wide_affine)), its tiles of rows shared
+/// out over the installed [`team`]: each member computes whole tiles, as one thread would, so
+/// the numbers do not depend on the number of members.
 ///
 /// # Safety
 ///
@@ -65,25 +69,48 @@ pub(super) unsafe fn affine(
     (rows, depth, batch): (usize, usize, usize),
 ) {
     assert!(rows % 16 == 0, "wide_affine: rows not a multiple of 16");
-    let (w, b, x, z) = (
-        &w[..rows * depth],
-        &b[..rows],
-        &x[..depth * batch],
-        &mut z[..rows * batch],
-    );
-    for_each_tile!(rows, batch, |row, column| affine_tile(
-        w, b, x, z, rows, depth, row, column
-    ));
+    let (w, b, x) = (&w[..rows * depth], &b[..rows], &x[..depth * batch]);
+    let z = Disjoint::new(&mut z[..rows * batch]);
+    let parts = RowParts::new(rows, rows * depth * batch);
+    team::split(parts.count, &|part| {
+        let rows = parts.rows(part);
+        // SAFETY: this CPU has AVX-512F (the caller's contract, on the thread that checked it
+        // and the team's others alike); each part writes only the rows of its own tiles.
+        unsafe { affine_rows(w, b, x, z, rows, (depth, batch)) };
+    });
+}
+
+/// The rows `rows` of [`affine`]'s `z`, whose other rows other threads may be writing.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F, and no other thread may touch these rows of `z` meanwhile.
+#[target_feature(enable = "avx512f")]
+unsafe fn affine_rows(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    z: Disjoint,
+    rows: core::ops::Range<usize>,
+    (depth, batch): (usize, usize),
+) {
+    let height = b.len();
+    // SAFETY: the caller's contract, passed on tile by tile.
+    unsafe {
+        for_each_tile!(rows, batch, |row, column| affine_tile(
+            w, b, x, z, height, depth, row, column
+        ));
+    }
 }
 
 /// One tile of `z`: rows `row..row + 16 R`, samples `column..column + C`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-fn affine_tile<const R: usize, const C: usize>(
+unsafe fn affine_tile<const R: usize, const C: usize>(
     w: &[f32],
     b: &[f32],
     x: &[f32],
-    z: &mut [f32],
+    z: Disjoint,
     rows: usize,
     depth: usize,
     row: usize,
@@ -115,12 +142,14 @@ fn affine_tile<const R: usize, const C: usize>(
     for (r, row_sums) in sums.iter().enumerate() {
         for (c, &sum) in row_sums.iter().enumerate() {
             let start = (column + c) * rows + row + 16 * r;
-            store(&mut z[start..start + 16], sum);
+            // SAFETY: these rows are this tile's, which no other thread writes.
+            unsafe { z.store(start, sum) };
         }
     }
 }
 
-/// `W = alpha * delta x^T (+ W)` (see [`wide_outer`](super::dispatch::wide_outer)).
+/// `W = alpha * delta x^T (+ W)` (see [`wide_outer`](super::dispatch::wide_outer)), its tiles
+/// of rows shared out over the installed [`team`] as [`affine`]'s are.
 ///
 /// # Safety
 ///
@@ -135,15 +164,39 @@ pub(super) unsafe fn outer(
     (rows, depth, batch): (usize, usize, usize),
 ) {
     assert!(rows % 16 == 0, "wide_outer: rows not a multiple of 16");
-    let (d, x, w) = (
-        &d[..rows * batch],
-        &x[..depth * batch],
-        &mut w[..rows * depth],
-    );
+    let (d, x) = (&d[..rows * batch], &x[..depth * batch]);
+    let w = Disjoint::new(&mut w[..rows * depth]);
     let whole = |_: usize| (d, x);
-    for_each_tile!(rows, depth, |row, column| outer_tile(
-        alpha, 1, &whole, w, accumulate, rows, depth, 0, row, column
-    ));
+    let parts = RowParts::new(rows, rows * depth * batch);
+    team::split(parts.count, &|part| {
+        let tiles = parts.rows(part);
+        // SAFETY: as in `affine`: AVX-512F, and each part writes only its own tiles' rows.
+        unsafe {
+            outer_rows(alpha, &whole, w, accumulate, (rows, depth), tiles);
+        }
+    });
+}
+
+/// The rows `tiles` of [`outer`]'s `w`, whose other rows other threads may be writing.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F, and no other thread may touch these rows of `w` meanwhile.
+#[target_feature(enable = "avx512f")]
+unsafe fn outer_rows<'a>(
+    alpha: f32,
+    whole: &dyn Fn(usize) -> (&'a [f32], &'a [f32]),
+    w: Disjoint,
+    accumulate: bool,
+    (rows, depth): (usize, usize),
+    tiles: core::ops::Range<usize>,
+) {
+    // SAFETY: the caller's contract, passed on tile by tile.
+    unsafe {
+        for_each_tile!(tiles, depth, |row, column| outer_tile(
+            alpha, 1, whole, w, accumulate, rows, depth, 0, row, column
+        ));
+    }
 }
 
 /// `W[:, columns] += alpha * delta x[columns]^T` over a batch held in `count` shares, whose
@@ -169,20 +222,24 @@ pub(super) unsafe fn outer_shares<'a>(
         first + columns <= depth,
         "wide_outer: columns past the inputs"
     );
-    for_each_tile!(rows, columns, |row, column| outer_tile(
-        alpha, count, share, w, true, rows, depth, first, row, column
-    ));
+    let w = Disjoint::new(w);
+    // SAFETY: this thread has `w` to itself.
+    unsafe {
+        for_each_tile!(0..rows, columns, |row, column| outer_tile(
+            alpha, count, share, w, true, rows, depth, first, row, column
+        ));
+    }
 }
 
 /// One tile of `W`: rows `row..row + 16 R`, columns `column..column + C` of `w`, which are the
 /// inputs `first + column..first + column + C`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-fn outer_tile<'a, const R: usize, const C: usize>(
+unsafe fn outer_tile<'a, const R: usize, const C: usize>(
     alpha: f32,
     count: usize,
     share: &dyn Fn(usize) -> (&'a [f32], &'a [f32]),
-    w: &mut [f32],
+    w: Disjoint,
     accumulate: bool,
     rows: usize,
     depth: usize,
@@ -214,13 +271,15 @@ fn outer_tile<'a, const R: usize, const C: usize>(
     for (r, row_sums) in sums.iter().enumerate() {
         for (c, &sum) in row_sums.iter().enumerate() {
             let start = (column + c) * rows + row + 16 * r;
-            let target = &mut w[start..start + 16];
-            let value = if accumulate {
-                _mm512_fmadd_ps(sum, alpha, load(target))
-            } else {
-                _mm512_mul_ps(sum, alpha)
-            };
-            store(target, value);
+            // SAFETY: these rows are this tile's, which no other thread touches.
+            unsafe {
+                let value = if accumulate {
+                    _mm512_fmadd_ps(sum, alpha, w.load(start))
+                } else {
+                    _mm512_mul_ps(sum, alpha)
+                };
+                w.store(start, value);
+            }
         }
     }
 }
@@ -290,6 +349,84 @@ pub(super) unsafe fn affine_narrow<A: Activation, const IN: usize, const OUT: us
     a.copy_from_slice(&activated[..OUT]);
 }
 
+/// How the tiles of a product's `rows` rows (of up to 64, as `for_each_tile!` takes them) are
+/// shared out: `count` parts of consecutive whole tiles, so that every tile is the same as on
+/// one thread.
+#[derive(Clone, Copy)]
+struct RowParts {
+    rows: usize,
+    tiles: usize,
+    count: usize,
+}
+
+impl RowParts {
+    /// The parts of a product of `rows` rows and `work` multiply-adds: one per member of the
+    /// installed team, at most one per tile, one without a team or for small work.
+    fn new(rows: usize, work: usize) -> Self {
+        let tiles = rows.div_ceil(16 * TILE_ROWS);
+        Self {
+            rows,
+            tiles,
+            count: team::members(work).min(tiles).max(1),
+        }
+    }
+
+    /// The rows of part `part`.
+    fn rows(self, part: usize) -> core::ops::Range<usize> {
+        let tile = 16 * TILE_ROWS;
+        let first = self.tiles * part / self.count * tile;
+        let last = (self.tiles * (part + 1) / self.count * tile).min(self.rows);
+        first..last
+    }
+}
+
+/// A slice of f32 that the threads of a [`team`] write at once, each only its own elements:
+/// a raw pointer, because safe Rust cannot lend the rows of a column-major matrix apart.
+#[derive(Clone, Copy)]
+struct Disjoint {
+    pointer: *mut f32,
+    len: usize,
+}
+
+// SAFETY: `Disjoint` is made from a `&mut [f32]` that outlives the team's job (`team::split`
+// returns before the kernel that made it does), and its users write disjoint elements.
+unsafe impl Send for Disjoint {}
+// SAFETY: as above.
+unsafe impl Sync for Disjoint {}
+
+impl Disjoint {
+    fn new(values: &mut [f32]) -> Self {
+        Self {
+            pointer: values.as_mut_ptr(),
+            len: values.len(),
+        }
+    }
+
+    /// The sixteen floats from `start`.
+    ///
+    /// # Safety
+    ///
+    /// No other thread may write them meanwhile.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load(self, start: usize) -> __m512 {
+        assert!(start + 16 <= self.len);
+        // SAFETY: in bounds (the assert); the caller rules out a race.
+        unsafe { _mm512_loadu_ps(self.pointer.add(start)) }
+    }
+
+    /// Writes sixteen floats from `start`.
+    ///
+    /// # Safety
+    ///
+    /// No other thread may read or write them meanwhile.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(self, start: usize, vector: __m512) {
+        assert!(start + 16 <= self.len);
+        // SAFETY: in bounds (the assert); the caller rules out a race.
+        unsafe { _mm512_storeu_ps(self.pointer.add(start), vector) }
+    }
+}
+
 /// The `count` (1 to 16) floats of `values` from `start` in the first lanes, zeros in the
 /// others.
 #[target_feature(enable = "avx512f")]
@@ -314,14 +451,6 @@ fn load(values: &[f32]) -> __m512 {
     assert_eq!(values.len(), 16);
     // SAFETY: the slice holds the sixteen floats read.
     unsafe { _mm512_loadu_ps(values.as_ptr()) }
-}
-
-/// Sixteen floats into a slice of exactly sixteen.
-#[target_feature(enable = "avx512f")]
-fn store(values: &mut [f32], vector: __m512) {
-    assert_eq!(values.len(), 16);
-    // SAFETY: the slice holds the sixteen floats written.
-    unsafe { _mm512_storeu_ps(values.as_mut_ptr(), vector) }
 }
 
 #[cfg(test)]
@@ -463,5 +592,59 @@ mod tests {
             &mut z,
             (16, 1, 1)
         ));
+    }
+    /// The products shared out by rows over a team of two and of three give the bits of one
+    /// thread, for rows in two tiles (128), in a full and an edge tile (80), and in three tiles
+    /// over two members (192), and products below the least work are left to the caller.
+    #[test]
+    fn products_shared_by_rows_give_the_bits_of_one_thread() {
+        use crate::kernels::team::{SPLIT_WORK, Team};
+        if !(cfg!(all(target_arch = "x86_64", not(miri)))
+            && std::arch::is_x86_feature_detected!("avx512f"))
+        {
+            return;
+        }
+        for (rows, depth, batch) in [(128, 784, 8), (80, 301, 13), (192, 97, 31)] {
+            assert!(rows * depth * batch >= SPLIT_WORK, "{rows}x{depth}x{batch}");
+            let w: Vec<f32> = (0..rows * depth).map(|k| (k as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..rows).map(|k| (k as f32 * 0.11).cos()).collect();
+            let x: Vec<f32> = (0..depth * batch)
+                .map(|k| (k as f32 * 0.73).cos())
+                .collect();
+            let d: Vec<f32> = (0..rows * batch).map(|k| (k as f32 * 0.29).sin()).collect();
+            let products = || {
+                let mut z = vec![f32::NAN; rows * batch];
+                assert!(wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)));
+                let mut updated = w.clone();
+                assert!(wide_outer(
+                    -0.5,
+                    &d,
+                    &x,
+                    &mut updated,
+                    true,
+                    (rows, depth, batch)
+                ));
+                let mut gradient = vec![f32::NAN; rows * depth];
+                assert!(wide_outer(
+                    1.0,
+                    &d,
+                    &x,
+                    &mut gradient,
+                    false,
+                    (rows, depth, batch)
+                ));
+                (z, updated, gradient)
+            };
+            let alone = products();
+            assert!(alone.0.iter().chain(&alone.2).all(|v| v.is_finite()));
+            for members in [2, 3] {
+                let mut team = Team::new(members).expect("threads");
+                let shared = team.install(products);
+                let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&shared.0), bits(&alone.0), "{rows}x{depth}x{batch} z");
+                assert_eq!(bits(&shared.1), bits(&alone.1), "{rows}x{depth}x{batch} w");
+                assert_eq!(bits(&shared.2), bits(&alone.2), "{rows}x{depth}x{batch} dW");
+            }
+        }
     }
 }

@@ -398,6 +398,20 @@ pub(crate) fn wide_outer_shares<'a, T: Scalar>(
     false
 }
 
+/// Whether the wide products in `T` run on AVX-512 here, whose tiles of rows a
+/// [`Team`](super::team::Team) shares out.
+#[cfg(feature = "std")]
+pub(crate) fn rows_shared<T: Scalar>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        wide() && core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `values` as f32, when `T` is f32.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline(always)]

@@ -12,6 +12,8 @@
 //! - `gemm.rs`: big products through matrixmultiply.
 //! - `int8/`: the `i8` products of quantized layers (portable, AVX2, AVX-512 VNNI and their
 //!   dispatch).
+//! - `team.rs`: the threads that share out one product by its rows (a trainer's helpers,
+//!   which spin while they wait), and the lifetime-erased jobs they run.
 //! - `dispatch.rs`: the safe entry points the layers call, which ask the CPU what it has and run
 //!   the kernel made for it.
 //!
@@ -51,3 +53,6 @@ pub(crate) mod gemm;
 #[allow(unsafe_code)]
 pub(crate) mod int8;
 pub(crate) mod portable;
+#[cfg(feature = "std")]
+#[allow(unsafe_code)]
+pub(crate) mod team;

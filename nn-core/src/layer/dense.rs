@@ -591,6 +591,8 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     /// The pre-activation `z`.
     type Cache = SVector<T, OUT>;
 
+    const SHARES_ROWS: bool = OUT.is_multiple_of(16) && OUT > 64;
+
     #[inline(always)]
     fn cache_len(batch: usize) -> usize {
         OUT * batch

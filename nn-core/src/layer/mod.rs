@@ -114,6 +114,12 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
     /// (to rounding). Batch statistics and dropout's draws are not.
     const SAMPLEWISE: bool = true;
 
+    /// Whether a batch's products can be shared out among a trainer's threads by this layer's
+    /// output rows, each thread computing and updating its own rows exactly as one thread
+    /// would ([`Trainer::set_threads`](crate::Trainer::set_threads)): Dense layers of more than
+    /// 64 units, a multiple of 16, in f32 on CPUs with AVX-512.
+    const SHARES_ROWS: bool = false;
+
     /// The scalars a batch of `batch` samples keeps for backward.
     #[must_use]
     fn cache_len(batch: usize) -> usize;

@@ -73,6 +73,9 @@ pub trait Stack<T: Scalar, const IN: usize, const OUT: usize> {
     /// Whether every layer is [`Layer::SAMPLEWISE`](super::Layer::SAMPLEWISE).
     const SAMPLEWISE: bool;
 
+    /// Whether some layer [`Layer::SHARES_ROWS`](super::Layer::SHARES_ROWS).
+    const SHARES_ROWS: bool;
+
     /// Scratch memory for a batch of `batch` samples: each layer's cache and output, and in
     /// training its delta too.
     #[must_use]
@@ -182,6 +185,7 @@ where
     type Gradients<'g> = (&'g mut L::Gradients, R::Gradients<'g>);
 
     const SAMPLEWISE: bool = L::SAMPLEWISE && R::SAMPLEWISE;
+    const SHARES_ROWS: bool = L::SHARES_ROWS || R::SHARES_ROWS;
 
     #[inline(always)]
     fn scratch_len(batch: usize, training: bool) -> usize {
@@ -387,6 +391,7 @@ impl<T: Scalar, const N: usize> Stack<T, N, N> for End {
     type Gradients<'g> = ();
 
     const SAMPLEWISE: bool = true;
+    const SHARES_ROWS: bool = false;
 
     #[inline(always)]
     fn scratch_len(_batch: usize, _training: bool) -> usize {

@@ -138,15 +138,18 @@ impl FitOptions {
         self
     }
 
-    /// Splits each batch big enough to be worth it across up to `threads` threads; 1 trains on
-    /// one thread, exactly as without threads. 0 is refused when `fit` starts.
+    /// Trains on up to `threads` threads; 1 trains on one thread, exactly as without threads.
+    /// 0 is refused when `fit` starts. How a step uses them is described under
+    /// [`Trainer`](crate::Trainer)'s "Threads".
     ///
     /// Unset, `fit` uses the trainer's count: for [`Train::fit`](crate::Train::fit), one thread.
-    /// PyTorch and Keras use every core by default; typenn does not yet, because on the 2-core
-    /// machines measured a split `W3_train_b64` step (784 -> 128 -> 10, batch 64) through
-    /// per-share gradients was as often slower as faster than one thread (0.63x to 1.2x, quiet
-    /// machine, `BENCHMARKS.md`); plain SGD's split update, without gradients, is still to be
-    /// measured on a quiet machine. Each thread takes a contiguous share of the batch: with
+    /// PyTorch and Keras use every core by default; typenn does not yet. With plain SGD in
+    /// `f32` on AVX-512, a network with a Dense layer of more than 64 units shares its products
+    /// out by rows, which gives one thread's numbers: `W3_train_b64` (784 -> 128 -> 10, batch
+    /// 64) then runs about 1.45x as fast on two threads as on one (`BENCHMARKS.md`). Every other
+    /// step splits its batch, which on the 2-core machines measured was as often slower as
+    /// faster than one thread (0.63x to 1.2x, `BENCHMARKS.md`), and changes the numbers by
+    /// rounding. A split batch is described here. Each thread takes a contiguous share of the batch: with
     /// plain SGD each big layer's update is then split by its parameters, each adding every
     /// share's part in share order; with other optimizers the shares' gradients are added in a
     /// fixed order. So a given count gives the same numbers on every run and every machine, and
