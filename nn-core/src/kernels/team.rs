@@ -34,6 +34,22 @@ use std::time::{Duration, Instant};
 /// millisecond.
 const SPIN: Duration = Duration::from_micros(300);
 
+/// How many turns of a spinning wait pass between two offers of the core to the scheduler.
+const YIELD_EVERY: u32 = 64;
+
+/// One turn of a spinning wait, the `spins`-th: a pause, and every [`YIELD_EVERY`] turns a
+/// `sched_yield`, so that a thread this one waits for can run when the two share a core
+/// (pinned to one, or a busy machine). Without it, a team on one core took 8x as long as one
+/// thread (the whole wait of each product spent spinning in the other's time slice).
+#[inline]
+fn pause(spins: u32) {
+    if spins.is_multiple_of(YIELD_EVERY) {
+        thread::yield_now();
+    } else {
+        core::hint::spin_loop();
+    }
+}
+
 /// What the caller and the helpers share.
 struct Shared {
     /// The number of jobs posted so far; a helper runs a job when it sees this change.
@@ -124,8 +140,10 @@ impl Team {
         struct Wait<'a>(&'a Shared);
         impl Drop for Wait<'_> {
             fn drop(&mut self) {
+                let mut spins = 0u32;
                 while self.0.pending.load(Ordering::Acquire) != 0 {
-                    core::hint::spin_loop();
+                    spins = spins.wrapping_add(1);
+                    pause(spins);
                 }
             }
         }
@@ -180,12 +198,12 @@ fn serve(shared: &Shared, index: usize) {
                 break;
             }
             spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) {
-                core::hint::spin_loop();
-            } else if idle.elapsed() > SPIN {
+            if spins.is_multiple_of(YIELD_EVERY) && idle.elapsed() > SPIN {
                 // An unpark between the load above and this park makes it return at once.
                 thread::park();
                 idle = Instant::now();
+            } else {
+                pause(spins);
             }
         }
         // SAFETY: the caller stored a live `Job` before the `posted` this thread has just read
