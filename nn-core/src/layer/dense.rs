@@ -380,13 +380,14 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
 
         let mut bias_step = SVector::<T, OUT>::zeros();
         for index in 0..count {
-            for column in share(index).2.chunks_exact(OUT) {
-                for (g, &d) in bias_step.iter_mut().zip(column) {
-                    *g += d;
-                }
-            }
+            add_columns(share(index).2, bias_step.as_mut_slice());
         }
-        for (b, &g) in self.bias.iter_mut().zip(bias_step.iter()) {
+        for (b, &g) in self
+            .bias
+            .as_mut_slice()
+            .iter_mut()
+            .zip(bias_step.as_slice())
+        {
             *b += alpha * g;
         }
         let block = IN.div_ceil(count);
@@ -444,6 +445,18 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Dense<IN, OUT,
         _alpha: T,
     ) -> bool {
         false
+    }
+}
+
+/// Adds each column of `columns` (column-major, `sum.len()` rows) to `sum`, in column order: a
+/// bias's step or gradient from a batch's deltas. Over slices, so that it is vector code (over
+/// nalgebra's element iterator it was scalar code, 4% of a W3 step).
+#[inline(always)]
+fn add_columns<T: Scalar>(columns: &[T], sum: &mut [T]) {
+    for column in columns.chunks_exact(sum.len()) {
+        for (g, &d) in sum.iter_mut().zip(column) {
+            *g += d;
+        }
     }
 }
 
@@ -713,11 +726,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         // db = delta summed over the batch.
         let bias_gradient = gradients.bias.as_mut_slice();
         bias_gradient.fill(T::zero());
-        for column in delta.as_slice().chunks_exact(OUT) {
-            for (g, &d) in bias_gradient.iter_mut().zip(column) {
-                *g += d;
-            }
-        }
+        add_columns(delta.as_slice(), bias_gradient);
         if Self::small(batch) {
             dispatch::outer_sum::<T, IN, OUT>(
                 delta.as_slice(),
@@ -741,12 +750,13 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
         let alpha = -learning_rate;
         // The bias moves by the summed deltas, added up first as its gradient would be.
         let mut bias_step = SVector::<T, OUT>::zeros();
-        for column in delta.as_slice().chunks_exact(OUT) {
-            for (g, &d) in bias_step.iter_mut().zip(column) {
-                *g += d;
-            }
-        }
-        for (b, &g) in self.bias.iter_mut().zip(bias_step.iter()) {
+        add_columns(delta.as_slice(), bias_step.as_mut_slice());
+        for (b, &g) in self
+            .bias
+            .as_mut_slice()
+            .iter_mut()
+            .zip(bias_step.as_slice())
+        {
             *b += alpha * g;
         }
         if Self::small(input.ncols()) {
