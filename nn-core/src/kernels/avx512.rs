@@ -1,11 +1,12 @@
-//! Products for layers of many units (a multiple of 16) in f32 with AVX-512, without packing
+//! Products for layers of many units (8 or more; the last vector of rows masked where they are
+//! not a multiple of 16) in f32 with AVX-512, without packing
 //! either operand: the weights are read in place, column by column, and each input number is
 //! broadcast from where it lies. Register tiles of up to 64 rows by 6 columns keep 24 sums in
 //! registers, so each weight vector loaded serves six multiply-adds.
 
 use core::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps, _mm512_mul_ps,
-    _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
+    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
 use super::team;
@@ -17,13 +18,15 @@ const TILE_ROWS: usize = 4;
 const TILE_COLUMNS: usize = 6;
 
 /// Calls `tile::<R, C>` for the tile at `(row, column)`, with `R` and `C` the tile's size
-/// (smaller at the edges), so that every tile's sums are fixed-size arrays in registers.
+/// (smaller at the edges), so that every tile's sums are fixed-size arrays in registers. The
+/// last vector of rows is partial when the rows are not a multiple of 16.
 macro_rules! for_each_tile {
     ($rows:expr, $columns:expr, |$r:ident, $c:ident| $tile:ident($($arg:expr),*)) => {{
         let rows: core::ops::Range<usize> = $rows;
         let mut row = rows.start;
         while row < rows.end {
-            let vectors = ((rows.end - row) / 16).min(TILE_ROWS);
+            // The last vector of rows may be partial: its tile masks it.
+            let vectors = (rows.end - row).div_ceil(16).min(TILE_ROWS);
             let mut column = 0;
             while column < $columns {
                 let width = ($columns - column).min(TILE_COLUMNS);
@@ -68,7 +71,7 @@ pub(super) unsafe fn affine(
     z: &mut [f32],
     (rows, depth, batch): (usize, usize, usize),
 ) {
-    assert!(rows % 16 == 0, "wide_affine: rows not a multiple of 16");
+    assert!(rows > 0, "wide_affine: no rows");
     let (w, b, x) = (&w[..rows * depth], &b[..rows], &x[..depth * batch]);
     let z = Disjoint::new(&mut z[..rows * batch]);
     let parts = RowParts::new(rows, rows * depth * batch);
@@ -103,7 +106,8 @@ unsafe fn affine_rows(
     }
 }
 
-/// One tile of `z`: rows `row..row + 16 R`, samples `column..column + C`.
+/// One tile of `z`: rows `row..row + 16 R` (the last vector cut at `rows`), samples
+/// `column..column + C`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn affine_tile<const R: usize, const C: usize>(
@@ -116,10 +120,33 @@ unsafe fn affine_tile<const R: usize, const C: usize>(
     row: usize,
     column: usize,
 ) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if row + 16 * R <= rows {
+            affine_tile_of::<R, C, false>(w, b, x, z, rows, depth, row, column);
+        } else {
+            affine_tile_of::<R, C, true>(w, b, x, z, rows, depth, row, column);
+        }
+    }
+}
+
+/// [`affine_tile`], with the last vector of rows partial when `EDGE`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn affine_tile_of<const R: usize, const C: usize, const EDGE: bool>(
+    w: &[f32],
+    b: &[f32],
+    x: &[f32],
+    z: Disjoint,
+    rows: usize,
+    depth: usize,
+    row: usize,
+    column: usize,
+) {
+    let height = tile_height::<R, EDGE>(rows, row);
     let mut sums = [[_mm512_setzero_ps(); C]; R];
-    for (r, row_sums) in sums.iter_mut().enumerate() {
-        let start = row + 16 * r;
-        let bias = load(&b[start..start + 16]);
+    let bias = load_tile::<R, EDGE>(&b[row..row + height]);
+    for (row_sums, bias) in sums.iter_mut().zip(bias) {
         *row_sums = [bias; C];
     }
     // Each sample's inputs, and each weight column's rows in this tile, as slices of known
@@ -127,11 +154,7 @@ unsafe fn affine_tile<const R: usize, const C: usize>(
     let samples: [&[f32]; C] =
         core::array::from_fn(|c| &x[(column + c) * depth..(column + c + 1) * depth]);
     for (k, column_weights) in w.chunks_exact(rows).enumerate() {
-        let tile = &column_weights[row..row + 16 * R];
-        let mut weights = [_mm512_setzero_ps(); R];
-        for (vector, chunk) in weights.iter_mut().zip(tile.chunks_exact(16)) {
-            *vector = load(chunk);
-        }
+        let weights = load_tile::<R, EDGE>(&column_weights[row..row + height]);
         for c in 0..C {
             let scale = _mm512_set1_ps(samples[c][k]);
             for r in 0..R {
@@ -140,12 +163,54 @@ unsafe fn affine_tile<const R: usize, const C: usize>(
         }
     }
     for (r, row_sums) in sums.iter().enumerate() {
+        let lanes = lanes_of::<R, EDGE>(r, height);
         for (c, &sum) in row_sums.iter().enumerate() {
             let start = (column + c) * rows + row + 16 * r;
             // SAFETY: these rows are this tile's, which no other thread writes.
-            unsafe { z.store(start, sum) };
+            unsafe { z.store(start, lanes, sum) };
         }
     }
+}
+
+/// The rows of a tile of `R` vectors from `row` of `rows`: `16 R`, or fewer at the edge.
+#[inline(always)]
+fn tile_height<const R: usize, const EDGE: bool>(rows: usize, row: usize) -> usize {
+    if EDGE {
+        let height = rows - row;
+        assert!(height > 16 * (R - 1) && height < 16 * R, "a tile's edge");
+        height
+    } else {
+        16 * R
+    }
+}
+
+/// The lanes of vector `r` of a tile of `height` rows.
+#[inline(always)]
+fn lanes_of<const R: usize, const EDGE: bool>(r: usize, height: usize) -> usize {
+    if EDGE && r == R - 1 {
+        height - 16 * r
+    } else {
+        16
+    }
+}
+
+/// The `R` vectors of a tile's rows, `values` holding exactly them: the last one partial, its
+/// missing lanes zero, when `EDGE`.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn load_tile<const R: usize, const EDGE: bool>(values: &[f32]) -> [__m512; R] {
+    let mut vectors = [_mm512_setzero_ps(); R];
+    if EDGE {
+        for (r, vector) in vectors.iter_mut().enumerate() {
+            let start = 16 * r;
+            *vector = load_first(values, start, (values.len() - start).min(16));
+        }
+    } else {
+        for (vector, chunk) in vectors.iter_mut().zip(values.chunks_exact(16)) {
+            *vector = load(chunk);
+        }
+    }
+    vectors
 }
 
 /// `W = alpha * delta x^T (+ W)` (see [`wide_outer`](super::dispatch::wide_outer)), its tiles
@@ -163,7 +228,7 @@ pub(super) unsafe fn outer(
     accumulate: bool,
     (rows, depth, batch): (usize, usize, usize),
 ) {
-    assert!(rows % 16 == 0, "wide_outer: rows not a multiple of 16");
+    assert!(rows > 0, "wide_outer: no rows");
     let (d, x) = (&d[..rows * batch], &x[..depth * batch]);
     let w = Disjoint::new(&mut w[..rows * depth]);
     let whole = |_: usize| (d, x);
@@ -247,18 +312,44 @@ unsafe fn outer_tile<'a, const R: usize, const C: usize>(
     row: usize,
     column: usize,
 ) {
+    // SAFETY: the caller's contract, passed on.
+    unsafe {
+        if row + 16 * R <= rows {
+            outer_tile_of::<R, C, false>(
+                alpha, count, share, w, accumulate, rows, depth, first, row, column,
+            );
+        } else {
+            outer_tile_of::<R, C, true>(
+                alpha, count, share, w, accumulate, rows, depth, first, row, column,
+            );
+        }
+    }
+}
+
+/// [`outer_tile`], with the last vector of rows partial when `EDGE`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn outer_tile_of<'a, const R: usize, const C: usize, const EDGE: bool>(
+    alpha: f32,
+    count: usize,
+    share: &dyn Fn(usize) -> (&'a [f32], &'a [f32]),
+    w: Disjoint,
+    accumulate: bool,
+    rows: usize,
+    depth: usize,
+    first: usize,
+    row: usize,
+    column: usize,
+) {
+    let height = tile_height::<R, EDGE>(rows, row);
     let mut sums = [[_mm512_setzero_ps(); C]; R];
     for index in 0..count {
         let (d, x) = share(index);
         // Each sample's deltas in this tile's rows and inputs in its columns, as slices of
         // known length, so that the loop below needs no bounds checks.
         for (sample_deltas, sample_inputs) in d.chunks_exact(rows).zip(x.chunks_exact(depth)) {
-            let tile = &sample_deltas[row..row + 16 * R];
+            let deltas = load_tile::<R, EDGE>(&sample_deltas[row..row + height]);
             let inputs = &sample_inputs[first + column..first + column + C];
-            let mut deltas = [_mm512_setzero_ps(); R];
-            for (vector, chunk) in deltas.iter_mut().zip(tile.chunks_exact(16)) {
-                *vector = load(chunk);
-            }
             for c in 0..C {
                 let scale = _mm512_set1_ps(inputs[c]);
                 for r in 0..R {
@@ -269,16 +360,17 @@ unsafe fn outer_tile<'a, const R: usize, const C: usize>(
     }
     let alpha = _mm512_set1_ps(alpha);
     for (r, row_sums) in sums.iter().enumerate() {
+        let lanes = lanes_of::<R, EDGE>(r, height);
         for (c, &sum) in row_sums.iter().enumerate() {
             let start = (column + c) * rows + row + 16 * r;
             // SAFETY: these rows are this tile's, which no other thread touches.
             unsafe {
                 let value = if accumulate {
-                    _mm512_fmadd_ps(sum, alpha, w.load(start))
+                    _mm512_fmadd_ps(sum, alpha, w.load(start, lanes))
                 } else {
                     _mm512_mul_ps(sum, alpha)
                 };
-                w.store(start, value);
+                w.store(start, lanes, value);
             }
         }
     }
@@ -402,28 +494,46 @@ impl Disjoint {
         }
     }
 
-    /// The sixteen floats from `start`.
+    /// The `lanes` (1 to 16) floats from `start` in the first lanes, zeros in the others.
     ///
     /// # Safety
     ///
     /// No other thread may write them meanwhile.
     #[target_feature(enable = "avx512f")]
-    unsafe fn load(self, start: usize) -> __m512 {
-        assert!(start + 16 <= self.len);
-        // SAFETY: in bounds (the assert); the caller rules out a race.
-        unsafe { _mm512_loadu_ps(self.pointer.add(start)) }
+    #[inline]
+    unsafe fn load(self, start: usize, lanes: usize) -> __m512 {
+        assert!((1..=16).contains(&lanes) && start + lanes <= self.len);
+        // SAFETY: in bounds (the assert; a masked load touches no lane outside its mask); the
+        // caller rules out a race.
+        unsafe {
+            let pointer = self.pointer.add(start);
+            if lanes == 16 {
+                _mm512_loadu_ps(pointer)
+            } else {
+                _mm512_maskz_loadu_ps(((1_u32 << lanes) - 1) as u16, pointer)
+            }
+        }
     }
 
-    /// Writes sixteen floats from `start`.
+    /// Writes the first `lanes` (1 to 16) lanes of `vector` from `start`.
     ///
     /// # Safety
     ///
     /// No other thread may read or write them meanwhile.
     #[target_feature(enable = "avx512f")]
-    unsafe fn store(self, start: usize, vector: __m512) {
-        assert!(start + 16 <= self.len);
-        // SAFETY: in bounds (the assert); the caller rules out a race.
-        unsafe { _mm512_storeu_ps(self.pointer.add(start), vector) }
+    #[inline]
+    unsafe fn store(self, start: usize, lanes: usize, vector: __m512) {
+        assert!((1..=16).contains(&lanes) && start + lanes <= self.len);
+        // SAFETY: in bounds (the assert; a masked store writes no lane outside its mask); the
+        // caller rules out a race.
+        unsafe {
+            let pointer = self.pointer.add(start);
+            if lanes == 16 {
+                _mm512_storeu_ps(pointer, vector);
+            } else {
+                _mm512_mask_storeu_ps(pointer, ((1_u32 << lanes) - 1) as u16, vector);
+            }
+        }
     }
 }
 
@@ -523,6 +633,11 @@ mod tests {
             (48, 13, 6),
             (80, 3, 13),
             (128, 9, 64),
+            // A last vector of rows cut short: alone, after a full one, and after a full tile.
+            (8, 3, 5),
+            (10, 128, 64),
+            (26, 7, 13),
+            (90, 11, 7),
         ] {
             let w: Vec<f32> = (0..rows * depth).map(|k| (k as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..rows).map(|k| (k as f32 * 0.11).cos()).collect();
@@ -575,14 +690,14 @@ mod tests {
                 }
             }
         }
-        // Rows that are not a multiple of 16, and f64, are declined.
-        let mut z = [0.0_f32; 10];
+        // Fewer than 8 rows, and f64, are declined.
+        let mut z = [0.0_f32; 7];
         assert!(!wide_affine(
-            &[0.0; 10],
-            &[0.0; 10],
+            &[0.0; 7],
+            &[0.0; 7],
             &[0.0],
             &mut z,
-            (10, 1, 1)
+            (7, 1, 1)
         ));
         let mut z = [0.0_f64; 16];
         assert!(!wide_affine(
@@ -594,8 +709,8 @@ mod tests {
         ));
     }
     /// The products shared out by rows over a team of two and of three give the bits of one
-    /// thread, for rows in two tiles (128), in a full and an edge tile (80), and in three tiles
-    /// over two members (192), and products below the least work are left to the caller.
+    /// thread, for rows in two tiles (128), in a full and an edge tile (80), in three tiles over
+    /// two members (192), and in a full tile and one whose last vector is cut short (90).
     #[test]
     fn products_shared_by_rows_give_the_bits_of_one_thread() {
         use crate::kernels::team::{SPLIT_WORK, Team};
@@ -604,7 +719,7 @@ mod tests {
         {
             return;
         }
-        for (rows, depth, batch) in [(128, 784, 8), (80, 301, 13), (192, 97, 31)] {
+        for (rows, depth, batch) in [(128, 784, 8), (80, 301, 13), (192, 97, 31), (90, 400, 9)] {
             assert!(rows * depth * batch >= SPLIT_WORK, "{rows}x{depth}x{batch}");
             let w: Vec<f32> = (0..rows * depth).map(|k| (k as f32 * 0.37).sin()).collect();
             let b: Vec<f32> = (0..rows).map(|k| (k as f32 * 0.11).cos()).collect();

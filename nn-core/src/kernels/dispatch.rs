@@ -308,8 +308,13 @@ dispatched!(
     axpy<>(alpha: T, x: &[T], y: &mut [T])
 );
 
+/// The least rows the AVX-512 products take: with fewer, most of a vector's lanes would be
+/// wasted (below a multiple of 16 the last vector of rows is masked).
+#[cfg(feature = "std")]
+const WIDE_ROWS: usize = 8;
+
 /// `z[:, j] = W x[:, j] + b` for a batch, with `W` a `rows x depth` column-major matrix: through
-/// AVX-512 when `T` is f32, `rows` is a multiple of 16 and the CPU has AVX-512F. Returns whether
+/// AVX-512 when `T` is f32, `rows` is at least [`WIDE_ROWS`] and the CPU has AVX-512F. Returns whether
 /// it ran; when it did not, the caller goes to matrixmultiply.
 #[cfg(feature = "std")]
 pub(crate) fn wide_affine<T: Scalar>(
@@ -320,7 +325,7 @@ pub(crate) fn wide_affine<T: Scalar>(
     (rows, depth, batch): (usize, usize, usize),
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if rows % 16 == 0
+    if rows >= WIDE_ROWS
         && wide()
         && let (Some(w), Some(b), Some(x), Some(z)) =
             (f32s(weights), f32s(bias), f32s(inputs), f32s_mut(outputs))
@@ -347,7 +352,7 @@ pub(crate) fn wide_outer<T: Scalar>(
     (rows, depth, batch): (usize, usize, usize),
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if rows % 16 == 0
+    if rows >= WIDE_ROWS
         && wide()
         && let (Some(d), Some(x), Some(w)) = (f32s(delta), f32s(inputs), f32s_mut(weights))
     {
