@@ -146,7 +146,7 @@ impl FitOptions {
     /// PyTorch and Keras use every core by default; typenn does not yet. With plain SGD in
     /// `f32` on AVX-512, a network with a Dense layer of more than 64 units shares its products
     /// out by rows, which gives one thread's numbers: `W3_train_b64` (784 -> 128 -> 10, batch
-    /// 64) then runs about 1.45x as fast on two threads as on one (`BENCHMARKS.md`). Every other
+    /// 64) then runs 1.45x to 1.52x as fast on two threads as on one (`BENCHMARKS.md`). Every other
     /// step splits its batch, which on the 2-core machines measured was as often slower as
     /// faster than one thread (0.63x to 1.2x, `BENCHMARKS.md`), and changes the numbers by
     /// rounding. A split batch is described here. Each thread takes a contiguous share of the batch: with
