@@ -620,6 +620,20 @@ mod tests {
         check::<Relu, 1, 13>();
     }
 
+    /// Weights, bias, inputs and deltas of a wide product of `rows x depth` over `batch`
+    /// samples, from simple sequences.
+    fn operands(rows: usize, depth: usize, batch: usize) -> [Vec<f32>; 4] {
+        let values = |len: usize, scale: f32, f: fn(f32) -> f32| {
+            (0..len).map(|k| f(k as f32 * scale)).collect::<Vec<_>>()
+        };
+        [
+            values(rows * depth, 0.37, f32::sin),
+            values(rows, 0.11, f32::cos),
+            values(depth * batch, 0.73, f32::cos),
+            values(rows * batch, 0.29, f32::sin),
+        ]
+    }
+
     /// The AVX-512 products against the definition (in f64), over shapes with full and edge
     /// tiles in both directions. On a CPU without AVX-512F (or under miri) they decline, and
     /// the test checks that they said so.
@@ -639,12 +653,7 @@ mod tests {
             (26, 7, 13),
             (90, 11, 7),
         ] {
-            let w: Vec<f32> = (0..rows * depth).map(|k| (k as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..rows).map(|k| (k as f32 * 0.11).cos()).collect();
-            let x: Vec<f32> = (0..depth * batch)
-                .map(|k| (k as f32 * 0.73).cos())
-                .collect();
-            let d: Vec<f32> = (0..rows * batch).map(|k| (k as f32 * 0.29).sin()).collect();
+            let [w, b, x, d] = operands(rows, depth, batch);
             let close =
                 |got: f32, want: f64| (f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0);
 
@@ -721,12 +730,7 @@ mod tests {
         }
         for (rows, depth, batch) in [(128, 784, 8), (80, 301, 13), (192, 97, 31), (90, 400, 9)] {
             assert!(rows * depth * batch >= SPLIT_WORK, "{rows}x{depth}x{batch}");
-            let w: Vec<f32> = (0..rows * depth).map(|k| (k as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..rows).map(|k| (k as f32 * 0.11).cos()).collect();
-            let x: Vec<f32> = (0..depth * batch)
-                .map(|k| (k as f32 * 0.73).cos())
-                .collect();
-            let d: Vec<f32> = (0..rows * batch).map(|k| (k as f32 * 0.29).sin()).collect();
+            let [w, b, x, d] = operands(rows, depth, batch);
             let products = || {
                 let mut z = vec![f32::NAN; rows * batch];
                 assert!(wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)));
