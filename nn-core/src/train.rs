@@ -168,35 +168,35 @@ impl<T: Scalar, G: Parameters<T>, L: Loss<T>, O: Optimizer<T>> Trainer<T, G, L, 
         // Before the passes compiled for fused multiply-add, and never for one sample, so that
         // the single-thread steps are as they were.
         // Plain SGD's products shared out by rows on the trainer's team, started by the first
-        // step that needs it; if the system refuses a thread, the batch is split instead.
-        if inputs.len() > 1
-            && self.threads > 1
-            && self.shares_rows(network)
-            && let Some(mut team) = self
-                .team
-                .take()
-                .filter(|team| team.members() == self.threads)
-                .or_else(|| Team::new(self.threads))
-        {
-            let result = team.install(|| {
-                with_fma_told(
-                    #[inline(always)]
-                    |vectors| self.apply(network, inputs, targets, vectors),
-                )
-            });
-            self.team = Some(team);
-            return result;
-        }
-        if inputs.len() > 1 {
-            let shares = parallel::training_shares(network, self.threads, inputs.len());
-            if shares > 1 {
-                return self.parallel_step(network, inputs, targets, shares);
+        // step that needs it; otherwise (or if the system refuses a thread) a batch worth
+        // splitting is split.
+        let mut team = None;
+        if inputs.len() > 1 && self.threads > 1 {
+            if self.shares_rows(network) {
+                team = self
+                    .team
+                    .take()
+                    .filter(|team| team.members() == self.threads)
+                    .or_else(|| Team::new(self.threads));
+            }
+            if team.is_none() {
+                let shares = parallel::training_shares(network, self.threads, inputs.len());
+                if shares > 1 {
+                    return self.parallel_step(network, inputs, targets, shares);
+                }
             }
         }
-        with_fma_told(
-            #[inline(always)]
-            |vectors| self.apply(network, inputs, targets, vectors),
-        )
+        // One call of the passes for both, so that each network's are compiled once.
+        let result = Team::install_in(team.as_mut(), || {
+            with_fma_told(
+                #[inline(always)]
+                |vectors| self.apply(network, inputs, targets, vectors),
+            )
+        });
+        if team.is_some() {
+            self.team = team;
+        }
+        result
     }
 
     /// Whether a step on `network` shares its products out by rows ([`Team`]) rather than

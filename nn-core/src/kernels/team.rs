@@ -127,6 +127,15 @@ impl Team {
         work()
     }
 
+    /// Runs `work` with `team` installed, or as it is without one: one call of `work` for
+    /// both, so that a caller compiles it once.
+    pub(crate) fn install_in<R>(team: Option<&mut Self>, work: impl FnOnce() -> R) -> R {
+        match team {
+            Some(team) => team.install(work),
+            None => work(),
+        }
+    }
+
     /// Calls `work(0)` on this thread and `work(index)` on each helper at the same time, and
     /// returns when all have returned. A panic in a helper is raised again here.
     fn run(&self, work: &(dyn Fn(usize) + Sync)) {
