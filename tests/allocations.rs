@@ -1,7 +1,8 @@
 //! Which calls allocate: single-sample `forward`, `forward_batch`, a batch forward into a
 //! caller's buffer and a training step (forward, backward, update) allocate nothing once their
 //! workspace has seen the largest batch; a step split across threads allocates only, now and
-//! then, a block of the thread pool's job queue. Counted per thread by a global allocator.
+//! then, a block of the thread pool's job queue, and a step shared by rows among a trainer's
+//! threads nothing once they are started. Counted per thread by a global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -128,6 +129,33 @@ network! {
     struct Wide(Dense<32, 512, Relu>, Dense<512, 1>);
 }
 
+/// Plain SGD on AVX-512 shares the 512-unit layer's products out by rows among the trainer's
+/// own threads: once the first step has started them, a step allocates nothing.
+#[test]
+fn a_step_shared_by_rows_allocates_nothing_once_the_team_is_started() {
+    if !(cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx512f")) {
+        return;
+    }
+    let mut model = Wide::new(&mut StdRng::seed_from_u64(2));
+    let (inputs, targets) = batch(128);
+    let mut trainer = model.trainer(Mse, Sgd::new(0.01)).expect("valid settings");
+    trainer.set_threads(2).expect("two threads");
+    let first = allocations(|| {
+        trainer
+            .step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+    });
+    assert!(first > 0, "the first step starts the helper thread");
+    let count = allocations(|| {
+        for _ in 0..100 {
+            trainer
+                .step(&mut model, &inputs, &targets)
+                .expect("a finite loss");
+        }
+    });
+    assert_eq!(count, 0, "allocations in 100 steps shared by rows");
+}
+
 #[test]
 fn a_threaded_step_allocates_only_blocks_of_the_pools_queue() {
     let mut model = Wide::new(&mut StdRng::seed_from_u64(2));
@@ -146,8 +174,9 @@ fn a_threaded_step_allocates_only_blocks_of_the_pools_queue() {
                     .expect("a finite loss");
             }
         });
-        // Each step hands the pool two jobs (the shares, then the sum of the 16,384 weights of
-        // the first layer), and its queue takes a block of 63 jobs at a time.
+        // With momentum, each step hands the pool two jobs (the shares, then the sum of the
+        // 16,384 weights of the first layer), and its queue takes a block of 63 jobs at a time.
+        // Plain SGD shares rows where the CPU has AVX-512 (above), and allocates less.
         assert!(
             count <= 2 * STEPS / 63 + 1,
             "{count} allocations in {STEPS} threaded steps with {optimizer:?}"

@@ -65,11 +65,12 @@ use crate::{
 /// gives one thread's numbers to the bit, and each thread keeps writing the same rows of the
 /// weights, which therefore never move between cores. The threads are the trainer's own: the
 /// first such step starts `threads - 1` helpers, which live as long as the trainer, wait for
-/// the next product by spinning for up to 0.3 ms, and then sleep until woken.
+/// the next product by spinning for up to 0.3 ms (offering the core to the scheduler every 64
+/// turns), and then sleep until woken. Later steps allocate nothing.
 ///
 /// **Batch split.** Otherwise a batch big enough to be worth it is split across the threads of
-/// rayon's pool, each taking a contiguous share. With plain SGD each thread runs its share's forward and backward pass, and then the
-/// update of each big layer is split across the threads by parameters (blocks of a Dense
+/// rayon's pool, each taking a contiguous share. With plain SGD each thread runs its share's
+/// forward and backward pass, and then the update of each big layer is split across the threads by parameters (blocks of a Dense
 /// layer's input columns), each adding every share's part for its parameters in share order:
 /// no gradient buffers. With other optimizers each thread computes its share's gradients into
 /// buffers of its own, and the shares are added in order, weighted by their sizes, before one
