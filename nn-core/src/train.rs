@@ -70,9 +70,9 @@ use crate::{
 ///
 /// **Batch split.** Otherwise a batch big enough to be worth it is split across the threads of
 /// rayon's pool, each taking a contiguous share. With plain SGD each thread runs its share's
-/// forward and backward pass, and then the update of each big layer is split across the threads by parameters (blocks of a Dense
-/// layer's input columns), each adding every share's part for its parameters in share order:
-/// no gradient buffers. With other optimizers each thread computes its share's gradients into
+/// forward and backward pass, and then the update of each big layer is split across the
+/// threads by parameters (blocks of a Dense layer's input columns), each adding every share's
+/// part for its parameters in share order: no gradient buffers. With other optimizers each thread computes its share's gradients into
 /// buffers of its own, and the shares are added in order, weighted by their sizes, before one
 /// update. A given thread count gives the same numbers on every run and every machine; two
 /// counts differ by rounding. One thread, a batch whose shares would each have under about a
