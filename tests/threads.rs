@@ -266,6 +266,40 @@ fn a_split_plain_sgd_step_in_f32_agrees_with_one_thread() {
     }
 }
 
+network! {
+    /// A wide layer whose units are not a multiple of 16 (784 -> 100 Relu -> 10).
+    struct Odd(Dense<784, 100, Relu>, Dense<100, 10>);
+}
+
+/// Four plain-SGD steps of 64 samples from `start` on 2 and 3 threads give the losses and the
+/// parameters of one thread, to the bit.
+fn same_steps_on_any_threads<N>(
+    start: &N,
+    inputs: &[SVector<f32, 784>],
+    targets: &[SVector<f32, 10>],
+) where
+    N: Network<f32, 784, 10> + Clone + PartialEq + core::fmt::Debug,
+{
+    let steps = |threads: usize| {
+        let mut model = start.clone();
+        let mut trainer = model.trainer(Mse, Sgd::new(0.1)).expect("valid settings");
+        trainer.set_threads(threads).expect("at least one thread");
+        let losses: Vec<f32> = inputs
+            .chunks(64)
+            .zip(targets.chunks(64))
+            .map(|(x, y)| trainer.step(&mut model, x, y).expect("a finite step"))
+            .collect();
+        (model, losses)
+    };
+    let (one, losses) = steps(1);
+    assert!(largest_difference(start, &one) > 1e-3);
+    for threads in [2, 3] {
+        let (shared, shared_losses) = steps(threads);
+        assert_eq!(shared_losses, losses, "{threads} threads");
+        assert!(shared == one, "{threads} threads");
+    }
+}
+
 /// The largest difference between two f32 networks' parameters.
 fn largest_difference<P: Parameters<f32>>(a: &P, b: &P) -> f32 {
     let mut difference = 0.0_f32;
@@ -312,24 +346,10 @@ fn plain_sgd_shared_by_rows_gives_the_bits_of_one_thread() {
     }
     let (inputs, targets) = digits(256);
     let start = Digits::<f32>::new_boxed(&mut StdRng::seed_from_u64(7));
-    let steps = |threads: usize| {
-        let mut model = start.clone();
-        let mut trainer = model.trainer(Mse, Sgd::new(0.1)).expect("valid settings");
-        trainer.set_threads(threads).expect("at least one thread");
-        let losses: Vec<f32> = inputs
-            .chunks(64)
-            .zip(targets.chunks(64))
-            .map(|(x, y)| trainer.step(&mut *model, x, y).expect("a finite step"))
-            .collect();
-        (model, losses)
-    };
-    let (one, losses) = steps(1);
-    assert!(largest_difference(&*start, &*one) > 1e-3);
-    for threads in [2, 3] {
-        let (shared, shared_losses) = steps(threads);
-        assert_eq!(shared_losses, losses, "{threads} threads");
-        assert!(*shared == *one, "{threads} threads");
-    }
+    same_steps_on_any_threads(&*start, &inputs, &targets);
+    // 100 units: a full tile of 64 rows and one of 36, whose last vector is masked.
+    let odd = Odd::new_boxed(&mut StdRng::seed_from_u64(8));
+    same_steps_on_any_threads(&*odd, &inputs, &targets);
     let data = Dataset::new(inputs, targets).expect("a finite dataset");
     let fitted = |threads: usize| {
         let mut model = start.clone();

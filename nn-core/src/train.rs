@@ -58,7 +58,7 @@ use crate::{
 /// [`FitOptions::threads`] for why), in one of two ways.
 ///
 /// **Shared by rows.** With plain SGD in `f32` on a CPU with AVX-512, a network with a Dense
-/// layer of more than 64 units (a multiple of 16; [`Layer::SHARES_ROWS`](crate::Layer)) runs
+/// layer of more than 64 units ([`Layer::SHARES_ROWS`](crate::Layer)) runs
 /// its step as on one thread, except that the big products (that layer's forward pass, weight
 /// update and gradient, from about 2^18 multiply-adds) are shared out by tiles of 64 output
 /// rows, each thread computing its own tiles exactly as one thread would. Every thread count

@@ -14,6 +14,8 @@ use crate::Activation;
 
 /// Rows per register tile, in vectors of 16.
 const TILE_ROWS: usize = 4;
+// A team shares out whole tiles, so a layer splits above one tile (`Layer::SHARES_ROWS`).
+const _: () = assert!(16 * TILE_ROWS == super::dispatch::ROW_TILE);
 /// Columns per register tile.
 const TILE_COLUMNS: usize = 6;
 
@@ -503,16 +505,8 @@ impl Disjoint {
     #[inline]
     unsafe fn load(self, start: usize, lanes: usize) -> __m512 {
         assert!((1..=16).contains(&lanes) && start + lanes <= self.len);
-        // SAFETY: in bounds (the assert; a masked load touches no lane outside its mask); the
-        // caller rules out a race.
-        unsafe {
-            let pointer = self.pointer.add(start);
-            if lanes == 16 {
-                _mm512_loadu_ps(pointer)
-            } else {
-                _mm512_maskz_loadu_ps(((1_u32 << lanes) - 1) as u16, pointer)
-            }
-        }
+        // SAFETY: in bounds (the assert); the caller rules out a race.
+        unsafe { load_lanes(self.pointer.add(start), lanes) }
     }
 
     /// Writes the first `lanes` (1 to 16) lanes of `vector` from `start`.
@@ -531,7 +525,7 @@ impl Disjoint {
             if lanes == 16 {
                 _mm512_storeu_ps(pointer, vector);
             } else {
-                _mm512_mask_storeu_ps(pointer, ((1_u32 << lanes) - 1) as u16, vector);
+                _mm512_mask_storeu_ps(pointer, first_lanes(lanes), vector);
             }
         }
     }
@@ -543,14 +537,31 @@ impl Disjoint {
 #[inline]
 fn load_first(values: &[f32], start: usize, count: usize) -> __m512 {
     assert!((1..=16).contains(&count) && start + count <= values.len());
-    let pointer = values[start..].as_ptr();
-    // SAFETY: the assert keeps the `count` floats read inside `values`; a masked load does not
-    // touch the lanes left out of its mask.
+    // SAFETY: the assert keeps the `count` floats read inside `values`.
+    unsafe { load_lanes(values[start..].as_ptr(), count) }
+}
+
+/// The mask of the first `lanes` (1 to 16) lanes.
+#[inline(always)]
+fn first_lanes(lanes: usize) -> u16 {
+    ((1_u32 << lanes) - 1) as u16
+}
+
+/// The `lanes` (1 to 16) floats from `pointer` in the first lanes, zeros in the others; a
+/// masked load touches no lane outside its mask.
+///
+/// # Safety
+///
+/// The `lanes` floats from `pointer` must be readable.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn load_lanes(pointer: *const f32, lanes: usize) -> __m512 {
+    // SAFETY: the caller's contract.
     unsafe {
-        if count == 16 {
+        if lanes == 16 {
             _mm512_loadu_ps(pointer)
         } else {
-            _mm512_maskz_loadu_ps(((1_u32 << count) - 1) as u16, pointer)
+            _mm512_maskz_loadu_ps(first_lanes(lanes), pointer)
         }
     }
 }

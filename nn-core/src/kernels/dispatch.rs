@@ -308,6 +308,10 @@ dispatched!(
     axpy<>(alpha: T, x: &[T], y: &mut [T])
 );
 
+/// The rows of a register tile of the AVX-512 products, the least a [`Team`](super::team::Team)
+/// shares out: a layer splits its products among threads only above one tile.
+pub(crate) const ROW_TILE: usize = 64;
+
 /// The least rows the AVX-512 products take: with fewer, most of a vector's lanes would be
 /// wasted (below a multiple of 16 the last vector of rows is masked).
 #[cfg(feature = "std")]

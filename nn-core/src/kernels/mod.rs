@@ -4,7 +4,8 @@
 //!   separate multiply and add, and with fused multiply-add for CPUs that have it).
 //! - `avx2.rs`: f32 kernels written with AVX2 and FMA intrinsics, for single samples and for
 //!   batches of layers whose width is not a multiple of 8.
-//! - `avx512.rs`: f32 register tiles with AVX-512 for layers of a multiple of 16 units.
+//! - `avx512.rs`: f32 register tiles with AVX-512 for layers of 8 units or more (the last
+//!   vector of rows masked when the units are not a multiple of 16).
 //! - `avx512_gates.rs`: a wide recurrent cell's gate products for one time step, with AVX-512,
 //!   and its own safe entry point.
 //! - `avx512_cells.rs`: a whole LSTM or GRU time step in f32 with AVX-512 (products,

@@ -6,7 +6,7 @@ use rand::Rng;
 use super::{HasGradients, Layer, Phase, ShareTape};
 use crate::activation::{Activation, Identity};
 use crate::init::uniform;
-use crate::kernels::dispatch::{self, with_wide};
+use crate::kernels::dispatch::{self, ROW_TILE, with_wide};
 #[cfg(feature = "std")]
 use crate::kernels::dispatch::{wide_affine, wide_outer, wide_outer_shares};
 #[cfg(feature = "std")]
@@ -604,7 +604,7 @@ impl<const IN: usize, const OUT: usize, A: Activation, T: Scalar> Layer<T, IN, O
     /// The pre-activation `z`.
     type Cache = SVector<T, OUT>;
 
-    const SHARES_ROWS: bool = OUT.is_multiple_of(16) && OUT > 64;
+    const SHARES_ROWS: bool = OUT > ROW_TILE;
 
     #[inline(always)]
     fn cache_len(batch: usize) -> usize {

@@ -117,7 +117,7 @@ pub trait Layer<T: Scalar, const IN: usize, const OUT: usize>:
     /// Whether a batch's products can be shared out among a trainer's threads by this layer's
     /// output rows, each thread computing and updating its own rows exactly as one thread
     /// would ([`Trainer::set_threads`](crate::Trainer::set_threads)): Dense layers of more than
-    /// 64 units, a multiple of 16, in f32 on CPUs with AVX-512.
+    /// 64 units (one register tile), in f32 on CPUs with AVX-512.
     const SHARES_ROWS: bool = false;
 
     /// The scalars a batch of `batch` samples keeps for backward.
