@@ -129,11 +129,51 @@ network! {
     struct Wide(Dense<32, 512, Relu>, Dense<512, 1>);
 }
 
-/// Plain SGD on AVX-512 shares the 512-unit layer's products out by rows among the trainer's
-/// own threads: once the first step has started them, a step allocates nothing.
+/// Whether the CPU runs wide f32 products in register tiles (AVX-512, or AVX2 and FMA); where it
+/// does not, they go to matrixmultiply, which allocates its packing buffers at every call.
+fn register_tiles() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            || (std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A 512-unit layer's batch products run in register tiles that read the weights in place, so
+/// on one thread a step allocates nothing after the first, with every optimizer.
+#[test]
+fn a_wide_layer_step_allocates_nothing_where_register_tiles_run() {
+    if !register_tiles() {
+        return;
+    }
+    let mut model = Wide::new(&mut StdRng::seed_from_u64(2));
+    let (inputs, targets) = batch(128);
+    for optimizer in [Sgd::new(0.01), Sgd::new(0.01).momentum(0.9)] {
+        let mut trainer = model.trainer(Mse, optimizer).expect("valid settings");
+        trainer
+            .step(&mut model, &inputs, &targets)
+            .expect("a finite loss");
+        let count = allocations(|| {
+            for _ in 0..10 {
+                trainer
+                    .step(&mut model, &inputs, &targets)
+                    .expect("a finite loss");
+            }
+        });
+        assert_eq!(count, 0, "allocations in 10 wide steps with {optimizer:?}");
+    }
+}
+
+/// Plain SGD with register tiles shares the 512-unit layer's products out by rows among the
+/// trainer's own threads: once the first step has started them, a step allocates nothing.
 #[test]
 fn a_step_shared_by_rows_allocates_nothing_once_the_team_is_started() {
-    if !(cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("avx512f")) {
+    if !register_tiles() {
         return;
     }
     let mut model = Wide::new(&mut StdRng::seed_from_u64(2));

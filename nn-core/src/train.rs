@@ -57,16 +57,16 @@ use crate::{
 /// A step may use up to [`threads`](Self::set_threads) threads (by default one; see
 /// [`FitOptions::threads`] for why), in one of two ways.
 ///
-/// **Shared by rows.** With plain SGD in `f32` on a CPU with AVX-512, a network with a Dense
-/// layer of more than 64 units ([`Layer::SHARES_ROWS`](crate::Layer)) runs
-/// its step as on one thread, except that the big products (that layer's forward pass, weight
-/// update and gradient, from about 2^18 multiply-adds) are shared out by tiles of 64 output
-/// rows, each thread computing its own tiles exactly as one thread would. Every thread count
-/// gives one thread's numbers to the bit, and each thread keeps writing the same rows of the
-/// weights, which therefore never move between cores. The threads are the trainer's own: the
-/// first such step starts `threads - 1` helpers, which live as long as the trainer, wait for
-/// the next product by spinning for up to 0.3 ms (offering the core to the scheduler every 64
-/// turns), and then sleep until woken. Later steps allocate nothing.
+/// **Shared by rows.** With plain SGD in `f32` on a CPU with AVX-512, or AVX2 and FMA, a network
+/// with a Dense layer of more than 64 units ([`Layer::SHARES_ROWS`](crate::Layer)) runs its step as
+/// on one thread, except that the big products (that layer's forward pass, weight update and
+/// gradient, from about 2^18 multiply-adds) are shared out by tiles of 64 output rows, each thread
+/// computing its own tiles exactly as one thread would. Every thread count gives one thread's
+/// numbers to the bit, and each thread keeps writing the same rows of the weights, which therefore
+/// never move between cores. The threads are the trainer's own: the first such step starts
+/// `threads - 1` helpers, which live as long as the trainer, wait for the next product by spinning
+/// for up to 0.3 ms (offering the core to the scheduler every 64 turns), and then sleep until
+/// woken. Later steps allocate nothing.
 ///
 /// **Batch split.** Otherwise a batch big enough to be worth it is split across the threads of
 /// rayon's pool, each taking a contiguous share. With plain SGD each thread runs its share's

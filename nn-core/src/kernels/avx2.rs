@@ -197,7 +197,7 @@ unsafe fn across(v: [__m256; 8]) -> __m256 {
 
 /// Lanes below `count` set.
 #[inline(always)]
-unsafe fn mask(count: usize) -> __m256i {
+pub(super) unsafe fn mask(count: usize) -> __m256i {
     // SAFETY (for the caller's CPU): AVX2 integer compare of constants.
     unsafe {
         _mm256_cmpgt_epi32(
@@ -209,7 +209,7 @@ unsafe fn mask(count: usize) -> __m256i {
 
 /// The first `count` (1 to 8) floats of `values` from `start`, zeros in the other lanes.
 #[inline(always)]
-unsafe fn load(values: &[f32], start: usize, count: usize) -> __m256 {
+pub(super) unsafe fn load(values: &[f32], start: usize, count: usize) -> __m256 {
     assert!((1..=8).contains(&count) && start + count <= values.len());
     // SAFETY: the assert keeps the `count` floats read inside `values`; a masked load does
     // not touch the lanes left out of its mask.

@@ -9,7 +9,7 @@ use core::arch::x86_64::{
     _mm512_maskz_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_setzero_ps, _mm512_storeu_ps,
 };
 
-use super::team;
+use super::team::{self, Disjoint, RowParts};
 use crate::Activation;
 
 /// Rows per register tile, in vectors of 16.
@@ -18,45 +18,6 @@ const TILE_ROWS: usize = 4;
 const _: () = assert!(16 * TILE_ROWS == super::dispatch::ROW_TILE);
 /// Columns per register tile.
 const TILE_COLUMNS: usize = 6;
-
-/// Calls `tile::<R, C>` for the tile at `(row, column)`, with `R` and `C` the tile's size
-/// (smaller at the edges), so that every tile's sums are fixed-size arrays in registers. The
-/// last vector of rows is partial when the rows are not a multiple of 16.
-macro_rules! for_each_tile {
-    ($rows:expr, $columns:expr, |$r:ident, $c:ident| $tile:ident($($arg:expr),*)) => {{
-        let rows: core::ops::Range<usize> = $rows;
-        let mut row = rows.start;
-        while row < rows.end {
-            // The last vector of rows may be partial: its tile masks it.
-            let vectors = (rows.end - row).div_ceil(16).min(TILE_ROWS);
-            let mut column = 0;
-            while column < $columns {
-                let width = ($columns - column).min(TILE_COLUMNS);
-                let ($r, $c) = (row, column);
-                macro_rules! call {
-                    ($R:literal) => {
-                        match width {
-                            1 => $tile::<$R, 1>($($arg),*),
-                            2 => $tile::<$R, 2>($($arg),*),
-                            3 => $tile::<$R, 3>($($arg),*),
-                            4 => $tile::<$R, 4>($($arg),*),
-                            5 => $tile::<$R, 5>($($arg),*),
-                            _ => $tile::<$R, 6>($($arg),*),
-                        }
-                    };
-                }
-                match vectors {
-                    1 => call!(1),
-                    2 => call!(2),
-                    3 => call!(3),
-                    _ => call!(4),
-                }
-                column += width;
-            }
-            row += vectors * 16;
-        }
-    }};
-}
 
 /// `z = W x + b` (see [`wide_affine`](super::dispatch::wide_affine)), its tiles of rows shared
 /// out over the installed [`team`]: each member computes whole tiles, as one thread would, so
@@ -77,7 +38,7 @@ pub(super) unsafe fn affine(
     let (w, b, x) = (&w[..rows * depth], &b[..rows], &x[..depth * batch]);
     let z = Disjoint::new(&mut z[..rows * batch]);
     let parts = RowParts::new(rows, rows * depth * batch);
-    team::split(parts.count, &|part| {
+    team::split(parts.count(), &|part| {
         let rows = parts.rows(part);
         // SAFETY: this CPU has AVX-512F (the caller's contract, on the thread that checked it
         // and the team's others alike); each part writes only the rows of its own tiles.
@@ -102,7 +63,7 @@ unsafe fn affine_rows(
     let height = b.len();
     // SAFETY: the caller's contract, passed on tile by tile.
     unsafe {
-        for_each_tile!(rows, batch, |row, column| affine_tile(
+        for_each_tile!(16, [1, 2, 3] 4, TILE_COLUMNS, rows, batch, |row, column| affine_tile(
             w, b, x, z, height, depth, row, column
         ));
     }
@@ -169,7 +130,7 @@ unsafe fn affine_tile_of<const R: usize, const C: usize, const EDGE: bool>(
         for (c, &sum) in row_sums.iter().enumerate() {
             let start = (column + c) * rows + row + 16 * r;
             // SAFETY: these rows are this tile's, which no other thread writes.
-            unsafe { z.store(start, lanes, sum) };
+            unsafe { store_at(z, start, lanes, sum) };
         }
     }
 }
@@ -235,7 +196,7 @@ pub(super) unsafe fn outer(
     let w = Disjoint::new(&mut w[..rows * depth]);
     let whole = |_: usize| (d, x);
     let parts = RowParts::new(rows, rows * depth * batch);
-    team::split(parts.count, &|part| {
+    team::split(parts.count(), &|part| {
         let tiles = parts.rows(part);
         // SAFETY: as in `affine`: AVX-512F, and each part writes only its own tiles' rows.
         unsafe {
@@ -260,7 +221,7 @@ unsafe fn outer_rows<'a>(
 ) {
     // SAFETY: the caller's contract, passed on tile by tile.
     unsafe {
-        for_each_tile!(tiles, depth, |row, column| outer_tile(
+        for_each_tile!(16, [1, 2, 3] 4, TILE_COLUMNS, tiles, depth, |row, column| outer_tile(
             alpha, 1, whole, w, accumulate, rows, depth, 0, row, column
         ));
     }
@@ -292,7 +253,7 @@ pub(super) unsafe fn outer_shares<'a>(
     let w = Disjoint::new(w);
     // SAFETY: this thread has `w` to itself.
     unsafe {
-        for_each_tile!(0..rows, columns, |row, column| outer_tile(
+        for_each_tile!(16, [1, 2, 3] 4, TILE_COLUMNS, 0..rows, columns, |row, column| outer_tile(
             alpha, count, share, w, true, rows, depth, first, row, column
         ));
     }
@@ -368,11 +329,11 @@ unsafe fn outer_tile_of<'a, const R: usize, const C: usize, const EDGE: bool>(
             // SAFETY: these rows are this tile's, which no other thread touches.
             unsafe {
                 let value = if accumulate {
-                    _mm512_fmadd_ps(sum, alpha, w.load(start, lanes))
+                    _mm512_fmadd_ps(sum, alpha, load_at(w, start, lanes))
                 } else {
                     _mm512_mul_ps(sum, alpha)
                 };
-                w.store(start, lanes, value);
+                store_at(w, start, lanes, value);
             }
         }
     }
@@ -443,90 +404,34 @@ pub(super) unsafe fn affine_narrow<A: Activation, const IN: usize, const OUT: us
     a.copy_from_slice(&activated[..OUT]);
 }
 
-/// How the tiles of a product's `rows` rows (of up to 64, as `for_each_tile!` takes them) are
-/// shared out: `count` parts of consecutive whole tiles, so that every tile is the same as on
-/// one thread.
-#[derive(Clone, Copy)]
-struct RowParts {
-    rows: usize,
-    tiles: usize,
-    count: usize,
+/// The `lanes` (1 to 16) floats of `z` from `start` in the first lanes, zeros in the others.
+///
+/// # Safety
+///
+/// No other thread may write them meanwhile.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn load_at(z: Disjoint, start: usize, lanes: usize) -> __m512 {
+    // SAFETY: `Disjoint::at` checks the bounds; the caller rules out a race.
+    unsafe { load_lanes(z.at(start, lanes, 16), lanes) }
 }
 
-impl RowParts {
-    /// The parts of a product of `rows` rows and `work` multiply-adds: one per member of the
-    /// installed team, at most one per tile, one without a team or for small work.
-    fn new(rows: usize, work: usize) -> Self {
-        let tiles = rows.div_ceil(16 * TILE_ROWS);
-        Self {
-            rows,
-            tiles,
-            count: team::members(work).min(tiles).max(1),
-        }
-    }
-
-    /// The rows of part `part`.
-    fn rows(self, part: usize) -> core::ops::Range<usize> {
-        let tile = 16 * TILE_ROWS;
-        let first = self.tiles * part / self.count * tile;
-        let last = (self.tiles * (part + 1) / self.count * tile).min(self.rows);
-        first..last
-    }
-}
-
-/// A slice of f32 that the threads of a [`team`] write at once, each only its own elements:
-/// a raw pointer, because safe Rust cannot lend the rows of a column-major matrix apart.
-#[derive(Clone, Copy)]
-struct Disjoint {
-    pointer: *mut f32,
-    len: usize,
-}
-
-// SAFETY: `Disjoint` is made from a `&mut [f32]` that outlives the team's job (`team::split`
-// returns before the kernel that made it does), and its users write disjoint elements.
-unsafe impl Send for Disjoint {}
-// SAFETY: as above.
-unsafe impl Sync for Disjoint {}
-
-impl Disjoint {
-    fn new(values: &mut [f32]) -> Self {
-        Self {
-            pointer: values.as_mut_ptr(),
-            len: values.len(),
-        }
-    }
-
-    /// The `lanes` (1 to 16) floats from `start` in the first lanes, zeros in the others.
-    ///
-    /// # Safety
-    ///
-    /// No other thread may write them meanwhile.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn load(self, start: usize, lanes: usize) -> __m512 {
-        assert!((1..=16).contains(&lanes) && start + lanes <= self.len);
-        // SAFETY: in bounds (the assert); the caller rules out a race.
-        unsafe { load_lanes(self.pointer.add(start), lanes) }
-    }
-
-    /// Writes the first `lanes` (1 to 16) lanes of `vector` from `start`.
-    ///
-    /// # Safety
-    ///
-    /// No other thread may read or write them meanwhile.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn store(self, start: usize, lanes: usize, vector: __m512) {
-        assert!((1..=16).contains(&lanes) && start + lanes <= self.len);
-        // SAFETY: in bounds (the assert; a masked store writes no lane outside its mask); the
-        // caller rules out a race.
-        unsafe {
-            let pointer = self.pointer.add(start);
-            if lanes == 16 {
-                _mm512_storeu_ps(pointer, vector);
-            } else {
-                _mm512_mask_storeu_ps(pointer, first_lanes(lanes), vector);
-            }
+/// Writes the first `lanes` (1 to 16) lanes of `vector` to `z` from `start`.
+///
+/// # Safety
+///
+/// No other thread may read or write them meanwhile.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn store_at(z: Disjoint, start: usize, lanes: usize, vector: __m512) {
+    let pointer = z.at(start, lanes, 16);
+    // SAFETY: in bounds (`Disjoint::at`; a masked store writes no lane outside its mask); the
+    // caller rules out a race.
+    unsafe {
+        if lanes == 16 {
+            _mm512_storeu_ps(pointer, vector);
+        } else {
+            _mm512_mask_storeu_ps(pointer, first_lanes(lanes), vector);
         }
     }
 }
@@ -577,7 +482,6 @@ fn load(values: &[f32]) -> __m512 {
 #[cfg(test)]
 mod tests {
     use super::{affine_narrow, narrow_takes};
-    use crate::kernels::dispatch::{wide_affine, wide_outer};
     use crate::{Activation, Identity, Relu, Tanh};
 
     /// The widths the single-sample kernel for narrow layers takes: 2 to 15 units, except 8.
@@ -629,152 +533,5 @@ mod tests {
         check::<Identity, 33, 15>();
         check::<Tanh, 7, 9>();
         check::<Relu, 1, 13>();
-    }
-
-    /// Weights, bias, inputs and deltas of a wide product of `rows x depth` over `batch`
-    /// samples, from simple sequences.
-    fn operands(rows: usize, depth: usize, batch: usize) -> [Vec<f32>; 4] {
-        let values = |len: usize, scale: f32, f: fn(f32) -> f32| {
-            (0..len).map(|k| f(k as f32 * scale)).collect::<Vec<_>>()
-        };
-        [
-            values(rows * depth, 0.37, f32::sin),
-            values(rows, 0.11, f32::cos),
-            values(depth * batch, 0.73, f32::cos),
-            values(rows * batch, 0.29, f32::sin),
-        ]
-    }
-
-    /// The AVX-512 products against the definition (in f64), over shapes with full and edge
-    /// tiles in both directions. On a CPU without AVX-512F (or under miri) they decline, and
-    /// the test checks that they said so.
-    #[test]
-    fn wide_products_match_the_definition() {
-        let available = cfg!(all(target_arch = "x86_64", not(miri)))
-            && std::arch::is_x86_feature_detected!("avx512f");
-        for (rows, depth, batch) in [
-            (16, 1, 1),
-            (32, 5, 7),
-            (48, 13, 6),
-            (80, 3, 13),
-            (128, 9, 64),
-            // A last vector of rows cut short: alone, after a full one, and after a full tile.
-            (8, 3, 5),
-            (10, 128, 64),
-            (26, 7, 13),
-            (90, 11, 7),
-        ] {
-            let [w, b, x, d] = operands(rows, depth, batch);
-            let close =
-                |got: f32, want: f64| (f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0);
-
-            let mut z = vec![0.0_f32; rows * batch];
-            assert_eq!(
-                wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)),
-                available
-            );
-            if available {
-                for j in 0..batch {
-                    for o in 0..rows {
-                        let want = f64::from(b[o])
-                            + (0..depth)
-                                .map(|i| f64::from(w[i * rows + o]) * f64::from(x[j * depth + i]))
-                                .sum::<f64>();
-                        assert!(close(z[j * rows + o], want), "{rows}x{depth}x{batch} z");
-                    }
-                }
-            }
-            for accumulate in [false, true] {
-                let mut updated = w.clone();
-                let ran = wide_outer(-0.5, &d, &x, &mut updated, accumulate, (rows, depth, batch));
-                assert_eq!(ran, available);
-                if !available {
-                    continue;
-                }
-                for i in 0..depth {
-                    for o in 0..rows {
-                        let sum: f64 = (0..batch)
-                            .map(|j| f64::from(d[j * rows + o]) * f64::from(x[j * depth + i]))
-                            .sum();
-                        let start = if accumulate {
-                            f64::from(w[i * rows + o])
-                        } else {
-                            0.0
-                        };
-                        let want = start - 0.5 * sum;
-                        assert!(
-                            close(updated[i * rows + o], want),
-                            "{rows}x{depth}x{batch} w"
-                        );
-                    }
-                }
-            }
-        }
-        // Fewer than 8 rows, and f64, are declined.
-        let mut z = [0.0_f32; 7];
-        assert!(!wide_affine(
-            &[0.0; 7],
-            &[0.0; 7],
-            &[0.0],
-            &mut z,
-            (7, 1, 1)
-        ));
-        let mut z = [0.0_f64; 16];
-        assert!(!wide_affine(
-            &[0.0; 16],
-            &[0.0; 16],
-            &[0.0],
-            &mut z,
-            (16, 1, 1)
-        ));
-    }
-    /// The products shared out by rows over a team of two and of three give the bits of one
-    /// thread, for rows in two tiles (128), in a full and an edge tile (80), in three tiles over
-    /// two members (192), and in a full tile and one whose last vector is cut short (90).
-    #[test]
-    fn products_shared_by_rows_give_the_bits_of_one_thread() {
-        use crate::kernels::team::{SPLIT_WORK, Team};
-        if !(cfg!(all(target_arch = "x86_64", not(miri)))
-            && std::arch::is_x86_feature_detected!("avx512f"))
-        {
-            return;
-        }
-        for (rows, depth, batch) in [(128, 784, 8), (80, 301, 13), (192, 97, 31), (90, 400, 9)] {
-            assert!(rows * depth * batch >= SPLIT_WORK, "{rows}x{depth}x{batch}");
-            let [w, b, x, d] = operands(rows, depth, batch);
-            let products = || {
-                let mut z = vec![f32::NAN; rows * batch];
-                assert!(wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)));
-                let mut updated = w.clone();
-                assert!(wide_outer(
-                    -0.5,
-                    &d,
-                    &x,
-                    &mut updated,
-                    true,
-                    (rows, depth, batch)
-                ));
-                let mut gradient = vec![f32::NAN; rows * depth];
-                assert!(wide_outer(
-                    1.0,
-                    &d,
-                    &x,
-                    &mut gradient,
-                    false,
-                    (rows, depth, batch)
-                ));
-                (z, updated, gradient)
-            };
-            let alone = products();
-            assert!(alone.0.iter().chain(&alone.2).all(|v| v.is_finite()));
-            for members in [2, 3] {
-                let mut team = Team::new(members).expect("threads");
-                let shared = team.install(products);
-                let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&shared.0), bits(&alone.0), "{rows}x{depth}x{batch} z");
-                assert_eq!(bits(&shared.1), bits(&alone.1), "{rows}x{depth}x{batch} w");
-                assert_eq!(bits(&shared.2), bits(&alone.2), "{rows}x{depth}x{batch} dW");
-            }
-        }
     }
 }

@@ -1,7 +1,8 @@
 //! The kernels' safe entry points. The small kernels each run with fused multiply-add where the
 //! CPU has it, and with AVX2 vector code for f32 where it pays; the CPU is asked once per call
 //! (a cached flag), so one build runs fast on every x86-64 CPU without `-C target-cpu=native`.
-//! The products of wide f32 layers go to AVX-512 where the CPU has it.
+//! The products of wide f32 layers go to register tiles with AVX-512, or with AVX2 and FMA on
+//! CPUs without it.
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 use crate::kernels::portable::Fused;
@@ -308,18 +309,20 @@ dispatched!(
     axpy<>(alpha: T, x: &[T], y: &mut [T])
 );
 
-/// The rows of a register tile of the AVX-512 products, the least a [`Team`](super::team::Team)
-/// shares out: a layer splits its products among threads only above one tile.
+/// The rows of a register tile of the AVX-512 products (two tiles of the AVX2 ones are as
+/// high), the least a [`Team`](super::team::Team) shares out: a layer splits its products
+/// among threads only above one tile.
 pub(crate) const ROW_TILE: usize = 64;
 
-/// The least rows the AVX-512 products take: with fewer, most of a vector's lanes would be
-/// wasted (below a multiple of 16 the last vector of rows is masked).
+/// The least rows the wide products take: with fewer, most of a vector's lanes would be
+/// wasted (the last vector of rows is masked).
 #[cfg(feature = "std")]
 const WIDE_ROWS: usize = 8;
 
 /// `z[:, j] = W x[:, j] + b` for a batch, with `W` a `rows x depth` column-major matrix: through
-/// AVX-512 when `T` is f32, `rows` is at least [`WIDE_ROWS`] and the CPU has AVX-512F. Returns whether
-/// it ran; when it did not, the caller goes to matrixmultiply.
+/// register tiles when `T` is f32, `rows` is at least [`WIDE_ROWS`] and the CPU has AVX-512F
+/// or AVX2 and FMA (both sum each element in the same order, so they give the same bits).
+/// Returns whether it ran; when it did not, the caller goes to matrixmultiply.
 #[cfg(feature = "std")]
 pub(crate) fn wide_affine<T: Scalar>(
     weights: &[T],
@@ -330,12 +333,19 @@ pub(crate) fn wide_affine<T: Scalar>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if rows >= WIDE_ROWS
-        && wide()
+        && fused()
         && let (Some(w), Some(b), Some(x), Some(z)) =
             (f32s(weights), f32s(bias), f32s(inputs), f32s_mut(outputs))
     {
-        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
-        unsafe { super::avx512::affine(w, b, x, z, (rows, depth, batch)) };
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F, or `fused()` that it
+        // has AVX2 and FMA.
+        unsafe {
+            if wide() {
+                super::avx512::affine(w, b, x, z, (rows, depth, batch));
+            } else {
+                super::avx2_tiles::affine(w, b, x, z, (rows, depth, batch));
+            }
+        }
         return true;
     }
     let _ = (weights, bias, inputs, outputs, rows, depth, batch);
@@ -344,7 +354,7 @@ pub(crate) fn wide_affine<T: Scalar>(
 
 /// `W = alpha * sum_j delta[:, j] x[:, j]^T + (W if accumulate, else 0)`, with `W` a
 /// `rows x depth` column-major matrix: the weight gradient (`alpha = 1`, not accumulating) or
-/// plain SGD's update (`alpha = -learning_rate`, accumulating). Through AVX-512 under the same
+/// plain SGD's update (`alpha = -learning_rate`, accumulating). Through the tiles under the same
 /// conditions as [`wide_affine`]; returns whether it ran.
 #[cfg(feature = "std")]
 pub(crate) fn wide_outer<T: Scalar>(
@@ -357,12 +367,20 @@ pub(crate) fn wide_outer<T: Scalar>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if rows >= WIDE_ROWS
-        && wide()
+        && fused()
         && let (Some(d), Some(x), Some(w)) = (f32s(delta), f32s(inputs), f32s_mut(weights))
     {
         let alpha: f32 = bytemuck::cast(alpha);
-        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
-        unsafe { super::avx512::outer(alpha, d, x, w, accumulate, (rows, depth, batch)) };
+        let shape = (rows, depth, batch);
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F, or `fused()` that it
+        // has AVX2 and FMA.
+        unsafe {
+            if wide() {
+                super::avx512::outer(alpha, d, x, w, accumulate, shape);
+            } else {
+                super::avx2_tiles::outer(alpha, d, x, w, accumulate, shape);
+            }
+        }
         return true;
     }
     let _ = (
@@ -387,7 +405,7 @@ pub(crate) fn wide_outer_shares<'a, T: Scalar>(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     if rows % 16 == 0
-        && wide()
+        && fused()
         && let Some(w) = f32s_mut(weights)
     {
         let alpha: f32 = bytemuck::cast(alpha);
@@ -399,21 +417,29 @@ pub(crate) fn wide_outer_shares<'a, T: Scalar>(
                 bytemuck::cast_slice::<T, f32>(x),
             )
         };
-        // SAFETY: `wide()` has just checked that this CPU has AVX-512F.
-        unsafe { super::avx512::outer_shares(alpha, count, &operands, w, first, (rows, depth)) };
+        let shape = (rows, depth);
+        // SAFETY: `wide()` has just checked that this CPU has AVX-512F, or `fused()` that it
+        // has AVX2 and FMA.
+        unsafe {
+            if wide() {
+                super::avx512::outer_shares(alpha, count, &operands, w, first, shape);
+            } else {
+                super::avx2_tiles::outer_shares(alpha, count, &operands, w, first, shape);
+            }
+        }
         return true;
     }
     let _ = (alpha, count, share, weights, first, rows, depth);
     false
 }
 
-/// Whether the wide products in `T` run on AVX-512 here, whose tiles of rows a
+/// Whether the wide products in `T` run on register tiles here, whose rows a
 /// [`Team`](super::team::Team) shares out.
 #[cfg(feature = "std")]
 pub(crate) fn rows_shared<T: Scalar>() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        wide() && core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
+        fused() && core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -554,7 +580,7 @@ mod x86 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::kernels::dispatch;
 
     #[test]
@@ -577,5 +603,173 @@ mod tests {
         let mut y = [1.0_f32; 4];
         dispatch::axpy(0.5, &z, &mut y);
         assert_eq!(y, [1.0 - 1.75, 1.0 - 2.25, 1.0 + 2.75, 1.0 + 3.75]);
+    }
+
+    /// The wide products (the register tiles), whichever this CPU runs.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    pub(crate) mod wide {
+        use crate::kernels::dispatch::{wide_affine, wide_outer};
+
+        /// Weights, bias, inputs and deltas of a wide product of `rows x depth` over `batch`
+        /// samples, from simple sequences.
+        pub(crate) fn operands(rows: usize, depth: usize, batch: usize) -> [Vec<f32>; 4] {
+            let values = |len: usize, scale: f32, f: fn(f32) -> f32| {
+                (0..len).map(|k| f(k as f32 * scale)).collect::<Vec<_>>()
+            };
+            [
+                values(rows * depth, 0.37, f32::sin),
+                values(rows, 0.11, f32::cos),
+                values(depth * batch, 0.73, f32::cos),
+                values(rows * batch, 0.29, f32::sin),
+            ]
+        }
+
+        /// Whether this CPU runs the wide products (the tiles of AVX-512, or of AVX2 and FMA).
+        fn tiles() -> bool {
+            cfg!(target_arch = "x86_64")
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        }
+
+        /// The wide products this CPU runs against the definition (in f64), over shapes with full
+        /// and edge tiles in both directions. On a CPU without AVX2 and FMA they decline, and the
+        /// test checks that they said so. Under miri (where the AVX2 tiles run when `.ci/run` turns
+        /// the features on) only the small shapes, which still cover every kind of tile.
+        #[test]
+        fn wide_products_match_the_definition() {
+            let available = tiles();
+            for (rows, depth, batch) in [
+                (16, 1, 1),
+                (32, 5, 7),
+                (48, 13, 6),
+                (80, 3, 13),
+                (128, 9, 64),
+                // A last vector of rows cut short: alone, after a full one, and after a full tile.
+                (8, 3, 5),
+                (10, 128, 64),
+                (26, 7, 13),
+                (90, 11, 7),
+            ] {
+                if cfg!(miri) && rows * depth * batch > 2000 {
+                    continue;
+                }
+                let [w, b, x, d] = operands(rows, depth, batch);
+                let close = |got: f32, want: f64| {
+                    (f64::from(got) - want).abs() <= 1e-5 * want.abs().max(1.0)
+                };
+
+                let mut z = vec![0.0_f32; rows * batch];
+                assert_eq!(
+                    wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)),
+                    available
+                );
+                if available {
+                    for j in 0..batch {
+                        for o in 0..rows {
+                            let want = f64::from(b[o])
+                                + (0..depth)
+                                    .map(|i| {
+                                        f64::from(w[i * rows + o]) * f64::from(x[j * depth + i])
+                                    })
+                                    .sum::<f64>();
+                            assert!(close(z[j * rows + o], want), "{rows}x{depth}x{batch} z");
+                        }
+                    }
+                }
+                for accumulate in [false, true] {
+                    let mut updated = w.clone();
+                    let ran =
+                        wide_outer(-0.5, &d, &x, &mut updated, accumulate, (rows, depth, batch));
+                    assert_eq!(ran, available);
+                    if !available {
+                        continue;
+                    }
+                    for i in 0..depth {
+                        for o in 0..rows {
+                            let sum: f64 = (0..batch)
+                                .map(|j| f64::from(d[j * rows + o]) * f64::from(x[j * depth + i]))
+                                .sum();
+                            let start = if accumulate {
+                                f64::from(w[i * rows + o])
+                            } else {
+                                0.0
+                            };
+                            let want = start - 0.5 * sum;
+                            assert!(
+                                close(updated[i * rows + o], want),
+                                "{rows}x{depth}x{batch} w"
+                            );
+                        }
+                    }
+                }
+            }
+            // Fewer than 8 rows, and f64, are declined.
+            let mut z = [0.0_f32; 7];
+            assert!(!wide_affine(
+                &[0.0; 7],
+                &[0.0; 7],
+                &[0.0],
+                &mut z,
+                (7, 1, 1)
+            ));
+            let mut z = [0.0_f64; 16];
+            assert!(!wide_affine(
+                &[0.0; 16],
+                &[0.0; 16],
+                &[0.0],
+                &mut z,
+                (16, 1, 1)
+            ));
+        }
+
+        /// The wide products shared out by rows over a team of two and of three give the bits of one
+        /// thread, for rows in two tiles (128), in a full and an edge tile (80), in three tiles over
+        /// two members (192), and in a full tile and one whose last vector is cut short (90).
+        #[test]
+        fn products_shared_by_rows_give_the_bits_of_one_thread() {
+            use crate::kernels::team::{SPLIT_WORK, Team};
+            if cfg!(miri) || !tiles() {
+                return;
+            }
+            for (rows, depth, batch) in [(128, 784, 8), (80, 301, 13), (192, 97, 31), (90, 400, 9)]
+            {
+                assert!(rows * depth * batch >= SPLIT_WORK, "{rows}x{depth}x{batch}");
+                let [w, b, x, d] = operands(rows, depth, batch);
+                let products = || {
+                    let mut z = vec![f32::NAN; rows * batch];
+                    assert!(wide_affine(&w, &b, &x, &mut z, (rows, depth, batch)));
+                    let mut updated = w.clone();
+                    assert!(wide_outer(
+                        -0.5,
+                        &d,
+                        &x,
+                        &mut updated,
+                        true,
+                        (rows, depth, batch)
+                    ));
+                    let mut gradient = vec![f32::NAN; rows * depth];
+                    assert!(wide_outer(
+                        1.0,
+                        &d,
+                        &x,
+                        &mut gradient,
+                        false,
+                        (rows, depth, batch)
+                    ));
+                    (z, updated, gradient)
+                };
+                let alone = products();
+                assert!(alone.0.iter().chain(&alone.2).all(|v| v.is_finite()));
+                for members in [2, 3] {
+                    let mut team = Team::new(members).expect("threads");
+                    let shared = team.install(products);
+                    let bits =
+                        |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&shared.0), bits(&alone.0), "{rows}x{depth}x{batch} z");
+                    assert_eq!(bits(&shared.1), bits(&alone.1), "{rows}x{depth}x{batch} w");
+                    assert_eq!(bits(&shared.2), bits(&alone.2), "{rows}x{depth}x{batch} dW");
+                }
+            }
+        }
     }
 }

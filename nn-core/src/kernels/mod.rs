@@ -6,6 +6,8 @@
 //!   batches of layers whose width is not a multiple of 8.
 //! - `avx512.rs`: f32 register tiles with AVX-512 for layers of 8 units or more (the last
 //!   vector of rows masked when the units are not a multiple of 16).
+//! - `avx2_tiles.rs`: the same tiles at half the width with AVX2 and FMA, for CPUs without
+//!   AVX-512; they sum in the same order, so the two give the same bits.
 //! - `avx512_gates.rs`: a wide recurrent cell's gate products for one time step, with AVX-512,
 //!   and its own safe entry point.
 //! - `avx512_cells.rs`: a whole LSTM or GRU time step in f32 with AVX-512 (products,
@@ -33,9 +35,55 @@
 //! Each file's tests sit in it, and `.ci/run` runs every test of this folder under miri (once
 //! more as if the CPU had AVX2 and FMA, so that the intrinsic kernels run there too).
 
+/// Calls `tile::<R, C>` for each register tile of a product's `rows` by `columns`, at
+/// `(row, column)`: `R` vectors of `lanes` rows (the listed counts, or the last, most, one)
+/// by `C` columns (up to `most_columns`, which must be 6 or less), smaller at the edges, so that
+/// every tile's sums are fixed-size arrays in registers. The last vector of rows is partial when
+/// the rows are not a multiple of `lanes`.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+macro_rules! for_each_tile {
+    (
+        $lanes:literal, [$($vectors:literal),*] $most:literal, $most_columns:expr,
+        $rows:expr, $columns:expr, |$r:ident, $c:ident| $tile:ident($($arg:expr),*)
+    ) => {{
+        let rows: core::ops::Range<usize> = $rows;
+        let mut row = rows.start;
+        while row < rows.end {
+            // The last vector of rows may be partial: its tile masks it.
+            let vectors = (rows.end - row).div_ceil($lanes).min($most);
+            let mut column = 0;
+            while column < $columns {
+                let width = ($columns - column).min($most_columns);
+                let ($r, $c) = (row, column);
+                macro_rules! call {
+                    ($height:literal) => {
+                        match width {
+                            1 => $tile::<$height, 1>($($arg),*),
+                            2 => $tile::<$height, 2>($($arg),*),
+                            3 => $tile::<$height, 3>($($arg),*),
+                            4 => $tile::<$height, 4>($($arg),*),
+                            5 => $tile::<$height, 5>($($arg),*),
+                            _ => $tile::<$height, 6>($($arg),*),
+                        }
+                    };
+                }
+                match vectors {
+                    $($vectors => call!($vectors),)*
+                    _ => call!($most),
+                }
+                column += width;
+            }
+            row += vectors * $lanes;
+        }
+    }};
+}
+
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 mod avx2;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
+mod avx2_tiles;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 mod avx512;

@@ -22,6 +22,7 @@
 //! the next only after all have finished the last. A job is posted only through `&mut Team`,
 //! so two callers never post at once.
 
+use super::dispatch::ROW_TILE;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -270,6 +271,77 @@ pub(crate) fn split(parts: usize, work: &(dyn Fn(usize) + Sync)) {
             part += members;
         }
     });
+}
+
+/// How the rows of a product are shared out among the installed team: `count` parts of
+/// consecutive whole tiles of [`ROW_TILE`] rows (the vector kernels' register tiles fit inside
+/// one), so that every element is computed as on one thread.
+#[derive(Clone, Copy)]
+pub(crate) struct RowParts {
+    rows: usize,
+    tiles: usize,
+    count: usize,
+}
+
+impl RowParts {
+    /// The parts of a product of `rows` rows and `work` multiply-adds: one per member of the
+    /// installed team, at most one per tile, one without a team or for small work.
+    pub(crate) fn new(rows: usize, work: usize) -> Self {
+        let tiles = rows.div_ceil(ROW_TILE);
+        Self {
+            rows,
+            tiles,
+            count: members(work).min(tiles).max(1),
+        }
+    }
+
+    /// How many parts there are.
+    pub(crate) fn count(self) -> usize {
+        self.count
+    }
+
+    /// The rows of part `part`.
+    pub(crate) fn rows(self, part: usize) -> core::ops::Range<usize> {
+        let first = self.tiles * part / self.count * ROW_TILE;
+        let last = (self.tiles * (part + 1) / self.count * ROW_TILE).min(self.rows);
+        first..last
+    }
+}
+
+/// A slice of f32 that the members of a team write at once, each only its own elements: a raw
+/// pointer, because safe Rust cannot lend the rows of a column-major matrix apart.
+#[derive(Clone, Copy)]
+pub(crate) struct Disjoint {
+    pointer: *mut f32,
+    len: usize,
+}
+
+// SAFETY: `Disjoint` is made from a `&mut [f32]` that outlives the team's job (`split` returns
+// before the kernel that made it does), and its users write disjoint elements.
+unsafe impl Send for Disjoint {}
+// SAFETY: as above.
+unsafe impl Sync for Disjoint {}
+
+impl Disjoint {
+    pub(crate) fn new(values: &mut [f32]) -> Self {
+        Self {
+            pointer: values.as_mut_ptr(),
+            len: values.len(),
+        }
+    }
+
+    /// A pointer to the `lanes` (1 to `most`) floats from `start`, which the caller may read
+    /// or write as long as no other thread touches them meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// When they are not all inside the slice.
+    #[inline(always)]
+    pub(crate) fn at(self, start: usize, lanes: usize, most: usize) -> *mut f32 {
+        assert!((1..=most).contains(&lanes) && start + lanes <= self.len);
+        // SAFETY: `start` is inside the slice (the assert), so the offset stays in it.
+        unsafe { self.pointer.add(start) }
+    }
 }
 
 #[cfg(test)]

@@ -143,16 +143,16 @@ impl FitOptions {
     /// [`Trainer`](crate::Trainer)'s "Threads".
     ///
     /// Unset, `fit` uses the trainer's count: for [`Train::fit`](crate::Train::fit), one thread.
-    /// PyTorch and Keras use every core by default; typenn does not yet. With plain SGD in
-    /// `f32` on AVX-512, a network with a Dense layer of more than 64 units shares its products
-    /// out by rows, which gives one thread's numbers: `W3_train_b64` (784 -> 128 -> 10, batch
-    /// 64) then runs 1.45x to 1.52x as fast on two threads as on one (`BENCHMARKS.md`). Every other
-    /// step splits its batch, which on the 2-core machines measured was as often slower as
+    /// PyTorch and Keras use every core by default; typenn does not yet. With plain SGD in `f32` on
+    /// AVX-512 (or AVX2 and FMA), a network with a Dense layer of more than 64 units shares its
+    /// products out by rows, which gives one thread's numbers: `W3_train_b64` (784 -> 128 -> 10,
+    /// batch 64) then runs 1.45x to 1.52x as fast on two threads as on one (`BENCHMARKS.md`). Every
+    /// other step splits its batch, which on the 2-core machines measured was as often slower as
     /// faster than one thread (0.63x to 1.2x, `BENCHMARKS.md`), and changes the numbers by
-    /// rounding. A split batch is described here. Each thread takes a contiguous share of the batch: with
-    /// plain SGD each big layer's update is then split by its parameters, each adding every
-    /// share's part in share order; with other optimizers the shares' gradients are added in a
-    /// fixed order. So a given count gives the same numbers on every run and every machine, and
+    /// rounding. A split batch is described here. Each thread takes a contiguous share of the
+    /// batch: with plain SGD each big layer's update is then split by its parameters, each adding
+    /// every share's part in share order; with other optimizers the shares' gradients are added in
+    /// a fixed order. So a given count gives the same numbers on every run and every machine, and
     /// two counts differ by rounding (under `1e-12` relative in `f64` after 8 steps, in
     /// `tests/threads.rs`).
     ///
