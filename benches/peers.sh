@@ -15,7 +15,7 @@ python=${PYTHON:-python3}
 dfdx=${DFDX_BENCH:-/tmp/dfdx-bench/release/dfdx-bench}
 rtneural=${RTNEURAL_BUILD:-/tmp/rtneural-bench}
 peak=${FMA_PEAK:-/tmp/fma_peak}
-[ -x "$peak" ] || gcc -O2 -mavx512f -mfma benches/fma_peak.c -o "$peak" 2>/dev/null ||
+[ -x "$peak" ] || gcc -O2 -mavx2 -mfma benches/fma_peak.c -o "$peak" 2>/dev/null ||
     echo "# fma_peak: gcc could not build benches/fma_peak.c" >&2
 for round in $(seq "${ROUNDS:-3}"); do
   echo "## round $round typenn"; ./target/release/examples/workloads

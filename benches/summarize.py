@@ -77,8 +77,10 @@ def main():
     # best of the 512-bit and 256-bit peaks measured in the same round.
     for workload in ("W3_train_b64",):
         ours = runs.get(("typenn", workload), {})
+        # A CPU without AVX-512F has no 512-bit figure: its ceiling is the 256-bit one.
         peaks = [runs.get(("peak", f"fma_peak_{bits}"), {}) for bits in (512, 256)]
-        common = sorted(r for r in ours if all(r in p for p in peaks))
+        peaks = [p for p in peaks if p]
+        common = sorted(r for r in ours if peaks and all(r in p for p in peaks))
         if common:
             shares = [ours[r] * 409_088 / (max(p[r] for p in peaks) * 1e9) for r in common]
             print(f"{workload} share of one core's FMA peak: per round "
