@@ -244,8 +244,7 @@ unsafe fn outer_tile_of<'a, const R: usize, const C: usize, const EDGE: bool>(
             // SAFETY: these rows are this tile's, which no other thread touches.
             unsafe {
                 let value = if accumulate {
-                    let current = core::slice::from_raw_parts(w.at(start, lanes, 8), lanes);
-                    _mm256_fmadd_ps(sum, alpha, load(current, 0, lanes))
+                    _mm256_fmadd_ps(sum, alpha, load_at(w, start, lanes))
                 } else {
                     _mm256_mul_ps(sum, alpha)
                 };
@@ -293,6 +292,25 @@ fn load_tile<const R: usize, const EDGE: bool>(values: &[f32]) -> [__m256; R] {
         // takes the unmasked load when `lanes` is 8, known here unless `EDGE`.
         unsafe { load(values, start, lanes) }
     })
+}
+
+/// The `lanes` (1 to 8) floats of `z` from `start` in the first lanes, zeros in the others.
+///
+/// # Safety
+///
+/// The CPU must have AVX2, and no other thread may write those floats meanwhile.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn load_at(z: Disjoint, start: usize, lanes: usize) -> __m256 {
+    // SAFETY: `Disjoint::at` checks that the floats are inside `z`; the caller rules out a
+    // race, so they may be read as a slice; `load` masks the lanes past `lanes`.
+    unsafe {
+        load(
+            core::slice::from_raw_parts(z.at(start, lanes, 8), lanes),
+            0,
+            lanes,
+        )
+    }
 }
 
 /// Writes the first `lanes` (1 to 8) lanes of `vector` to `z` from `start`.

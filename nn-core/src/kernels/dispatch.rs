@@ -309,8 +309,8 @@ dispatched!(
     axpy<>(alpha: T, x: &[T], y: &mut [T])
 );
 
-/// The rows of a register tile of the AVX-512 products (two tiles of the AVX2 ones are as
-/// high), the least a [`Team`](super::team::Team) shares out: a layer splits its products
+/// The rows of a register tile of the AVX-512 products (four of the AVX2 tiles, 16 rows each,
+/// fit in one), the least a [`Team`](super::team::Team) shares out: a layer splits its products
 /// among threads only above one tile.
 pub(crate) const ROW_TILE: usize = 64;
 
