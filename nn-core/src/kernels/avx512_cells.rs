@@ -562,7 +562,7 @@ unsafe fn gru<const IN: usize, const H: usize>(cell: GruCell<'_>, x: &[f32], h: 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn sigma(z: f64) -> f64 {
@@ -623,8 +623,14 @@ mod tests {
         assert!(nan.iter().all(|v| v.is_nan()));
     }
 
-    /// An LSTM cell of `H` units with `IN` inputs against the equations in f64, over 6 steps.
-    fn lstm_matches<const IN: usize, const H: usize>() {
+    /// An LSTM step kernel.
+    pub(crate) type LstmKernel = unsafe fn(LstmCell<'_>, &[f32], &mut [f32], &mut [f32]);
+    /// A GRU step kernel.
+    pub(crate) type GruKernel = unsafe fn(GruCell<'_>, &[f32], &mut [f32]);
+
+    /// `step`, an LSTM cell of `H` units with `IN` inputs, against the equations in f64, over
+    /// 6 steps. The caller has checked the CPU for the kernel's features.
+    pub(crate) fn lstm_matches<const IN: usize, const H: usize>(step: LstmKernel) {
         let (w_ih, w_ih64) = values(4 * H * IN, 1);
         let (w_hh, w_hh64) = values(4 * H * H, 2);
         let (b_ih, b_ih64) = values(4 * H, 3);
@@ -641,8 +647,8 @@ mod tests {
             let x64: Vec<f64> = (0..IN).map(|j| (0.7 * (t * IN + j) as f64).sin()).collect();
             #[allow(clippy::cast_possible_truncation)]
             let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
-            // SAFETY: the caller checked the CPU for AVX-512F.
-            unsafe { lstm::<IN, H>(cell, &x, &mut h, &mut c) };
+            // SAFETY: the caller checked the CPU for the kernel's features.
+            unsafe { step(cell, &x, &mut h, &mut c) };
             let rows = 4 * H;
             let z: Vec<f64> = (0..rows)
                 .map(|row| {
@@ -679,10 +685,10 @@ mod tests {
         }
         // Narrow (16 and 5 units: whole vectors, and gates inside vectors) and wide (40: gates
         // across vectors; 64: the most it takes).
-        lstm_matches::<1, 16>();
-        lstm_matches::<3, 5>();
-        lstm_matches::<2, 40>();
-        lstm_matches::<1, 64>();
+        lstm_matches::<1, 16>(lstm::<1, 16>);
+        lstm_matches::<3, 5>(lstm::<3, 5>);
+        lstm_matches::<2, 40>(lstm::<2, 40>);
+        lstm_matches::<1, 64>(lstm::<1, 64>);
         assert!(!lstm_step::<1, 65>(
             LstmCell {
                 weight_ih: &[],
@@ -696,8 +702,9 @@ mod tests {
         ));
     }
 
-    /// A GRU cell of `H` units with `IN` inputs against the equations in f64, over 6 steps.
-    fn gru_matches<const IN: usize, const H: usize>() {
+    /// `step`, a GRU cell of `H` units with `IN` inputs, against the equations in f64, over 6
+    /// steps. The caller has checked the CPU for the kernel's features.
+    pub(crate) fn gru_matches<const IN: usize, const H: usize>(step: GruKernel) {
         let (w_ih, w_ih64) = values(3 * H * IN, 5);
         let (w_hh, w_hh64) = values(3 * H * H, 6);
         let (b_ih, b_ih64) = values(3 * H, 7);
@@ -714,8 +721,8 @@ mod tests {
             let x64: Vec<f64> = (0..IN).map(|j| (0.9 * (t * IN + j) as f64).cos()).collect();
             #[allow(clippy::cast_possible_truncation)]
             let x: Vec<f32> = x64.iter().map(|&v| v as f32).collect();
-            // SAFETY: the caller checked the CPU for AVX-512F.
-            unsafe { gru::<IN, H>(cell, &x, &mut h) };
+            // SAFETY: the caller checked the CPU for the kernel's features.
+            unsafe { step(cell, &x, &mut h) };
             let rows = 3 * H;
             let side = |w: &[f64], b: &[f64], v: &[f64], row: usize| {
                 b[row] + (0..v.len()).map(|j| w[j * rows + row] * v[j]).sum::<f64>()
@@ -745,9 +752,9 @@ mod tests {
         if !std::arch::is_x86_feature_detected!("avx512f") {
             return;
         }
-        gru_matches::<1, 16>();
-        gru_matches::<2, 7>();
-        gru_matches::<1, 40>();
-        gru_matches::<3, 24>();
+        gru_matches::<1, 16>(gru::<1, 16>);
+        gru_matches::<2, 7>(gru::<2, 7>);
+        gru_matches::<1, 40>(gru::<1, 40>);
+        gru_matches::<3, 24>(gru::<3, 24>);
     }
 }

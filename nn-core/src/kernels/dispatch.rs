@@ -447,6 +447,36 @@ pub(crate) fn rows_shared<T: Scalar>() -> bool {
     }
 }
 
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) use super::avx512_cells::{GruCell, LstmCell};
+
+/// One f32 LSTM step in one kernel, with AVX-512 or else with AVX2 and FMA, when the CPU has
+/// either and the cell fits the kernel; returns whether it ran (if not, the layer runs its
+/// portable step).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn lstm_cell_step<const IN: usize, const H: usize>(
+    cell: LstmCell<'_>,
+    x: &[f32],
+    h: &mut [f32],
+    c: &mut [f32],
+) -> bool {
+    super::avx512_cells::lstm_step::<IN, H>(cell, x, h, c)
+        || super::avx2_cells::lstm_step::<IN, H>(cell, x, h, c)
+}
+
+/// One f32 GRU step in one kernel: as [`lstm_cell_step`].
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+pub(crate) fn gru_cell_step<const IN: usize, const H: usize>(
+    cell: GruCell<'_>,
+    x: &[f32],
+    h: &mut [f32],
+) -> bool {
+    super::avx512_cells::gru_step::<IN, H>(cell, x, h)
+        || super::avx2_cells::gru_step::<IN, H>(cell, x, h)
+}
+
 /// `values` as f32, when `T` is f32.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline(always)]

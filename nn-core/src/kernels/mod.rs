@@ -12,6 +12,8 @@
 //!   and its own safe entry point.
 //! - `avx512_cells.rs`: a whole LSTM or GRU time step in f32 with AVX-512 (products,
 //!   activations and state update in registers), with its safe entry points.
+//! - `avx2_cells.rs`: the same step with AVX2 and FMA for CPUs without AVX-512, each vector
+//!   of sums holding units of one gate (AVX2 cannot gather a gate's units across vectors).
 //! - `gemm.rs`: big products through matrixmultiply.
 //! - `int8/`: the `i8` products of quantized layers (portable, AVX2, AVX-512 VNNI and their
 //!   dispatch).
@@ -83,13 +85,16 @@ macro_rules! for_each_tile {
 mod avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
+mod avx2_cells;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(unsafe_code)]
 mod avx2_tiles;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 mod avx512;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
-pub(crate) mod avx512_cells;
+mod avx512_cells;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[allow(unsafe_code)]
 pub(crate) mod avx512_gates;

@@ -92,8 +92,8 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
     fn step(&self, h: &mut Self::State, input: &SVector<T, IN>) -> SVector<T, HIDDEN> {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
-            && crate::kernels::avx512_cells::gru_step::<IN, HIDDEN>(
-                crate::kernels::avx512_cells::GruCell {
+            && crate::kernels::dispatch::gru_cell_step::<IN, HIDDEN>(
+                crate::kernels::dispatch::GruCell {
                     weight_ih: bytemuck::cast_slice(flat(&self.weight_ih)),
                     weight_hh: bytemuck::cast_slice(flat(&self.weight_hh)),
                     bias_ih: bytemuck::cast_slice(&self.bias_ih[..]),

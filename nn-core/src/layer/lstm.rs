@@ -112,8 +112,8 @@ impl<const IN: usize, const HIDDEN: usize, T: Scalar> Streaming<T, IN, HIDDEN>
     fn step(&self, state: &mut Self::State, input: &SVector<T, IN>) -> SVector<T, HIDDEN> {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         if core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
-            && crate::kernels::avx512_cells::lstm_step::<IN, HIDDEN>(
-                crate::kernels::avx512_cells::LstmCell {
+            && crate::kernels::dispatch::lstm_cell_step::<IN, HIDDEN>(
+                crate::kernels::dispatch::LstmCell {
                     weight_ih: bytemuck::cast_slice(flat(&self.weight_ih)),
                     weight_hh: bytemuck::cast_slice(flat(&self.weight_hh)),
                     bias_ih: bytemuck::cast_slice(&self.bias_ih[..]),
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn a_wide_f32_cell_follows_f64() {
-        // 160 gate rows: the AVX-512 kernel, where the CPU has it.
+        // 160 gate rows: the AVX-512 kernel, or else the AVX2 one, where the CPU has them.
         let mut rng = crate::SplitMix64::new(3);
         let mut wide = Lstm::<1, 40, f64>::zeros();
         for t in 0..4 {
