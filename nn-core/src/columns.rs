@@ -56,14 +56,24 @@ impl<T: Scalar> Workspace<T> {
     }
 
     /// At least `len` scalars of scratch, handed out piece by piece.
+    ///
+    /// The scratch starts on a cache line (64 bytes), so that where two threads write the rows
+    /// of one batch's outputs, split by tiles of 64 rows, they do not write the same line.
     #[cfg(feature = "std")]
     #[must_use]
     pub fn take(&mut self, len: usize) -> Scratch<'_, T> {
-        if self.buffer.len() < len {
-            self.buffer.resize(len, T::zero());
+        // Room to move the start onto a cache line.
+        let spare = (64 / size_of::<T>().max(1)).max(1);
+        if self.buffer.len() < len + spare {
+            self.buffer.resize(len + spare, T::zero());
         }
+        // `align_offset` may give up (usize::MAX); then the scratch starts where it is.
+        let skip = match self.buffer.as_ptr().align_offset(64) {
+            skip if skip < spare => skip,
+            _ => 0,
+        };
         Scratch {
-            rest: &mut self.buffer[..len],
+            rest: &mut self.buffer[skip..skip + len],
         }
     }
 

@@ -59,8 +59,15 @@ const SMALL_WIDTH: usize = 256;
 // `Zeroable` (so that big networks are zeroed straight on the heap) is derived, not an `unsafe
 // impl`: the derive proves that every field is `Zeroable`, and the bound keeps it to the
 // scalars a layer is built from.
+//
+// Aligned to a cache line, with the weights first: when two threads share a wide layer's
+// products by tiles of 64 rows, each column's rows then split on a cache-line boundary (for
+// widths that are a multiple of 16), so the threads never write the same line. Without it the
+// allocator's 16-byte alignment put one line of every column in both threads' tiles, and two
+// threads trained W3 no faster than one on an Intel Xeon.
 #[derive(Clone, Debug, bytemuck::Zeroable)]
 #[zeroable(bound = "T: Scalar")]
+#[repr(C, align(64))]
 pub struct Dense<const IN: usize, const OUT: usize, A = Identity, T = f32> {
     /// `OUT x IN`: row `i` holds the input weights of unit `i`.
     pub weights: SMatrix<T, OUT, IN>,
