@@ -23,6 +23,9 @@
 //!
 //! `W3_train_b64_threads2` is W3 with the trainer's batches split across two threads
 //! (`Trainer::set_threads(2)`), from the same initial weights as `W3_train_b64`.
+//! `W3_train_b256` and `W3_train_b256_threads2` are this project's own lines: the same at batch
+//! 256 on one and two threads, so that the cost of a step's hand-offs and of the data that
+//! moves between the cores, which does not grow with the batch, shows beside the W3 lines.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -149,13 +152,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trainer = model.trainer(Mse, Sgd::new(0.01))?;
     let result = train(&mut *model, trainer, &xs, &ys, 64, 2, 1)?;
     result.report("W3_train_b64", "n=8192 epochs=2 batch=64 lr=0.01");
-    let mut model = initial;
+    let mut model = initial.clone();
     let trainer = model.trainer(Mse, Sgd::new(0.01))?;
     let result = train(&mut *model, trainer, &xs, &ys, 64, 2, 2)?;
     result.report(
         "W3_train_b64_threads2",
         "n=8192 epochs=2 batch=64 lr=0.01 threads=2",
     );
+    // The same at four times the batch: what a step costs two threads beyond its share of the
+    // products shows against the batch's size.
+    for threads in [1, 2] {
+        let mut model = initial.clone();
+        let trainer = model.trainer(Mse, Sgd::new(0.01))?;
+        let result = train(&mut *model, trainer, &xs, &ys, 256, 2, threads)?;
+        let name = if threads == 1 {
+            "W3_train_b256"
+        } else {
+            "W3_train_b256_threads2"
+        };
+        result.report(
+            name,
+            &format!("n=8192 epochs=2 batch=256 lr=0.01 threads={threads}"),
+        );
+    }
 
     cnn_workloads(&mut rng)?;
     stream_workloads();
