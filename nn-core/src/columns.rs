@@ -126,4 +126,24 @@ mod tests {
         b.fill(2.0);
         assert_eq!((a.len(), b.len()), (2, 3));
     }
+
+    #[test]
+    fn scratch_starts_on_a_cache_line_as_it_grows() {
+        let mut f32s = Workspace::<f32>::new();
+        let mut f64s = Workspace::<f64>::new();
+        for len in [1, 7, 100, 4096, 100_000] {
+            let piece = f32s.take(len).slice(len);
+            assert_eq!(
+                (piece.len(), piece.as_ptr() as usize % 64),
+                (len, 0),
+                "f32, {len}"
+            );
+            let piece = f64s.take(len).slice(len);
+            assert_eq!(
+                (piece.len(), piece.as_ptr() as usize % 64),
+                (len, 0),
+                "f64, {len}"
+            );
+        }
+    }
 }

@@ -800,6 +800,20 @@ mod tests {
     use super::*;
     use crate::Identity;
 
+    #[test]
+    fn weights_start_on_a_cache_line() {
+        assert_eq!(core::mem::align_of::<Dense<784, 128>>(), 64);
+        assert_eq!(core::mem::offset_of!(Dense<784, 128>, weights), 0);
+        assert_eq!(
+            core::mem::offset_of!(Dense<3, 2, Identity, f64>, weights),
+            0
+        );
+        let boxed = Dense::<784, 128>::zeros_boxed();
+        assert_eq!(boxed.weights.as_ptr() as usize % 64, 0);
+        let copy = boxed.clone();
+        assert_eq!(copy.weights.as_ptr() as usize % 64, 0);
+    }
+
     /// A layer of `IN x OUT` with weights and a batch of `batch` inputs and deltas from a
     /// simple sequence, in `T`.
     fn spread_case<T: Scalar, const IN: usize, const OUT: usize>(
