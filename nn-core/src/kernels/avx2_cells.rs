@@ -17,7 +17,8 @@ use core::arch::x86_64::{
 };
 
 use super::avx2::{load, mask};
-use super::avx512_cells::{GruCell, LstmCell};
+// The activations' polynomials are the AVX-512 kernel's, at half the width.
+use super::avx512_cells::{EXP2, GruCell, LstmCell, TANH_P, TANH_Q};
 use super::dispatch::fused;
 
 /// Vectors of sums the kernels hold: 64 LSTM units, or 64 GRU units (three gates and the input
@@ -223,19 +224,6 @@ unsafe fn columns<const G: usize, const MASKED: bool>(
     }
 }
 
-/// Eigen's tanh numerator `p(x^2)`, highest power first (as in `layer::recurrent`).
-const TANH_P: [f32; 7] = [
-    -2.760_768_5e-16,
-    2.000_188e-13,
-    -8.604_672e-11,
-    5.122_297e-8,
-    1.485_722_4e-5,
-    6.372_619_3e-4,
-    4.893_524_6e-3,
-];
-/// Eigen's tanh denominator `q(x^2)`, highest power first.
-const TANH_Q: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
-
 /// `tanh` of each lane: `x p(x^2) / q(x^2)` with `x` clamped to `[-9, 9]`, as
 /// `layer::recurrent`'s `fast_tanh`, the polynomials in halves (a short chain) and one
 /// division. NaN stays NaN.
@@ -266,16 +254,6 @@ unsafe fn tanh8(z: __m256) -> __m256 {
         _mm256_div_ps(_mm256_mul_ps(x, p), q)
     }
 }
-
-/// `2^f` for `f` in `[-1/2, 1/2]`, lowest power first (as in `avx512_cells.rs`).
-const EXP2: [f32; 6] = [
-    1.000_000_1,
-    0.693_146_94,
-    0.240_221_22,
-    0.055_507_425,
-    0.009_675_465,
-    0.001_326_697_5,
-];
 
 /// `1 / (1 + 2^t)` for `t = z * scale`: the power as a polynomial of its fraction times its
 /// whole part put in the exponent bits, and the division a reciprocal estimate refined by one

@@ -271,7 +271,7 @@ const fn lanes_in(start: usize, from: usize, to: usize) -> u16 {
 }
 
 /// Eigen's tanh numerator `p(x^2)`, highest power first (as in `layer::recurrent`).
-const TANH_P: [f32; 7] = [
+pub(super) const TANH_P: [f32; 7] = [
     -2.760_768_5e-16,
     2.000_188e-13,
     -8.604_672e-11,
@@ -281,7 +281,7 @@ const TANH_P: [f32; 7] = [
     4.893_524_6e-3,
 ];
 /// Eigen's tanh denominator `q(x^2)`, highest power first.
-const TANH_Q: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
+pub(super) const TANH_Q: [f32; 4] = [1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525e-3];
 
 /// `tanh` of each lane: `x p(x^2) / q(x^2)` with `x` clamped to `[-9, 9]`, as
 /// `layer::recurrent`'s `fast_tanh`, the polynomials in halves and the division a refined
@@ -340,7 +340,7 @@ unsafe fn activate(z: __m512, tanh_lanes: u16) -> __m512 {
 
 /// `2^f` for `f` in `[-1/2, 1/2]`, lowest power first: a least-squares fit on Chebyshev nodes,
 /// within 2.2e-7 (relative) in f32 arithmetic.
-const EXP2: [f32; 6] = [
+pub(super) const EXP2: [f32; 6] = [
     1.000_000_1,
     0.693_146_94,
     0.240_221_22,
