@@ -67,12 +67,18 @@ fn relative_difference<P: Parameters<f64>>(a: &P, b: &P) -> f64 {
     difference / largest
 }
 
-fn trained(optimizer: impl Optimizer<f64>, threads: usize) -> Wide<f64> {
+fn trained(optimizer: impl Optimizer<f64>, threads: usize) -> Box<Wide<f64>> {
     trained_in_batches(optimizer, threads, 128)
 }
 
-fn trained_in_batches(optimizer: impl Optimizer<f64>, threads: usize, batch: usize) -> Wide<f64> {
-    let mut model = Wide::<f64>::new(&mut StdRng::seed_from_u64(5));
+/// Boxed: a test holds four of these (150 KiB each), which at opt-level 0 came within a few
+/// hundred KiB of the test thread's 2 MiB stack by value.
+fn trained_in_batches(
+    optimizer: impl Optimizer<f64>,
+    threads: usize,
+    batch: usize,
+) -> Box<Wide<f64>> {
+    let mut model = Wide::<f64>::new_boxed(&mut StdRng::seed_from_u64(5));
     let options = FitOptions::new()
         .epochs(2)
         .batch_size(batch)
@@ -87,9 +93,12 @@ fn trained_in_batches(optimizer: impl Optimizer<f64>, threads: usize, batch: usi
 fn one_thread_trains_to_the_numbers_of_training_without_threads() {
     // Fingerprints of the same training by the code before threads existed (the same
     // program against that revision, which has no thread option).
-    assert_eq!(fingerprint(&trained(Sgd::new(0.05), 1)), SGD_BEFORE_THREADS);
     assert_eq!(
-        fingerprint(&trained(Adam::new(0.001), 1)),
+        fingerprint(&*trained(Sgd::new(0.05), 1)),
+        SGD_BEFORE_THREADS
+    );
+    assert_eq!(
+        fingerprint(&*trained(Adam::new(0.001), 1)),
         ADAM_BEFORE_THREADS
     );
 }
@@ -103,23 +112,23 @@ fn a_thread_count_repeats_bit_for_bit() {
     let two = trained_in_batches(Sgd::new(0.05), 2, 192);
     let three = trained_in_batches(Sgd::new(0.05), 3, 192);
     assert_ne!(
-        fingerprint(&two),
-        fingerprint(&three),
+        fingerprint(&*two),
+        fingerprint(&*three),
         "three shares, not two"
     );
     for threads in [2, 3] {
         let first = trained_in_batches(Sgd::new(0.05), threads, 192);
         let second = trained_in_batches(Sgd::new(0.05), threads, 192);
         assert_eq!(
-            fingerprint(&first),
-            fingerprint(&second),
+            fingerprint(&*first),
+            fingerprint(&*second),
             "{threads} threads"
         );
         let first = trained_in_batches(Adam::new(0.001), threads, 192);
         let second = trained_in_batches(Adam::new(0.001), threads, 192);
         assert_eq!(
-            fingerprint(&first),
-            fingerprint(&second),
+            fingerprint(&*first),
+            fingerprint(&*second),
             "{threads} threads, Adam"
         );
     }
@@ -132,10 +141,10 @@ fn two_threads_agree_with_one_to_rounding() {
         (trained(Adam::new(0.001), 1), trained(Adam::new(0.001), 2)),
     ] {
         // Not the same bits, which shows the batches were split...
-        assert_ne!(fingerprint(&one), fingerprint(&two));
+        assert_ne!(fingerprint(&*one), fingerprint(&*two));
         // ...but the same training: 8 steps of sums ordered differently, each rounding
         // at about 1e-16 relative.
-        let difference = relative_difference(&one, &two);
+        let difference = relative_difference(&*one, &*two);
         assert!(difference < 1e-12, "relative difference {difference:e}");
     }
 }
