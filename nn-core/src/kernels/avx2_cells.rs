@@ -487,8 +487,9 @@ mod tests {
         if !avx2() {
             return;
         }
-        // Whole vectors (16: the rational activations; 40: the cheap ones), gates not a
-        // multiple of 8 (5 and 13), and the most it takes (64).
+        // Gates of whole vectors (16, 40) and of a masked last one (5, 13), and the most it
+        // takes (64). Only 5 units (four vectors) take the rational activations; the others,
+        // of eight vectors or more, the cheap ones.
         lstm_matches::<1, 16>(lstm::<1, 16>);
         lstm_matches::<3, 5>(lstm::<3, 5>);
         lstm_matches::<2, 13>(lstm::<2, 13>);
@@ -508,6 +509,8 @@ mod tests {
         if !avx2() {
             return;
         }
+        // 7 and 16 units (three and six vectors): the rational activations; 24, 40 and 64: the
+        // cheap ones.
         gru_matches::<1, 16>(gru::<1, 16>);
         gru_matches::<2, 7>(gru::<2, 7>);
         gru_matches::<1, 40>(gru::<1, 40>);
